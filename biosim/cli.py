@@ -1,0 +1,42 @@
+"""The ``biosim`` command: ``biosim run``, ``biosim sweep``, ``biosim vpr``, ``biosim bench``.
+
+Each subcommand lives beside the code it drives, in a module that defines
+``add_arguments(parser)`` and ``main(args) -> int``; this file only dispatches.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "run": ("biosim.core.spec_cli", "build and run a model spec (models/*.toml)"),
+    "sweep": ("biosim.sweep.cli", "sweep parameters of a spec or a function, resumable"),
+    "vpr": ("biosim.vpr.cli", "spiking visual place recognition: train / eval"),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="biosim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # optional family not installed / not built yet
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        modules[name] = module
+    args = parser.parse_args(argv)
+    from biosim.core.validation import BiosimError
+
+    try:
+        return int(modules[args.command].main(args) or 0)
+    except BiosimError as e:
+        print(f"biosim {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Input checks shared by every model family.
+
+Each check raises :class:`BiosimError` with one line that names the field and says
+what was expected, e.g. ``dt: expected a finite number > 0, got nan``.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+
+class BiosimError(ValueError):
+    """Bad input to biosim: the message names the field and the fix."""
+
+
+def fail(field: str, expected: str, got=None) -> None:
+    msg = f"{field}: expected {expected}"
+    if got is not None:
+        msg += f", got {_show(got)}"
+    raise BiosimError(msg)
+
+
+def _show(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape}" if x.size > 4 else repr(x.tolist())
+    s = repr(x)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def number(field: str, x, *, low=None, high=None, low_open=False, high_open=False,
+           allow_none=False) -> float | None:
+    """A finite real scalar inside [low, high] (open ends when asked)."""
+    if x is None and allow_none:
+        return None
+    if isinstance(x, bool) or not isinstance(x, (Real, np.floating, np.integer)):
+        fail(field, "a number", x)
+    x = float(x)
+    rng = _range_text(low, high, low_open, high_open)
+    if not math.isfinite(x):
+        fail(field, f"a finite number{rng}", x)
+    if low is not None and (x < low or (low_open and x == low)):
+        fail(field, f"a number{rng}", x)
+    if high is not None and (x > high or (high_open and x == high)):
+        fail(field, f"a number{rng}", x)
+    return x
+
+
+def positive(field: str, x) -> float:
+    return number(field, x, low=0.0, low_open=True)
+
+
+def nonnegative(field: str, x) -> float:
+    return number(field, x, low=0.0)
+
+
+def probability(field: str, x) -> float:
+    return number(field, x, low=0.0, high=1.0)
+
+
+def integer(field: str, x, *, low=None, high=None) -> int:
+    if isinstance(x, bool) or not isinstance(x, (Integral, np.integer)):
+        if isinstance(x, (float, np.floating)) and float(x).is_integer():
+            x = int(x)
+        else:
+            fail(field, "an integer" + _range_text(low, high, False, False), x)
+    x = int(x)
+    if (low is not None and x < low) or (high is not None and x > high):
+        fail(field, "an integer" + _range_text(low, high, False, False), x)
+    return x
+
+
+def array(field: str, x, *, shape=None, dtype=float, finite=True, low=None, high=None,
+          ndim=None) -> np.ndarray:
+    """An array of a given shape (``None`` in ``shape`` matches any length)."""
+    try:
+        a = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError):
+        fail(field, f"an array of {np.dtype(dtype).name}", x)
+    if ndim is not None and a.ndim != ndim:
+        fail(field, f"a {ndim}-d array", f"shape {a.shape}")
+    if shape is not None:
+        ok = a.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, a.shape))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            fail(field, f"shape {want}", f"shape {a.shape}")
+    if finite and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        fail(field, "finite values (no NaN or inf)", "a non-finite entry")
+    if low is not None and a.size and a.min() < low:
+        fail(field, f"values >= {low}", a.min())
+    if high is not None and a.size and a.max() > high:
+        fail(field, f"values <= {high}", a.max())
+    return a
+
+
+def per_unit(field: str, x, n: int, *, low=None, high=None) -> np.ndarray:
+    """A scalar or an array of length n, returned as a float array of length n."""
+    a = array(field, x, low=low, high=high)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    if a.shape != (n,):
+        fail(field, f"a scalar or an array of length {n}", f"shape {a.shape}")
+    return a.copy()
+
+
+def choice(field: str, x, options) -> str:
+    if x not in options:
+        fail(field, "one of " + ", ".join(repr(o) for o in options), x)
+    return x
+
+
+def _range_text(low, high, low_open, high_open) -> str:
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f" {'>' if low_open else '>='} {low}"
+    if low is None:
+        return f" {'<' if high_open else '<='} {high}"
+    return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"

@@ -1,0 +1,5 @@
+"""Plots that return a matplotlib ``Axes``, one call away: ``bs.plot.raster(spikes)``.
+
+One module per model family; matplotlib is imported inside each function.
+"""
+from biosim.plot.spiking import *  # noqa: F401,F403
