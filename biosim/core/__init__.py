@@ -1,4 +1,22 @@
 """The common network/plasticity API shared by every model family."""
+from biosim.core.connectivity import (all_to_all, fixed_indegree, fixed_probability, normal,
+                                      uniform)
+from biosim.core.inputs import (ArrayCurrent, ConstantCurrent, GaussianNoise, Input,
+                                PoissonInput, StepCurrent)
+from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from biosim.core.network import Network
+from biosim.core.plasticity import (STDP, ClippedHebbian, Hebbian, LocalRule, Oja, Rule,
+                                    ThreeFactor)
+from biosim.core.population import PoissonGroup, Population, SpikeGenerator
+from biosim.core.projection import Projection, Weights
+from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError
 
-__all__ = ["BiosimError"]
+__all__ = [
+    "Network", "Population", "PoissonGroup", "SpikeGenerator", "Projection", "Weights",
+    "all_to_all", "fixed_probability", "fixed_indegree", "uniform", "normal",
+    "Input", "ConstantCurrent", "StepCurrent", "ArrayCurrent", "GaussianNoise", "PoissonInput",
+    "SpikeMonitor", "StateMonitor", "RateMonitor",
+    "Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian",
+    "make_rng", "BiosimError",
+]

@@ -1,0 +1,116 @@
+"""Connectivity generators and weight distributions (seeded, CSR-ordered output).
+
+A generator is called as ``conn(n_pre, n_post, rng, same=...)`` and returns
+``(pre, post)`` index arrays sorted by pre index, or ``None`` for all-to-all (dense).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from biosim.core import validation as check
+
+
+@dataclass(frozen=True)
+class all_to_all:
+    """Every pre unit to every post unit (dense). ``allow_self=False`` removes i->i
+    (only when pre and post are the same population)."""
+
+    allow_self: bool = True
+
+    def __call__(self, n_pre, n_post, rng, same=False):
+        if self.allow_self or not same:
+            return None
+        pre, post = np.nonzero(~np.eye(n_pre, dtype=bool))
+        return pre, post
+
+
+@dataclass(frozen=True)
+class fixed_probability:
+    """Each pair connected independently with probability ``p``."""
+
+    p: float
+    allow_self: bool = True
+
+    def __post_init__(self):
+        check.probability("p", self.p)
+
+    def __call__(self, n_pre, n_post, rng, same=False):
+        # number of targets per pre unit, then distinct targets: O(synapses), not O(n^2)
+        pre_list, post_list = [], []
+        skip_self = same and not self.allow_self
+        pool = n_post - 1 if skip_self else n_post
+        counts = rng.binomial(pool, self.p, size=n_pre)
+        for i, k in enumerate(counts):
+            if k == 0:
+                continue
+            targets = np.sort(rng.choice(pool, size=k, replace=False))
+            if skip_self:
+                targets[targets >= i] += 1
+            pre_list.append(np.full(targets.size, i))
+            post_list.append(targets)
+        if not pre_list:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(pre_list), np.concatenate(post_list)
+
+
+@dataclass(frozen=True)
+class fixed_indegree:
+    """Each post unit receives exactly ``k`` distinct pre units."""
+
+    k: int
+    allow_self: bool = True
+
+    def __post_init__(self):
+        check.integer("k", self.k, low=0)
+
+    def __call__(self, n_pre, n_post, rng, same=False):
+        pool = n_pre - (1 if same and not self.allow_self else 0)
+        if self.k > pool:
+            check.fail("k", f"<= {pool} (the number of available pre units)", self.k)
+        pre = np.empty((n_post, self.k), np.int64)
+        for j in range(n_post):
+            src = rng.choice(pool, size=self.k, replace=False)
+            if same and not self.allow_self:
+                src[src >= j] += 1
+            pre[j] = src
+        post = np.repeat(np.arange(n_post), self.k)
+        pre = pre.ravel()
+        order = np.lexsort((post, pre))
+        return pre[order], post[order]
+
+
+@dataclass(frozen=True)
+class uniform:
+    """Weights drawn from U[low, high)."""
+
+    low: float
+    high: float
+
+    def __call__(self, rng, size):
+        return rng.uniform(self.low, self.high, size)
+
+
+@dataclass(frozen=True)
+class normal:
+    """Weights drawn from N(mean, std)."""
+
+    mean: float
+    std: float
+
+    def __call__(self, rng, size):
+        return rng.normal(self.mean, self.std, size)
+
+
+def draw_weights(field, weight, rng, size):
+    """A scalar, an array of the right size, or a distribution called as ``f(rng, size)``."""
+    if callable(weight):
+        return np.asarray(weight(rng, size), dtype=float).reshape(size)
+    w = check.array(field, weight)
+    if w.ndim == 0:
+        return np.full(size, float(w))
+    if w.size != np.prod(size):
+        check.fail(field, f"a scalar, a distribution or an array of size {int(np.prod(size))}",
+                   f"shape {w.shape}")
+    return w.reshape(size).copy()

@@ -1,0 +1,142 @@
+"""Inputs that add a current (or any input buffer) to a population every step.
+
+Spike sources (Poisson trains, given spike times) are populations instead
+(:class:`~biosim.core.population.PoissonGroup`, :class:`~biosim.core.population.SpikeGenerator`)
+so that they connect through projections like any other population.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from biosim.core import validation as check
+
+
+class Input:
+    """Adds to ``target.inputs[var]`` (all units, or ``indices``) every step."""
+
+    def __init__(self, target, var: str = "I", indices=None):
+        if var not in target.inputs:
+            check.fail("var", f"an input of population {target.name!r}: {sorted(target.inputs)}",
+                       var)
+        self.target, self.var = target, var
+        if indices is None:
+            self.indices, self.size = None, target.n
+        else:
+            self.indices = check.array("indices", indices, dtype=np.int64, ndim=1,
+                                       low=0, high=target.n - 1)
+            self.size = self.indices.size
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Receive this input's own random stream (called once, before the first step)."""
+
+    def values(self, step: int, t: float, dt: float):
+        raise NotImplementedError
+
+    def add(self, step: int, t: float, dt: float) -> None:
+        v = self.values(step, t, dt)
+        buf = self.target.inputs[self.var]
+        if self.indices is None:
+            buf += v
+        else:
+            buf[self.indices] += v
+
+
+class ConstantCurrent(Input):
+    """A constant input (scalar or one value per unit)."""
+
+    def __init__(self, target, amplitude, var="I", indices=None):
+        super().__init__(target, var, indices)
+        a = check.array("amplitude", amplitude)
+        self.amplitude = a if a.ndim == 0 else check.array("amplitude", a, shape=(self.size,))
+
+    def values(self, step, t, dt):
+        return self.amplitude
+
+
+class StepCurrent(Input):
+    """Piecewise constant: ``amplitudes[k]`` from ``times[k]`` ms on (0 before ``times[0]``)."""
+
+    def __init__(self, target, times, amplitudes, var="I", indices=None):
+        super().__init__(target, var, indices)
+        self.times = check.array("times", times, ndim=1)
+        if np.any(np.diff(self.times) < 0):
+            check.fail("times", "increasing times", self.times)
+        self.amplitudes = check.array("amplitudes", amplitudes, shape=(self.times.size,))
+
+    def values(self, step, t, dt):
+        k = np.searchsorted(self.times, t + 1e-9 * dt, side="right") - 1
+        return self.amplitudes[k] if k >= 0 else 0.0
+
+
+class ArrayCurrent(Input):
+    """Pre-computed input: row ``step // every`` of ``values`` (shape (rows,) or
+    (rows, n units)); zero after the last row."""
+
+    def __init__(self, target, values, every: int = 1, var="I", indices=None):
+        super().__init__(target, var, indices)
+        v = check.array("values", values)
+        if v.ndim not in (1, 2) or (v.ndim == 2 and v.shape[1] != self.size):
+            check.fail("values", f"shape (rows,) or (rows, {self.size})", f"shape {v.shape}")
+        self.table, self.every = v, check.integer("every", every, low=1)
+
+    def values(self, step, t, dt):
+        row = step // self.every
+        return self.table[row] if row < self.table.shape[0] else 0.0
+
+
+class GaussianNoise(Input):
+    """``mean + std N(0, 1)``, one draw per unit, redrawn every ``every`` steps.
+
+    Draws come in blocks of ``block`` rows from this input's own Generator (fast, and the
+    same numbers whatever the run lengths and checkpoints)."""
+
+    def __init__(self, target, std, mean=0.0, every: int = 1, var="I", indices=None,
+                 block: int = 256):
+        super().__init__(target, var, indices)
+        self.std = check.array("std", std, low=0.0)
+        self.mean = check.array("mean", mean)
+        for name, a in (("std", self.std), ("mean", self.mean)):
+            if a.ndim and a.shape != (self.size,):
+                check.fail(name, f"a scalar or one value per unit ({self.size})",
+                           f"shape {a.shape}")
+        self.every = check.integer("every", every, low=1)
+        self.block = check.integer("block", block, low=1)
+        self._rng = None
+        self._buffer = np.zeros((0, self.size))
+        self._row = 0
+        self._current = None
+
+    def initialize(self, rng):
+        self._rng = rng
+
+    def draw(self) -> np.ndarray:
+        """The next standard-normal row of this input's stream."""
+        if self._row == self._buffer.shape[0]:
+            self._buffer = self._rng.standard_normal((self.block, self.size))
+            self._row = 0
+        self._row += 1
+        return self._buffer[self._row - 1]
+
+    def values(self, step, t, dt):
+        if self._current is None or step % self.every == 0:
+            self._current = self.mean + self.std * self.draw()
+        return self._current
+
+
+class PoissonInput(Input):
+    """``n_sources`` independent Poisson sources per unit at ``rate`` Hz, each spike adding
+    ``weight`` to the buffer in the step it occurs (as Brian2's ``PoissonInput``)."""
+
+    def __init__(self, target, rate, weight, n_sources: int = 1, var="I", indices=None):
+        super().__init__(target, var, indices)
+        self.rate = check.nonnegative("rate", rate)
+        self.weight = check.number("weight", weight)
+        self.n_sources = check.integer("n_sources", n_sources, low=1)
+        self._rng = None
+
+    def initialize(self, rng):
+        self._rng = rng
+
+    def values(self, step, t, dt):
+        lam = self.n_sources * self.rate * dt * 1e-3
+        return self.weight * self._rng.poisson(lam, self.size)

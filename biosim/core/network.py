@@ -1,0 +1,277 @@
+"""The Network: clock (ms), seeds, the run loop, progress and checkpoints."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from biosim.core import validation as check
+from biosim.core.connectivity import all_to_all, draw_weights
+from biosim.core.inputs import Input
+from biosim.core.io import atomic_path
+from biosim.core.monitors import Monitor, RateMonitor, SpikeMonitor, StateMonitor
+from biosim.core.population import Population
+from biosim.core.projection import Projection, Weights
+
+CHECKPOINT_VERSION = 1
+
+
+class Network:
+    """Populations, projections, inputs, monitors and callbacks on one clock.
+
+    Parameters
+    ----------
+    dt : float
+        Time step in ms.
+    seed : int, SeedSequence or None
+        Root seed. Every random object added (population, input, connection) gets its own
+        child stream, spawned in the order of ``add``/``connect``; monitors draw nothing, so
+        adding one never changes a run.
+
+    Each step ``n`` (time ``t = n dt``) runs, in this fixed order:
+
+    1. every population's input buffers are zeroed;
+    2. projections deliver spikes/activity from earlier steps (in the order added);
+    3. inputs add their currents (in the order added);
+    4. populations step, in the order added (spikes of step n are in ``activity``);
+    5. callbacks ``fn(net)`` run (they set ``net.modulators`` for the rules);
+    6. plasticity rules update weights from the pre/post activity of step n;
+    7. monitors record; the clock advances.
+
+    What is in a network is exactly what was added to it.
+    """
+
+    def __init__(self, dt: float = 0.1, seed=None):
+        self.dt = check.positive("dt", dt)
+        self._seed = seed if isinstance(seed, np.random.SeedSequence) else \
+            np.random.SeedSequence(seed)
+        self.populations: list[Population] = []
+        self.projections: list[Projection] = []
+        self.inputs: list[Input] = []
+        self.monitors: list[Monitor] = []
+        self.callbacks: list[tuple] = []
+        self.modulators: dict[str, float | np.ndarray] = {}
+        self.step_count = 0
+
+    @property
+    def t(self) -> float:
+        """Current time in ms."""
+        return self.step_count * self.dt
+
+    @property
+    def seed(self) -> int:
+        """The root entropy: ``Network(seed=net.seed)`` repeats this network's randomness."""
+        return self._seed.entropy
+
+    def __repr__(self):
+        return (f"Network(dt={self.dt}, t={self.t:g} ms, populations="
+                f"{[p.name for p in self.populations]}, projections={len(self.projections)})")
+
+    def rng(self) -> np.random.Generator:
+        """A new independent Generator from the network's seed (next child stream)."""
+        return np.random.default_rng(self._seed.spawn(1)[0])
+
+    # ------------------------------------------------------------ building
+    def add(self, obj):
+        """Add a population, input, projection or monitor; returns it."""
+        if isinstance(obj, Population):
+            if any(p.name == obj.name for p in self.populations):
+                check.fail("name", "a population name not used in this network", obj.name)
+            obj.check_dt(self.dt)
+            obj.initialize(self.rng())
+            self.populations.append(obj)
+        elif isinstance(obj, Input):
+            self._require(obj.target)
+            obj.initialize(self.rng())
+            self.inputs.append(obj)
+        elif isinstance(obj, Projection):
+            self._require(obj.pre)
+            self._require(obj.post)
+            self.projections.append(obj)
+        elif isinstance(obj, Monitor):
+            self._require(obj.source)
+            self.monitors.append(obj)
+        else:
+            check.fail("add", "a Population, Input, Projection or Monitor", type(obj).__name__)
+        return obj
+
+    def _require(self, pop):
+        if not any(p is pop for p in self.populations):
+            check.fail("population", "one added to this network with net.add()",
+                       getattr(pop, "name", pop))
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        check.fail("population", f"one of {[p.name for p in self.populations]}", name)
+
+    def connect(self, pre, post, connectivity=None, weight=1.0, delay=0.0, target="I",
+                rule=None, sparse=None, name=None) -> Projection:
+        """Connect ``pre`` to ``post`` (one population or a list of them).
+
+        ``connectivity``: ``all_to_all()`` (default), ``fixed_probability(p)``,
+        ``fixed_indegree(k)``; ``weight``: scalar, array or distribution (``bs.uniform``);
+        ``delay`` in ms (multiple of dt), scalar or distribution (one per synapse);
+        ``sparse``: force CSR (default: CSR unless all-to-all).
+        """
+        if isinstance(post, (list, tuple)):
+            return [self.connect(pre, p, connectivity, weight, delay, target, rule, sparse)
+                    for p in post]
+        self._require(pre)
+        self._require(post)
+        connectivity = connectivity or all_to_all()
+        rng = self.rng()
+        pairs = connectivity(pre.n, post.n, rng, same=pre is post)
+        if pairs is None and not sparse:
+            weights = Weights.from_dense(draw_weights("weight", weight, rng, (pre.n, post.n)))
+        else:
+            if pairs is None:
+                pairs = np.divmod(np.arange(pre.n * post.n), post.n)
+            values = draw_weights("weight", weight, rng, (len(pairs[0]),))
+            weights, order = Weights.from_pairs(pairs[0], pairs[1], values, pre.n, post.n)
+        n_syn = weights.n_synapses
+        if callable(delay):
+            if weights.dense:
+                check.fail("delay", "a scalar for dense weights (pass sparse=True for "
+                                    "per-synapse delays)", delay)
+            delay = delay(rng, n_syn)
+        steps = self._delay_steps(delay)
+        rule = rule if rule is None else _copy_rule(rule)
+        proj = Projection(pre, post, weights, steps, target, rule, name)
+        return self.add(proj)
+
+    def _delay_steps(self, delay):
+        d = check.array("delay", delay, low=0.0)
+        steps = np.rint(d / self.dt)
+        if np.any(np.abs(steps * self.dt - d) > 1e-6 * max(self.dt, 1.0)):
+            check.fail("delay", f"multiples of dt = {self.dt} ms", d if d.ndim == 0 else "array")
+        return steps.astype(np.int64)
+
+    def monitor(self, pop, what: str = "spikes", indices=None, every: int = 1) -> Monitor:
+        """Record ``"spikes"``, ``"rate"`` or a state variable (``indices``, every k steps)."""
+        self._require(pop)
+        if what == "spikes":
+            mon = SpikeMonitor(pop)
+        elif what == "rate":
+            mon = RateMonitor(pop)
+        else:
+            mon = StateMonitor(pop, what, indices=indices, every=every)
+        return self.add(mon)
+
+    def callback(self, fn, every: int = 1):
+        """Call ``fn(net)`` every ``every`` steps, after the populations step (step 5)."""
+        if not callable(fn):
+            check.fail("callback", "a callable fn(net)", fn)
+        self.callbacks.append((fn, check.integer("every", every, low=1)))
+        return fn
+
+    # ------------------------------------------------------------ running
+    def run(self, duration: float, progress: bool | None = None, fused: bool | None = None):
+        """Advance by ``duration`` ms. ``progress``: tqdm bar (default: runs of > 10^5
+        steps). ``fused``: use the model family's fused kernel when the network allows it
+        (default), force it (True) or force the generic loop (False)."""
+        duration = check.nonnegative("duration", duration)
+        n_steps = int(round(duration / self.dt))
+        if abs(n_steps * self.dt - duration) > 1e-6 * self.dt:
+            check.fail("duration", f"a multiple of dt = {self.dt} ms", duration)
+        for pop in self.populations:
+            pop.check_dt(self.dt)
+        runner = self._fused_runner() if fused is not False else None
+        if fused and runner is None:
+            check.fail("fused", "a network the fused kernel supports (or fused=None)", fused)
+        advance = runner or self._run_generic
+        if progress is None:
+            progress = n_steps > 100_000
+        if not progress:
+            advance(n_steps)
+            return self
+        from tqdm.auto import tqdm
+
+        chunk = max(1, n_steps // 200)
+        with tqdm(total=round(duration, 6), unit="ms", desc="biosim") as bar:
+            done = 0
+            while done < n_steps:
+                k = min(chunk, n_steps - done)
+                advance(k)
+                done += k
+                bar.update(round(k * self.dt, 6))
+        return self
+
+    def _fused_runner(self):
+        kinds = {type(p) for p in self.populations}
+        if len(kinds) == 1:
+            make = getattr(kinds.pop(), "fused_runner", None)
+            if make is not None:
+                return make(self)
+        return None
+
+    def _run_generic(self, n_steps: int) -> None:
+        for _ in range(n_steps):
+            self.step()
+
+    def step(self) -> None:
+        """One step of the fixed order above."""
+        now, dt = self.step_count, self.dt
+        t = now * dt
+        for pop in self.populations:
+            for buf in pop.inputs.values():
+                buf.fill(0.0)
+        for proj in self.projections:
+            proj.deliver(now)
+        for inp in self.inputs:
+            inp.add(now, t, dt)
+        for pop in self.populations:
+            pop.step(t, dt)
+        for fn, every in self.callbacks:
+            if now % every == 0:
+                fn(self)
+        for proj in self.projections:
+            if proj.rule is not None:
+                x_pre = np.asarray(proj.pre.activity, float)
+                x_post = np.asarray(proj.post.activity, float)
+                proj.rule.update(proj.weights, x_pre, x_post, dt, self._modulator(proj))
+            proj.record(now)
+        for mon in self.monitors:
+            mon.record(now, t, dt)
+        self.step_count = now + 1
+
+    def _modulator(self, proj) -> np.ndarray:
+        m = np.ones(proj.post.n)
+        for name in proj.rule.modulators:
+            if name not in self.modulators:
+                check.fail("modulators", f"a value for {name!r} (set net.modulators[{name!r}] "
+                                         "before run or in a callback)", sorted(self.modulators))
+            m = m * self.modulators[name]
+        return m
+
+    # ------------------------------------------------------------ checkpoints
+    def save(self, path) -> None:
+        """Checkpoint everything (state, weights, traces, random streams, monitors) to
+        ``path``, atomically; :meth:`load` continues the run bit for bit."""
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            pickle.dump({"biosim_checkpoint": CHECKPOINT_VERSION, "network": self}, f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        try:
+            with open(path, "rb") as f:
+                payload = pickle.load(f)
+        except FileNotFoundError:
+            raise check.BiosimError(f"path: no checkpoint at {path}") from None
+        except Exception as e:  # truncated or not a checkpoint
+            raise check.BiosimError(f"path: {path} is not a biosim checkpoint ({e})") from None
+        if not isinstance(payload, dict) or payload.get("biosim_checkpoint") != CHECKPOINT_VERSION:
+            raise check.BiosimError(f"path: {path} is not a version-{CHECKPOINT_VERSION} "
+                                    "biosim checkpoint")
+        return payload["network"]
+
+
+def _copy_rule(rule):
+    """Each projection gets its own rule object (rules carry traces)."""
+    import copy
+
+    if rule.pre_trace is not None:
+        check.fail("rule", "a rule not yet used (it carries traces)", rule)
+    return copy.copy(rule)

@@ -1,0 +1,360 @@
+"""Plasticity rules: one family of small objects that update a projection's weights.
+
+A rule is a numba *kernel* that returns the weight change of one synapse in one step::
+
+    dw = kernel(w, pre, post, pre_trace, post_trace, modulator, dt, params)
+
+``pre``/``post`` are this step's activities (spike = 1.0), ``*_trace`` their low-pass traces
+(read *before* this step's activity is added, so pairings are causal; with no time
+constant a trace is the activity itself), ``modulator`` the product of the rule's named
+global signals at the post unit (``net.modulators[name]``, scalar or per post unit), and
+``params`` a float64 array. The drivers below loop over dense or CSR synapses, clip to
+``[w_min, w_max]`` and keep the traces, so a new rule is one small ``@njit`` function::
+
+    @numba.njit
+    def anti_hebb(w, pre, post, pre_tr, post_tr, mod, dt, p):
+        return -p[0] * pre_tr * post
+
+    rule = bs.LocalRule(anti_hebb, params=[1e-3], tau_pre=20.0)
+
+Every rule also works outside a network on a dense matrix: ``rule.apply(W, pre, post)``;
+activities of shape (n, d) (e.g. phases as unit vectors) pair by the dot product over d.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+
+__all__ = ["Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian"]
+
+
+# ---------------------------------------------------------------- kernels (one synapse)
+@njit(cache=True)
+def hebbian_kernel(w, pre, post, pre_tr, post_tr, mod, dt, p):
+    """dw = eta (x_pre x_post - decay w) dt; p = (eta, decay)."""
+    return p[0] * (pre_tr * post_tr - p[1] * w) * dt
+
+
+@njit(cache=True)
+def oja_kernel(w, pre, post, pre_tr, post_tr, mod, dt, p):
+    """dw = eta y (x - y w) dt; p = (eta,)."""
+    return p[0] * post_tr * (pre_tr - post_tr * w) * dt
+
+
+@njit(cache=True)
+def stdp_kernel(w, pre, post, pre_tr, post_tr, mod, dt, p):
+    """Trace STDP; p = (a_plus, a_minus, multiplicative, w_min, w_max).
+
+    Additive: dw = a+ x_pre post - a- x_post pre. Multiplicative scales potentiation by
+    (w_max - w) and depression by (w - w_min)."""
+    if p[2] > 0.0:
+        return p[0] * (p[4] - w) * pre_tr * post - p[1] * (w - p[3]) * post_tr * pre
+    return p[0] * pre_tr * post - p[1] * post_tr * pre
+
+
+@njit(cache=True)
+def coincidence_kernel(w, pre, post, pre_tr, post_tr, mod, dt, p):
+    """Eligibility increment of the three-factor rule: pre trace x post activity."""
+    return pre_tr * post
+
+
+@njit(cache=True)
+def clipped_kernel(w, pre, post, pre_tr, post_tr, mod, dt, p):
+    """Binary clipped Hebbian (Willshaw): w <- max(w, x_pre x_post)."""
+    c = pre_tr * post_tr
+    return c - w if c > w else 0.0
+
+
+# ---------------------------------------------------------------- drivers (all synapses)
+@njit(cache=True)
+def _clip(w, lo, hi):
+    return lo if w < lo else (hi if w > hi else w)
+
+
+@njit(cache=True)
+def dense_update(W, kernel, x_pre, x_post, tr_pre, tr_post, mod, dt, p, lo, hi, events):
+    """Apply ``kernel`` to a dense (n_pre, n_post) matrix. With ``events`` only synapses
+    whose pre or post unit is active are visited (valid for kernels that vanish otherwise)."""
+    n_pre, n_post = W.shape
+    if not events:
+        for i in range(n_pre):
+            for j in range(n_post):
+                w = W[i, j]
+                W[i, j] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                           mod[j], dt, p), lo, hi)
+        return
+    for i in range(n_pre):
+        if x_pre[i] != 0.0:
+            for j in range(n_post):
+                w = W[i, j]
+                W[i, j] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                           mod[j], dt, p), lo, hi)
+    for j in range(n_post):
+        if x_post[j] != 0.0:
+            for i in range(n_pre):
+                if x_pre[i] == 0.0:
+                    w = W[i, j]
+                    W[i, j] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                               mod[j], dt, p), lo, hi)
+
+
+@njit(cache=True)
+def csr_update(data, indptr, indices, col_ptr, col_syn, pre_of, kernel, x_pre, x_post,
+               tr_pre, tr_post, mod, dt, p, lo, hi, events):
+    """Apply ``kernel`` to CSR synapses (rows = pre). ``col_ptr``/``col_syn`` list the
+    synapses of each post unit, for the event-driven pass over active post units."""
+    n_pre = indptr.size - 1
+    if not events:
+        for i in range(n_pre):
+            for s in range(indptr[i], indptr[i + 1]):
+                j = indices[s]
+                w = data[s]
+                data[s] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                           mod[j], dt, p), lo, hi)
+        return
+    for i in range(n_pre):
+        if x_pre[i] != 0.0:
+            for s in range(indptr[i], indptr[i + 1]):
+                j = indices[s]
+                w = data[s]
+                data[s] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                           mod[j], dt, p), lo, hi)
+    for j in range(col_ptr.size - 1):
+        if x_post[j] != 0.0:
+            for k in range(col_ptr[j], col_ptr[j + 1]):
+                s = col_syn[k]
+                i = pre_of[s]
+                if x_pre[i] == 0.0:
+                    w = data[s]
+                    data[s] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                               mod[j], dt, p), lo, hi)
+
+
+@njit(cache=True)
+def eligibility_update(w, e, pre_of, post_of, kernel, x_pre, x_post, tr_pre, tr_post, mod,
+                       dt, p, decay, eta, lo, hi):
+    """Three-factor step over flat synapse arrays: e <- decay e + kernel(...);
+    w <- w + eta M_j e dt."""
+    for s in range(w.size):
+        i, j = pre_of[s], post_of[s]
+        e[s] = decay * e[s] + kernel(w[s], x_pre[i], x_post[j], tr_pre[i], tr_post[j],
+                                     1.0, dt, p)
+        w[s] = _clip(w[s] + eta * mod[j] * e[s] * dt, lo, hi)
+
+
+# ---------------------------------------------------------------- rule objects
+class Rule:
+    """Base of all plasticity rules. Subclasses set ``kernel`` and ``params``; rules
+    with per-synapse state (``ThreeFactor``) or non-local math override ``update``."""
+
+    kernel = None
+    #: the kernel is zero unless the pre or the post unit is active (STDP): visit only those
+    event_driven = False
+
+    def __init__(self, params=(), *, tau_pre=None, tau_post=None, w_min=-np.inf,
+                 w_max=np.inf, modulators=(), trace="all"):
+        self.params = check.array("params", params, ndim=1)
+        self.tau_pre = check.positive("tau_pre", tau_pre) if tau_pre is not None else None
+        self.tau_post = check.positive("tau_post", tau_post) if tau_post is not None else None
+        self.w_min, self.w_max = float(w_min), float(w_max)
+        if math.isnan(self.w_min) or math.isnan(self.w_max) or self.w_min > self.w_max:
+            check.fail("w_min/w_max", "w_min <= w_max (no NaN)", (w_min, w_max))
+        self.modulators = (modulators,) if isinstance(modulators, str) else tuple(modulators)
+        self.trace = check.choice("trace", trace, ("all", "nearest"))
+        self.pre_trace = self.post_trace = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}(params={self.params.tolist()})"
+
+    def reset(self) -> None:
+        """Forget traces (they are reallocated on the next update)."""
+        self.pre_trace = self.post_trace = None
+
+    # traces: decay, hand the pre-step values to the kernel, then add this step's activity
+    def _traces(self, x_pre, x_post, dt):
+        if self.pre_trace is None or self.pre_trace.shape != x_pre.shape:
+            self.pre_trace, self.post_trace = np.zeros_like(x_pre), np.zeros_like(x_post)
+        tr_pre = self._decay(self.pre_trace, x_pre, self.tau_pre, dt)
+        tr_post = self._decay(self.post_trace, x_post, self.tau_post, dt)
+        return tr_pre, tr_post
+
+    @staticmethod
+    def _decay(trace, x, tau, dt):
+        if tau is None:
+            return x
+        trace *= math.exp(-dt / tau)
+        return trace.copy()
+
+    def _add_activity(self, x_pre, x_post):
+        for trace, x, tau in ((self.pre_trace, x_pre, self.tau_pre),
+                              (self.post_trace, x_post, self.tau_post)):
+            if tau is None:
+                continue
+            if self.trace == "nearest":
+                np.copyto(trace, 1.0, where=x != 0)
+            else:
+                trace += x
+
+    def update(self, weights, x_pre, x_post, dt, mod) -> None:
+        """One step on a :class:`~biosim.core.projection.Weights` (dense or CSR)."""
+        if x_pre.ndim == 2 or x_post.ndim == 2:
+            return self._update_vectors(weights, x_pre, x_post, dt, mod)
+        tr_pre, tr_post = self._traces(x_pre, x_post, dt)
+        if weights.dense:
+            dense_update(weights.W, self.kernel, x_pre, x_post, tr_pre, tr_post, mod, dt,
+                         self.params, self.w_min, self.w_max, self.event_driven)
+        else:
+            csr_update(weights.data, weights.indptr, weights.indices, weights.col_ptr,
+                       weights.col_syn, weights.pre_of, self.kernel, x_pre, x_post, tr_pre,
+                       tr_post, mod, dt, self.params, self.w_min, self.w_max,
+                       self.event_driven)
+        self._add_activity(x_pre, x_post)
+
+    def _update_vectors(self, weights, x_pre, x_post, dt, mod):
+        check.fail("activity", f"one value per unit for {type(self).__name__} "
+                               "(vector activity is supported by Hebbian and ClippedHebbian)",
+                   f"shape {x_pre.shape}")
+
+    def apply(self, W, pre, post, dt: float = 1.0, modulator=1.0) -> np.ndarray:
+        """One step of the rule on a dense float array W of shape (n_pre, n_post), in place."""
+        from biosim.core.projection import Weights
+
+        W = np.asarray(W)
+        pre = np.asarray(pre, dtype=float)
+        post = np.asarray(post, dtype=float)
+        if W.ndim != 2 or W.shape != (pre.shape[0], post.shape[0]):
+            check.fail("W", f"shape (n_pre, n_post) = ({pre.shape[0]}, {post.shape[0]})",
+                       f"shape {W.shape}")
+        if W.dtype != np.float64:
+            check.fail("W", "a float64 array (updated in place)", W.dtype)
+        mod = np.broadcast_to(np.asarray(modulator, dtype=float), (post.shape[0],)).copy()
+        self.update(Weights.from_dense(W, copy=False), pre, post, float(dt), mod)
+        return W
+
+
+class LocalRule(Rule):
+    """A user rule from a numba kernel ``dw = kernel(w, pre, post, pre_tr, post_tr, mod,
+    dt, params)`` (see the module docstring)."""
+
+    def __init__(self, kernel, params=(), *, event_driven=False, **kw):
+        super().__init__(params, **kw)
+        if not hasattr(kernel, "py_func"):
+            check.fail("kernel", "a numba @njit function", kernel)
+        self.kernel, self.event_driven = kernel, bool(event_driven)
+
+
+class _Correlational(Rule):
+    """Rules whose vector form pairs units by the dot product over the last axis."""
+
+    def _update_vectors(self, weights, x_pre, x_post, dt, mod):
+        if not weights.dense or self.tau_pre or self.tau_post:
+            check.fail("rule", "a dense projection without traces for vector activity",
+                       type(self).__name__)
+        corr = np.atleast_2d(x_pre.reshape(len(x_pre), -1) @ x_post.reshape(len(x_post), -1).T)
+        W = weights.W
+        W += self._vector_dw(W, corr, dt) * mod[None, :]
+        np.clip(W, self.w_min, self.w_max, out=W)
+
+
+class Hebbian(_Correlational):
+    """dW_ij = eta (x_i x_j - decay W_ij) dt, clipped to [w_min, w_max].
+
+    Kuramoto coupling adaptation dK_ij/dt = eps (cos(theta_j - theta_i) - K_ij) is
+    ``Hebbian(eta=eps, decay=1.0)`` on phases given as unit vectors (n, 2)."""
+
+    kernel = hebbian_kernel
+
+    def __init__(self, eta: float, decay: float = 0.0, **kw):
+        self.eta = check.number("eta", eta)
+        self.decay = check.nonnegative("decay", decay)
+        super().__init__([self.eta, self.decay], **kw)
+
+    def _vector_dw(self, W, corr, dt):
+        return self.eta * (corr - self.decay * W) * dt
+
+
+class ClippedHebbian(_Correlational):
+    """Binary clipped Hebbian storage (Willshaw): W_ij <- max(W_ij, x_i x_j)."""
+
+    kernel = clipped_kernel
+
+    def __init__(self):
+        super().__init__([], w_min=0.0, w_max=1.0)
+
+    def _vector_dw(self, W, corr, dt):
+        return np.maximum(W, corr) - W
+
+
+class Oja(Rule):
+    """Oja's rule dW_ij = eta y_j (x_i - y_j W_ij) dt (x pre, y post)."""
+
+    kernel = oja_kernel
+
+    def __init__(self, eta: float, **kw):
+        self.eta = check.positive("eta", eta)
+        super().__init__([self.eta], **kw)
+
+
+class STDP(Rule):
+    """Pair-based STDP in trace form.
+
+    A pre spike at t_pre and a post spike at t_post = t_pre + s change w by
+    ``a_plus exp(-s / tau_plus)`` for s > 0 and ``-a_minus exp(s / tau_minus)`` for s < 0
+    (times in ms). ``multiplicative=True`` scales potentiation by (w_max - w) and depression
+    by (w - w_min) (soft bounds); weights are always clipped to [w_min, w_max].
+    ``trace="nearest"`` resets traces to 1 instead of adding 1.
+    """
+
+    kernel = stdp_kernel
+    event_driven = True
+
+    def __init__(self, a_plus=0.01, a_minus=0.012, tau_plus=20.0, tau_minus=20.0, *,
+                 w_min=0.0, w_max=1.0, multiplicative=False, trace="all"):
+        self.a_plus = check.nonnegative("a_plus", a_plus)
+        self.a_minus = check.nonnegative("a_minus", a_minus)
+        check.number("w_min", w_min)
+        check.number("w_max", w_max)
+        self.multiplicative = bool(multiplicative)
+        super().__init__([self.a_plus, self.a_minus, float(self.multiplicative), w_min, w_max],
+                         tau_pre=tau_plus, tau_post=tau_minus, w_min=w_min, w_max=w_max,
+                         trace=trace)
+
+
+class ThreeFactor(Rule):
+    """Eligibility x modulator x gate: the skeleton of three-factor learning.
+
+    Per synapse, each step: ``e <- e exp(-dt/tau_e) + eligibility(...)`` (default: pre trace
+    x post activity) and ``w <- w + eta M_j e dt``, where ``M_j`` is the product of the named
+    ``modulators`` at post unit j (e.g. ``("error", "gate")``), set in ``net.modulators`` by the
+    network or a callback every step. ``eligibility`` is any rule kernel.
+    """
+
+    def __init__(self, eta: float, tau_e: float = 100.0, modulators=("error",), *,
+                 eligibility=coincidence_kernel, eligibility_params=(), tau_pre=20.0,
+                 tau_post=None, w_min=-np.inf, w_max=np.inf):
+        self.eta = check.number("eta", eta)
+        self.tau_e = check.positive("tau_e", tau_e)
+        if not hasattr(eligibility, "py_func"):
+            check.fail("eligibility", "a numba @njit rule kernel", eligibility)
+        self.kernel = eligibility
+        super().__init__(eligibility_params, tau_pre=tau_pre, tau_post=tau_post, w_min=w_min,
+                         w_max=w_max, modulators=modulators)
+        self.eligibility_ = None
+
+    def reset(self):
+        super().reset()
+        self.eligibility_ = None
+
+    def update(self, weights, x_pre, x_post, dt, mod):
+        tr_pre, tr_post = self._traces(x_pre, x_post, dt)
+        flat = weights.flat_values()
+        if self.eligibility_ is None or self.eligibility_.shape != flat.shape:
+            self.eligibility_ = np.zeros_like(flat)
+        eligibility_update(flat, self.eligibility_, weights.pre_of, weights.post_of,
+                           self.kernel, x_pre, x_post, tr_pre, tr_post, mod, dt, self.params,
+                           math.exp(-dt / self.tau_e), self.eta, self.w_min, self.w_max)
+        self._add_activity(x_pre, x_post)

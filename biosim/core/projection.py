@@ -1,0 +1,158 @@
+"""Projections: weights (dense or CSR) from a pre to a post population, integer delays,
+the post input buffer they feed (``target``), and an optional plasticity rule."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+
+
+class Weights:
+    """Synaptic weights, dense (``W``, shape (n_pre, n_post)) or CSR (rows = pre units).
+
+    CSR keeps ``data``/``indptr``/``indices`` plus a by-post index (``col_ptr``, ``col_syn``)
+    for event-driven plasticity. ``pre_of``/``post_of`` give each synapse's units in the
+    order of :meth:`flat_values`.
+    """
+
+    def __init__(self, n_pre, n_post, W=None, data=None, indptr=None, indices=None):
+        self.n_pre, self.n_post = n_pre, n_post
+        self.dense = W is not None
+        self.W = W
+        if self.dense:
+            self.pre_of = np.repeat(np.arange(n_pre), n_post)
+            self.post_of = np.tile(np.arange(n_post), n_pre)
+        else:
+            self.data, self.indptr, self.indices = data, indptr, indices
+            self.pre_of = np.repeat(np.arange(n_pre), np.diff(indptr))
+            self.post_of = indices
+            self.col_syn = np.argsort(indices, kind="stable")
+            self.col_ptr = np.zeros(n_post + 1, np.int64)
+            np.cumsum(np.bincount(indices, minlength=n_post), out=self.col_ptr[1:])
+
+    @classmethod
+    def from_dense(cls, W, copy=True):
+        W = np.array(W, dtype=float, copy=copy, order="C") if copy else W
+        return cls(W.shape[0], W.shape[1], W=W)
+
+    @classmethod
+    def from_pairs(cls, pre, post, values, n_pre, n_post):
+        """CSR from synapse lists (any order; duplicates are kept as separate synapses)."""
+        order = np.lexsort((post, pre))
+        pre, post = np.asarray(pre)[order], np.asarray(post, np.int64)[order]
+        indptr = np.zeros(n_pre + 1, np.int64)
+        np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
+        return cls(n_pre, n_post, data=np.asarray(values, float)[order].copy(),
+                   indptr=indptr, indices=post), order
+
+    @property
+    def n_synapses(self) -> int:
+        return self.W.size if self.dense else self.data.size
+
+    def flat_values(self) -> np.ndarray:
+        """The weights as one array (a view), synapse s from ``pre_of[s]`` to ``post_of[s]``."""
+        return self.W.reshape(-1) if self.dense else self.data
+
+    def to_dense(self) -> np.ndarray:
+        if self.dense:
+            return self.W.copy()
+        W = np.zeros((self.n_pre, self.n_post))
+        np.add.at(W, (self.pre_of, self.indices), self.data)
+        return W
+
+
+@njit(cache=True)
+def _dense_spikes(W, fired, out):
+    for i in range(fired.size):
+        if fired[i]:
+            out += W[i]
+
+
+@njit(cache=True)
+def _csr_values(data, indptr, indices, x, out):
+    for i in range(indptr.size - 1):
+        xi = x[i]
+        if xi != 0.0:
+            for s in range(indptr[i], indptr[i + 1]):
+                out[indices[s]] += data[s] * xi
+
+
+@njit(cache=True)
+def _csr_delayed(data, indptr, indices, delay, hist, now, out):
+    L = hist.shape[0]
+    for i in range(indptr.size - 1):
+        for s in range(indptr[i], indptr[i + 1]):
+            xi = hist[(now - 1 - delay[s]) % L, i]
+            if xi != 0.0:
+                out[indices[s]] += data[s] * xi
+
+
+class Projection:
+    """pre -> post synapses. Each step, ``post.inputs[target] += W^T x``, where x is the pre
+    activity ``delay`` steps before the previous step (delay 0: the previous step's spikes
+    arrive in this step, as in Brian2 with no delay).
+
+    ``delay_steps`` is an int or one int per synapse (CSR). ``rule`` is a plasticity rule
+    updated every step from the current pre/post activity.
+    """
+
+    def __init__(self, pre, post, weights: Weights, delay_steps=0, target="I", rule=None,
+                 name=None):
+        if target not in post.inputs:
+            check.fail("target", f"an input of population {post.name!r}: "
+                                 f"{sorted(post.inputs)}", target)
+        self.pre, self.post, self.weights, self.target = pre, post, weights, target
+        self.rule = rule
+        self.name = name or f"{pre.name}->{post.name}"
+        d = np.asarray(delay_steps, dtype=np.int64)
+        if d.ndim and not d.size == weights.n_synapses:
+            check.fail("delay", f"a scalar or one delay per synapse ({weights.n_synapses})",
+                       f"shape {d.shape}")
+        if d.size and d.min() < 0:
+            check.fail("delay", "values >= 0", int(d.min()))
+        if d.ndim and np.all(d == d.flat[0]):
+            d = d.flat[0].copy() if d.size else np.int64(0)
+        if d.ndim and weights.dense:
+            raise check.BiosimError("delay: per-synapse delays need sparse weights; "
+                                    "pass sparse=True to connect()")
+        self.delay = d
+        self.max_delay = int(d.max()) if d.size else 0
+        self.history = np.zeros((self.max_delay + 1, pre.n)) if self.max_delay else None
+
+    def __repr__(self):
+        kind = "dense" if self.weights.dense else "csr"
+        return f"Projection({self.name}, {kind}, {self.weights.n_synapses} synapses)"
+
+    @property
+    def W(self) -> np.ndarray:
+        """Dense weight matrix (a view for dense projections, a copy for CSR)."""
+        return self.weights.W if self.weights.dense else self.weights.to_dense()
+
+    def deliver(self, now: int) -> None:
+        """Add the synaptic input of step ``now`` to the post buffer."""
+        out = self.post.inputs[self.target]
+        w = self.weights
+        if self.history is None:
+            x = self.pre.activity
+            if x.dtype == np.bool_ and w.dense:
+                _dense_spikes(w.W, x, out)
+                return
+        elif self.delay.ndim == 0:
+            x = self.history[(now - 1 - int(self.delay)) % self.history.shape[0]]
+        else:
+            _csr_delayed(w.data, w.indptr, w.indices, self.delay, self.history, now, out)
+            return
+        if w.dense:
+            out += w.W.T @ np.asarray(x, float)
+        elif x.ndim == 1:
+            _csr_values(w.data, w.indptr, w.indices, np.asarray(x, float), out)
+        else:
+            for k in range(x.shape[1]):
+                _csr_values(w.data, w.indptr, w.indices, np.ascontiguousarray(x[:, k], float),
+                            out[:, k])
+
+    def record(self, now: int) -> None:
+        """Remember this step's pre activity for delayed delivery."""
+        if self.history is not None:
+            self.history[now % self.history.shape[0]] = self.pre.activity

@@ -1,0 +1,128 @@
+"""Izhikevich (2003) neurons: v' = 0.04 v^2 + 5 v + 140 - u + I, u' = a (b v - u);
+when v >= v_peak (30 mV): v <- c, u <- u + d. Time in ms, v in mV, I in the model's units.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+from biosim.core.population import Population
+
+#: (a, b, c, d) of Izhikevich (2003), Fig. 2
+PRESETS = {
+    "RS": (0.02, 0.2, -65.0, 8.0),     # regular spiking
+    "IB": (0.02, 0.2, -55.0, 4.0),     # intrinsically bursting
+    "CH": (0.02, 0.2, -50.0, 2.0),     # chattering
+    "FS": (0.1, 0.2, -65.0, 2.0),      # fast spiking
+    "LTS": (0.02, 0.25, -65.0, 2.0),   # low-threshold spiking
+    "TC": (0.02, 0.25, -65.0, 0.05),   # thalamo-cortical
+    "RZ": (0.1, 0.26, -65.0, 2.0),     # resonator
+}
+
+SCHEMES = ("published", "euler")
+
+
+@njit(cache=True)
+def izhikevich_step(v, u, a, b, c, d, I, fired, dt, v_peak, published):
+    """Advance every unit by dt ms, then detect v >= v_peak and reset.
+
+    ``published``: v in two half-steps of dt/2, then u once with the new v (Izhikevich 2003,
+    the scheme of the paper's code at dt = 1 ms); otherwise forward Euler on (v, u) together.
+    """
+    for k in range(v.size):
+        vk, uk = v[k], u[k]
+        if published:
+            h = 0.5 * dt
+            vk += h * (0.04 * vk * vk + 5.0 * vk + 140.0 - uk + I[k])
+            vk += h * (0.04 * vk * vk + 5.0 * vk + 140.0 - uk + I[k])
+            uk += dt * a[k] * (b[k] * vk - uk)
+        else:
+            dv = 0.04 * vk * vk + 5.0 * vk + 140.0 - uk + I[k]
+            uk += dt * a[k] * (b[k] * vk - uk)
+            vk += dt * dv
+        if vk >= v_peak:
+            fired[k] = True
+            vk = c[k]
+            uk += d[k]
+        else:
+            fired[k] = False
+        v[k], u[k] = vk, uk
+
+
+class Izhikevich(Population):
+    """A population of Izhikevich neurons with per-unit parameters.
+
+    Parameters a, b, c (mV), d may be scalars or arrays of length n. ``scheme`` selects the
+    integration: ``"published"`` (two dt/2 half-steps for v, then u with the new v; dt <= 1
+    ms) or ``"euler"`` (forward Euler on both; dt <= 0.5 ms). The two give different rates:
+    pin the scheme when comparing. ``v0`` (mV) and ``u0`` (default b v0) set the start.
+    The input buffer is ``I``; a spike is emitted in the step where v crosses ``v_peak``
+    and v, u are reset in the same step.
+    """
+
+    input_names = ("I",)
+
+    def __init__(self, n, a=0.02, b=0.2, c=-65.0, d=8.0, *, v0=-65.0, u0=None,
+                 v_peak=30.0, scheme="published", name=None):
+        super().__init__(n, name)
+        self.params = {k: check.per_unit(k, x, self.n)
+                       for k, x in (("a", a), ("b", b), ("c", c), ("d", d))}
+        self.scheme = check.choice("scheme", scheme, SCHEMES)
+        self.v_peak = check.number("v_peak", v_peak)
+        v = check.per_unit("v0", v0, self.n)
+        u = self.params["b"] * v if u0 is None else check.per_unit("u0", u0, self.n)
+        self.state = {"v": v, "u": u}
+        self._hetero = None
+
+    @property
+    def max_dt(self):
+        return 1.0 if self.scheme == "published" else 0.5
+
+    @classmethod
+    def preset(cls, kind: str, n: int, heterogeneity: bool = False, **kw) -> "Izhikevich":
+        """One of RS, IB, CH, FS, LTS, TC, RZ. ``heterogeneity=True`` applies the r-randomisation
+        of Izhikevich (2003), drawn when the population is added to a network: excitatory
+        presets (RS) get c = -65 + 15 r^2, d = 8 - 6 r^2; inhibitory (FS, LTS) get
+        a = 0.02 + 0.08 r, b = 0.25 - 0.05 r (c = -65, d = 2), r ~ U[0, 1] per neuron."""
+        kind = check.choice("kind", str(kind).upper(), tuple(PRESETS))
+        a, b, c, d = PRESETS[kind]
+        pop = cls(n, a, b, c, d, **kw)
+        if heterogeneity:
+            if kind not in ("RS", "FS", "LTS"):
+                check.fail("heterogeneity", "RS (excitatory) or FS/LTS (inhibitory) presets "
+                                            "for the 2003 r-randomisation", kind)
+            pop._hetero = "excitatory" if kind == "RS" else "inhibitory"
+        return pop
+
+    @classmethod
+    def heterogeneous(cls, n: int, kind: str, r=None, **kw) -> "Izhikevich":
+        """The 2003 network's excitatory or inhibitory population; ``r`` (U[0,1] per neuron)
+        is drawn from the network's stream when None."""
+        kind = check.choice("kind", kind, ("excitatory", "inhibitory"))
+        pop = cls(n, **kw)
+        pop._hetero = kind
+        if r is not None:
+            pop._apply_r(check.per_unit("r", r, pop.n, low=0.0, high=1.0))
+        return pop
+
+    def _apply_r(self, r):
+        p = self.params
+        if self._hetero == "excitatory":
+            p["a"][:], p["b"][:] = 0.02, 0.2
+            p["c"][:], p["d"][:] = -65.0 + 15.0 * r**2, 8.0 - 6.0 * r**2
+        else:
+            p["a"][:], p["b"][:] = 0.02 + 0.08 * r, 0.25 - 0.05 * r
+            p["c"][:], p["d"][:] = -65.0, 2.0
+        self.state["u"][:] = p["b"] * self.state["v"]
+        self.r = r
+        self._hetero = None
+
+    def initialize(self, rng):
+        if self._hetero is not None:
+            self._apply_r(rng.random(self.n))
+
+    def step(self, t, dt):
+        p, s = self.params, self.state
+        izhikevich_step(s["v"], s["u"], p["a"], p["b"], p["c"], p["d"], self.inputs["I"],
+                        self.activity, dt, self.v_peak, self.scheme == "published")

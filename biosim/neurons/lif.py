@@ -1,0 +1,76 @@
+"""Leaky integrate-and-fire neurons, current- or conductance-based (forward Euler).
+
+Current-based:      tau_m v' = (v_rest - v) + R I
+Conductance-based:  tau_m v' = (v_rest - v) + g_e (E_e - v) + g_i (E_i - v),
+                    g_e' = -g_e / tau_e, g_i' = -g_i / tau_i (inputs ``ge``/``gi`` add jumps)
+Spike when v >= v_thresh; v <- v_reset, then clamped for ``refractory`` ms.
+Time in ms, voltages in mV, conductances relative to the leak (dimensionless).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+from biosim.core.population import Population
+
+
+@njit(cache=True)
+def lif_step(v, ge, gi, refr, I, in_e, in_i, fired, dt, tau_m, v_rest, v_reset, v_thresh,
+             R, E_e, E_i, tau_e, tau_i, t_ref, conductance):
+    for k in range(v.size):
+        if conductance:
+            ge[k] += in_e[k]
+            gi[k] += in_i[k]
+            drive = ge[k] * (E_e - v[k]) + gi[k] * (E_i - v[k])
+            ge[k] -= dt * ge[k] / tau_e
+            gi[k] -= dt * gi[k] / tau_i
+        else:
+            drive = R * I[k]
+        if refr[k] > 0.0:
+            refr[k] -= dt
+            fired[k] = False
+            continue
+        v[k] += dt * ((v_rest - v[k]) + drive) / tau_m
+        if v[k] >= v_thresh:
+            fired[k] = True
+            v[k] = v_reset
+            refr[k] = t_ref
+        else:
+            fired[k] = False
+
+
+class LIF(Population):
+    """Leaky integrate-and-fire population (``conductance=False``: input ``I``, times R;
+    ``True``: inputs ``ge``/``gi`` add to the conductances)."""
+
+    def __init__(self, n, tau_m=20.0, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0, R=1.0,
+                 refractory=2.0, *, conductance=False, E_e=0.0, E_i=-80.0, tau_e=5.0,
+                 tau_i=10.0, v0=None, name=None):
+        self.conductance = bool(conductance)
+        self.input_names = ("ge", "gi") if self.conductance else ("I",)
+        super().__init__(n, name)
+        self.tau_m = check.positive("tau_m", tau_m)
+        self.v_rest = check.number("v_rest", v_rest)
+        self.v_reset = check.number("v_reset", v_reset)
+        self.v_thresh = check.number("v_thresh", v_thresh)
+        self.R = check.number("R", R)
+        self.refractory = check.nonnegative("refractory", refractory)
+        self.E_e, self.E_i = check.number("E_e", E_e), check.number("E_i", E_i)
+        self.tau_e, self.tau_i = check.positive("tau_e", tau_e), check.positive("tau_i", tau_i)
+        self.state = {"v": check.per_unit("v0", v_rest if v0 is None else v0, self.n),
+                      "ge": np.zeros(self.n), "gi": np.zeros(self.n),
+                      "refractory": np.zeros(self.n)}
+        self.max_dt = 0.5 * min(self.tau_m, self.tau_e, self.tau_i)
+
+    def step(self, t, dt):
+        s, z = self.state, self._zeros()
+        lif_step(s["v"], s["ge"], s["gi"], s["refractory"], self.inputs.get("I", z),
+                 self.inputs.get("ge", z), self.inputs.get("gi", z), self.activity, dt,
+                 self.tau_m, self.v_rest, self.v_reset, self.v_thresh, self.R, self.E_e,
+                 self.E_i, self.tau_e, self.tau_i, self.refractory, self.conductance)
+
+    def _zeros(self):
+        if not hasattr(self, "_z"):
+            self._z = np.zeros(self.n)
+        return self._z
