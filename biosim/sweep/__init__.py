@@ -18,8 +18,7 @@ __all__ = ["sweep", "load", "table", "cartesian", "linspace", "logspace", "rando
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return sweep(*args, **kwargs)
+    __call__ = staticmethod(sweep)
 
 
 sys.modules[__name__].__class__ = _CallableModule
