@@ -1,0 +1,314 @@
+"""Model specs: TOML files that describe a circuit, validated before anything runs.
+
+A spec is a TOML table. ``kind`` (default ``"network"``) says which family builds it:
+
+- ``"network"``: populations, connections, inputs, monitors and a run length, built into a
+  :class:`~biosim.core.Network` by :func:`build` (schema below);
+- any other kind names a family module that provides ``validate_spec(spec) -> dict`` and
+  ``evaluate_spec(spec, seed) -> dict[str, float]`` (see ``FAMILIES``).
+
+Errors name the field (``populations.exc.n: expected an integer >= 1, got -5``).
+``load_model("izhikevich2003")`` finds ``models/izhikevich2003.toml``; ``override`` changes
+one numeric field by its dotted path (``connections.0.weight.high``), as sweeps do.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from biosim.core import validation as check
+from biosim.core.validation import BiosimError
+
+MODEL_DIRS = [Path(__file__).resolve().parents[2] / "models"]
+
+#: kind -> module providing validate_spec(spec) and evaluate_spec(spec, seed)
+FAMILIES = {"what_when": "biosim.reservoir"}
+
+# ------------------------------------------------------------------ schema of kind "network"
+# field -> (type, constraint); constraint: "pos", "nonneg", "prob", "int>=1", tuple of options
+NUM, INT, STR, BOOL, ANY = "number", "integer", "string", "boolean", "any"
+NETWORK = {"dt": (NUM, "pos"), "seed": (INT, "nonneg"), "duration": (NUM, "nonneg")}
+POPULATION = {
+    "model": (STR, ("izhikevich", "lif", "poisson")), "n": (INT, "int>=1"),
+    "preset": (STR, ("RS", "IB", "CH", "FS", "LTS", "TC", "RZ")),
+    "heterogeneity": (STR, ("excitatory", "inhibitory")),
+    "scheme": (STR, ("published", "euler")),
+    "a": (NUM, None), "b": (NUM, None), "c": (NUM, None), "d": (NUM, None),
+    "v0": (NUM, None), "v_peak": (NUM, None),
+    "tau_m": (NUM, "pos"), "v_rest": (NUM, None), "v_reset": (NUM, None),
+    "v_thresh": (NUM, None), "R": (NUM, None), "refractory": (NUM, "nonneg"),
+    "conductance": (BOOL, None), "rate": (NUM, "nonneg"),
+}
+CONNECTION = {
+    "pre": (STR, None), "post": (ANY, None),
+    "connectivity": (STR, ("all_to_all", "fixed_probability", "fixed_indegree")),
+    "p": (NUM, "prob"), "k": (INT, "nonneg"), "allow_self": (BOOL, None),
+    "weight": (ANY, None), "delay": (NUM, "nonneg"), "target": (STR, None),
+    "sparse": (BOOL, None),
+}
+WEIGHT = {"dist": (STR, ("uniform", "normal")), "low": (NUM, None), "high": (NUM, None),
+          "mean": (NUM, None), "std": (NUM, "nonneg")}
+INPUT = {"type": (STR, ("noise", "constant", "poisson")), "target": (STR, None),
+         "std": (NUM, "nonneg"), "mean": (NUM, None), "every": (NUM, "pos"),
+         "amplitude": (NUM, None), "rate": (NUM, "nonneg"), "weight": (NUM, None),
+         "n_sources": (INT, "int>=1"), "var": (STR, None)}
+MONITORS = {"spikes": (ANY, None), "rate": (ANY, None)}
+TOP = {"kind": (STR, None), "name": (STR, None), "description": (STR, None),
+       "network": (ANY, None), "populations": (ANY, None), "connections": (ANY, None),
+       "inputs": (ANY, None), "monitors": (ANY, None)}
+
+
+def _fields(where: str, table, schema: dict, required=()) -> None:
+    if not isinstance(table, dict):
+        check.fail(where, "a table", table)
+    for key, value in table.items():
+        field = f"{where}.{key}" if where else key
+        if key not in schema:
+            check.fail(field, "a known field (one of: " + ", ".join(schema) + ")", "unknown")
+        kind, rule = schema[key]
+        _value(field, value, kind, rule)
+    for key in required:
+        if key not in table:
+            check.fail(f"{where}.{key}" if where else key, "a value (required)", "missing")
+
+
+def _value(field, value, kind, rule):
+    if kind == NUM:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            check.fail(field, "a number", value)
+        if rule == "pos":
+            check.positive(field, value)
+        elif rule == "nonneg":
+            check.nonnegative(field, value)
+        elif rule == "prob":
+            check.probability(field, value)
+        else:
+            check.number(field, value)
+    elif kind == INT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            check.fail(field, "an integer", value)
+        check.integer(field, value, low=1 if rule == "int>=1" else 0)
+    elif kind == STR:
+        if not isinstance(value, str):
+            check.fail(field, "a string", value)
+        if isinstance(rule, tuple):
+            check.choice(field, value, rule)
+    elif kind == BOOL and not isinstance(value, bool):
+        check.fail(field, "true or false", value)
+
+
+def validate(spec: dict) -> dict:
+    """Check a spec; returns it. Raises BiosimError naming the first bad field."""
+    if not isinstance(spec, dict):
+        check.fail("spec", "a TOML table", spec)
+    kind = spec.get("kind", "network")
+    if kind != "network":
+        return _family(kind).validate_spec(spec)
+    _fields("", spec, TOP, required=("network", "populations"))
+    _fields("network", spec["network"], NETWORK, required=("dt",))
+    net = spec["network"]
+    pops = spec["populations"]
+    if not isinstance(pops, dict) or not pops:
+        check.fail("populations", "at least one [populations.NAME] table", pops)
+    for name, pop in pops.items():
+        _fields(f"populations.{name}", pop, POPULATION, required=("model", "n"))
+        _stable_dt(f"populations.{name}", pop, net["dt"])
+    for k, con in enumerate(spec.get("connections", [])):
+        where = f"connections.{k}"
+        _fields(where, con, CONNECTION, required=("pre", "post"))
+        posts = con["post"] if isinstance(con["post"], list) else [con["post"]]
+        for field, name in [("pre", con["pre"])] + [("post", p) for p in posts]:
+            if name not in pops:
+                check.fail(f"{where}.{field}", f"a population in [populations] "
+                                               f"({', '.join(pops)})", name)
+        conn = con.get("connectivity", "all_to_all")
+        need = {"fixed_probability": "p", "fixed_indegree": "k"}.get(conn)
+        if need and need not in con:
+            check.fail(f"{where}.{need}", f"a value for connectivity = {conn!r}", "missing")
+        w = con.get("weight", 1.0)
+        if isinstance(w, dict):
+            _fields(f"{where}.weight", w, WEIGHT, required=("dist",))
+        else:
+            _value(f"{where}.weight", w, NUM, None)
+        if "delay" in con:
+            steps = con["delay"] / net["dt"]
+            if abs(steps - round(steps)) > 1e-9:
+                check.fail(f"{where}.delay", f"a multiple of network.dt = {net['dt']} ms",
+                           con["delay"])
+    for k, inp in enumerate(spec.get("inputs", [])):
+        _fields(f"inputs.{k}", inp, INPUT, required=("type", "target"))
+        if inp["target"] not in pops:
+            check.fail(f"inputs.{k}.target", f"a population in [populations] "
+                                              f"({', '.join(pops)})", inp["target"])
+    mons = spec.get("monitors", {})
+    _fields("monitors", mons, MONITORS)
+    for key, names in mons.items():
+        for name in names if isinstance(names, list) else [names]:
+            if name not in pops:
+                check.fail(f"monitors.{key}", f"population names ({', '.join(pops)})", name)
+    return spec
+
+
+def _stable_dt(where, pop, dt):
+    limit = None
+    if pop["model"] == "izhikevich":
+        limit = 1.0 if pop.get("scheme", "published") == "published" else 0.5
+    elif pop["model"] == "lif":
+        limit = 0.5 * pop.get("tau_m", 20.0)
+    if limit is not None and dt > limit:
+        check.fail("network.dt", f"<= {limit} ms for {where} (model {pop['model']!r}; "
+                                 "larger steps are unstable)", dt)
+
+
+def _family(kind):
+    if kind not in FAMILIES:
+        check.fail("kind", "one of " + ", ".join(["network", *FAMILIES]), kind)
+    return importlib.import_module(FAMILIES[kind])
+
+
+# ------------------------------------------------------------------ loading
+def find_model(name_or_path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise BiosimError(f"spec: file not found: {path}")
+        return path
+    for d in MODEL_DIRS:
+        if (d / f"{name_or_path}.toml").is_file():
+            return d / f"{name_or_path}.toml"
+    known = sorted({p.stem for d in MODEL_DIRS if d.is_dir() for p in d.glob("*.toml")})
+    raise BiosimError(f"spec: no model named {name_or_path!r} (known: {', '.join(known)})")
+
+
+def load_spec(name_or_path) -> dict:
+    """Read and validate a spec from a path or a model name in ``models/``."""
+    path = find_model(name_or_path)
+    try:
+        spec = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise BiosimError(f"{path.name}: malformed TOML ({e})") from None
+    return validate(spec)
+
+
+def override(spec: dict, field: str, value) -> dict:
+    """A copy of ``spec`` with the numeric ``field`` (dotted path) set to ``value``."""
+    new = copy.deepcopy(spec)
+    parts = field.split(".")
+    node = new
+    for depth, key in enumerate(parts):
+        where = ".".join(parts[:depth + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                check.fail(where, f"an index < {len(node)}", key)
+            key = int(key)
+        elif not isinstance(node, dict) or key not in node:
+            options = ", ".join(map(str, node)) if isinstance(node, dict) else "none"
+            check.fail(where, f"a field of the spec (here: {options})", "unknown")
+        if depth == len(parts) - 1:
+            old = node[key]
+            if isinstance(old, bool) or not isinstance(old, (int, float)):
+                check.fail(field, "a numeric field to set", old)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                check.fail(field, "a number", value)
+            node[key] = int(value) if isinstance(old, int) and float(value).is_integer() \
+                else float(value)
+        else:
+            node = node[key]
+    return validate(new)
+
+
+# ------------------------------------------------------------------ building and running
+def build(spec: dict, seed=None):
+    """A :class:`~biosim.core.Network` from a validated ``kind = "network"`` spec; returns
+    ``(net, monitors)`` with monitors keyed ``"spikes.NAME"`` / ``"rate.NAME"``."""
+    from biosim import core
+    from biosim.neurons import LIF, Izhikevich
+
+    spec = validate(spec)
+    net_spec = spec["network"]
+    seed = net_spec.get("seed") if seed is None else seed
+    net = core.Network(dt=net_spec["dt"], seed=seed)
+    pops = {}
+    for name, p in spec["populations"].items():
+        model, n = p["model"], p["n"]
+        if model == "izhikevich":
+            kw = {k: p[k] for k in ("a", "b", "c", "d", "v0", "v_peak", "scheme") if k in p}
+            if "heterogeneity" in p:
+                pop = Izhikevich.heterogeneous(n, p["heterogeneity"], name=name, **kw)
+            elif "preset" in p:
+                pop = Izhikevich.preset(p["preset"], n, name=name, **kw)
+            else:
+                pop = Izhikevich(n, name=name, **kw)
+        elif model == "lif":
+            kw = {k: p[k] for k in ("tau_m", "v_rest", "v_reset", "v_thresh", "R",
+                                    "refractory", "conductance", "v0") if k in p}
+            pop = LIF(n, name=name, **kw)
+        else:
+            pop = core.PoissonGroup(n, p.get("rate", 0.0), name=name)
+        pops[name] = net.add(pop)
+    for con in spec.get("connections", []):
+        conn = {"all_to_all": lambda: core.all_to_all(con.get("allow_self", True)),
+                "fixed_probability": lambda: core.fixed_probability(
+                    con["p"], con.get("allow_self", True)),
+                "fixed_indegree": lambda: core.fixed_indegree(
+                    con["k"], con.get("allow_self", True))}[con.get("connectivity",
+                                                                    "all_to_all")]()
+        w = con.get("weight", 1.0)
+        if isinstance(w, dict):
+            w = (core.uniform(w.get("low", 0.0), w.get("high", 1.0)) if w["dist"] == "uniform"
+                 else core.normal(w.get("mean", 0.0), w.get("std", 1.0)))
+        posts = con["post"] if isinstance(con["post"], list) else [con["post"]]
+        for post in posts:
+            net.connect(pops[con["pre"]], pops[post], conn, weight=w,
+                        delay=con.get("delay", 0.0), target=con.get("target", "I"),
+                        sparse=con.get("sparse"))
+    for inp in spec.get("inputs", []):
+        target, var = pops[inp["target"]], inp.get("var", "I")
+        if inp["type"] == "noise":
+            every = max(1, int(round(inp.get("every", net.dt) / net.dt)))
+            net.add(core.GaussianNoise(target, inp.get("std", 1.0), inp.get("mean", 0.0),
+                                       every=every, var=var))
+        elif inp["type"] == "constant":
+            net.add(core.ConstantCurrent(target, inp.get("amplitude", 0.0), var=var))
+        else:
+            net.add(core.PoissonInput(target, inp.get("rate", 0.0), inp.get("weight", 1.0),
+                                      inp.get("n_sources", 1), var=var))
+    monitors = {}
+    for key, names in spec.get("monitors", {"spikes": list(pops)}).items():
+        for name in names if isinstance(names, list) else [names]:
+            monitors[f"{key}.{name}"] = net.monitor(pops[name], key)
+    return net, monitors
+
+
+def load_model(name_or_path, seed=None):
+    """Build the Network of a spec (path or name in ``models/``); returns the Network, with
+    its monitors in ``net.spec_monitors``."""
+    net, monitors = build(load_spec(name_or_path), seed)
+    net.spec_monitors = monitors
+    return net
+
+
+def evaluate(spec: dict, seed: int) -> dict[str, float]:
+    """Build, run and measure a spec: the metrics a sweep records."""
+    kind = spec.get("kind", "network")
+    if kind != "network":
+        return _family(kind).evaluate_spec(spec, seed)
+    net, monitors = build(spec, seed)
+    duration = spec["network"].get("duration", 1000.0)
+    net.run(duration)
+    metrics = {}
+    for key, mon in monitors.items():
+        if key.startswith("spikes."):
+            metrics[f"rate_hz.{key[7:]}"] = float(mon.count.mean() / (duration * 1e-3))
+            metrics[f"cv_isi.{key[7:]}"] = _mean_cv(mon.spike_trains())
+    return metrics
+
+
+def _mean_cv(trains) -> float:
+    cvs = [np.std(d) / np.mean(d) for d in (np.diff(s) for s in trains) if d.size > 2]
+    return float(np.mean(cvs)) if cvs else math.nan
