@@ -1,0 +1,382 @@
+"""The VPRSNN network (Hussaini, Milford & Fischer, RA-L 2022), event-driven in numba.
+
+784 Poisson inputs (rate = pixel * ``rate_scale`` Hz, i.e. pixel / 4) -> ``n_e``
+conductance-based LIF excitatory neurons with adaptive thresholds <-> ``n_e`` inhibitory
+neurons (one-to-one excitation, all-but-self lateral inhibition), after Diehl & Cook (2015)
+as VPRSNN ran it in Brian2 (``method='euler'``). Constants: references.md section 6.
+
+Per time step, in Brian2's order: state update (Euler; conductances decay by
+``1 - dt / tau``, which keeps each synaptic event's total conductance at exactly
+``w * tau``), thresholds, synaptic events (input arrivals after their delay, exc -> inh,
+inh -> exc), resets. Only what fired is propagated: an input spike touches the
+``n_e`` synapses it reaches at each delay, a post spike the 784 weights of its neuron.
+
+Triplet STDP on the input weights (training only), with Brian2's event-driven traces:
+on a pre arrival ``w += sign * nu_pre * post1``; on a post spike
+``w += nu_post * pre * post2(before)``; ``w`` clipped to [0, w_max]. ``sign`` is +1 in the
+Brian2 port VPRSNN used (``stdp="vprsnn"``) and -1 in Diehl & Cook's original
+(``stdp="diehl_cook"``). Before every training image each neuron's input weights are
+scaled to sum to ``weight_sum``. The timer quirk (``timer`` grows at ``timer_rate`` ms/ms
+and must exceed ``refrac_e``) caps a neuron at one spike per 50 ms with VPRSNN's values.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from biosim.core.random import make_rng
+from biosim.core.validation import choice, fail, integer, number, positive
+
+
+@dataclass(frozen=True)
+class SNNParams:
+    """VPRSNN's parameters (time in ms, voltage in mV, rates in Hz); all overridable."""
+
+    dt: float = 0.5                 # Brian2's default was 0.1 ms
+    present_time: float = 350.0
+    rest_time: float = 150.0
+    rate_scale: float = 0.25        # Hz per grey level: rate = pixel / 4
+    # excitatory neurons
+    tau_e: float = 100.0
+    v_rest_e: float = -65.0
+    v_reset_e: float = -65.0
+    v_thresh_e: float = -52.0
+    offset: float = 20.0
+    theta_init: float = 20.0
+    theta_plus: float = 0.05
+    tau_theta: float = 1e7
+    refrac_e: float = 5.0
+    timer_rate: float = 0.1         # Diehl & Cook's timer quirk; 1.0 gives a plain 5 ms refractoriness
+    e_exc: float = 0.0
+    e_inh_e: float = -100.0
+    tau_ge: float = 1.0
+    tau_gi: float = 2.0
+    # inhibitory neurons
+    tau_i: float = 10.0
+    v_rest_i: float = -60.0
+    v_reset_i: float = -45.0
+    v_thresh_i: float = -40.0
+    refrac_i: float = 2.0
+    e_inh_i: float = -85.0
+    # connections
+    w_ei: float = 10.4
+    w_ie: float = 17.0
+    w_init: float = 0.3
+    max_delay: float = 10.0
+    # STDP
+    tau_pre: float = 20.0
+    tau_post1: float = 20.0
+    tau_post2: float = 40.0
+    nu_pre: float = 1e-4
+    nu_post: float = 1e-2
+    w_max: float = 1.0
+    stdp: str = "vprsnn"
+    weight_sum: float = 78.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            if f.name != "stdp":
+                number(f.name, getattr(self, f.name))
+        for name in ("dt", "present_time", "rate_scale", "tau_e", "tau_ge", "tau_gi", "tau_i",
+                     "tau_theta", "tau_pre", "tau_post1", "tau_post2", "w_max", "weight_sum"):
+            positive(name, getattr(self, name))
+        for name in ("rest_time", "max_delay", "refrac_e", "refrac_i", "timer_rate",
+                     "w_init", "nu_pre", "nu_post", "theta_plus", "w_ei", "w_ie"):
+            number(name, getattr(self, name), low=0.0)
+        choice("stdp", self.stdp, ("vprsnn", "diehl_cook"))
+        if self.rest_time < self.max_delay:
+            fail("rest_time", f">= max_delay ({self.max_delay} ms) so that delayed input "
+                 "spikes arrive before the next image", self.rest_time)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def present_steps(self) -> int:
+        return int(round(self.present_time / self.dt))
+
+    @property
+    def rest_steps(self) -> int:
+        return int(round(self.rest_time / self.dt))
+
+    @property
+    def delay_steps(self) -> int:
+        return int(round(self.max_delay / self.dt))
+
+
+class _K(NamedTuple):
+    """Per-step constants handed to the kernel."""
+
+    dt: float
+    n_present: int
+    n_rest: int
+    rate_scale: float
+    tau_e: float
+    v_rest_e: float
+    v_reset_e: float
+    v_thresh_e: float
+    offset: float
+    theta_plus: float
+    theta_decay: float
+    refrac_e_steps: int
+    refrac_e: float
+    timer_step: float
+    e_exc: float
+    e_inh_e: float
+    ge_decay: float
+    gi_decay: float
+    tau_i: float
+    v_rest_i: float
+    v_reset_i: float
+    v_thresh_i: float
+    refrac_i_steps: int
+    e_inh_i: float
+    w_ei: float
+    w_ie: float
+    nu_pre: float
+    nu_post: float
+    w_max: float
+    sign: float
+    weight_sum: float
+
+
+def kernel_constants(p: SNNParams) -> _K:
+    return _K(p.dt, p.present_steps, p.rest_steps, p.rate_scale, p.tau_e, p.v_rest_e,
+              p.v_reset_e, p.v_thresh_e, p.offset, p.theta_plus, 1.0 - p.dt / p.tau_theta,
+              int(round(p.refrac_e / p.dt)), p.refrac_e, p.timer_rate * p.dt, p.e_exc,
+              p.e_inh_e, 1.0 - p.dt / p.tau_ge, 1.0 - p.dt / p.tau_gi, p.tau_i, p.v_rest_i,
+              p.v_reset_i, p.v_thresh_i, int(round(p.refrac_i / p.dt)), p.e_inh_i, p.w_ei,
+              p.w_ie, p.nu_pre, p.nu_post, p.w_max, 1.0 if p.stdp == "vprsnn" else -1.0,
+              p.weight_sum)
+
+
+def trace_table(tau: float, dt: float) -> np.ndarray:
+    """``exp(-k dt / tau)`` for k steps since the last event, up to 30 tau (then 0)."""
+    return np.exp(-np.arange(int(math.ceil(30 * tau / dt)) + 1) * dt / tau)
+
+
+def init_module(n_input: int, n_e: int, params: SNNParams, seed=None) -> dict:
+    """Initial weights ``w_init * (U[0,1) + 0.01)``, delays ``U[0, max_delay]`` (in steps)
+    and thresholds ``theta_init`` for one module."""
+    rng = make_rng(seed)
+    W = params.w_init * (rng.random((n_input, n_e)) + 0.01)
+    delays = np.rint(rng.random((n_input, n_e)) * params.max_delay / params.dt).astype(np.int64)
+    return {"W": W, "delays": delays, "theta": np.full(n_e, params.theta_init)}
+
+
+def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
+    """Dynamic state at rest (VPRSNN starts 40 mV below rest and waits 500 ms first)."""
+    big = np.int64(1) << 60
+    return {
+        "v_e": np.full(n_e, params.v_rest_e), "ge_e": np.zeros(n_e), "gi_e": np.zeros(n_e),
+        "timer": np.zeros(n_e), "refr_e": np.zeros(n_e, np.int64),
+        "v_i": np.full(n_e, params.v_rest_i), "ge_i": np.zeros(n_e), "gi_i": np.zeros(n_e),
+        "refr_i": np.zeros(n_e, np.int64),
+        "last_post": np.full(n_e, -big), "last_arr": np.full((n_input, n_e), -big),
+        "clock": np.zeros(1, np.int64),
+    }
+
+
+def delay_buckets(delays: np.ndarray, n_delay: int):
+    """For each input, its targets sorted by delay and the start of each delay bucket."""
+    order = np.argsort(delays, axis=1, kind="stable").astype(np.int64)
+    sorted_d = np.take_along_axis(delays, order, axis=1)
+    ptr = np.stack([np.searchsorted(row, np.arange(n_delay + 2)) for row in sorted_d])
+    return order, ptr.astype(np.int64)
+
+
+@njit(cache=True)
+def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
+    """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step."""
+    n = 0
+    for i in range(rates.size):
+        p = rates[i] * k.dt * 1e-3
+        if p <= 0.0:
+            continue
+        s = -1
+        while True:
+            if p >= 1.0:
+                s += 1
+            else:
+                s += 1 + int(math.floor(math.log(1.0 - np.random.random()) / math.log1p(-p)))
+            if s >= n_present:
+                break
+            tmp_step[n] = s
+            tmp_id[n] = i
+            n += 1
+    ptr[:] = 0
+    for m in range(n):
+        ptr[tmp_step[m] + 1] += 1
+    for s in range(n_present):
+        ptr[s + 1] += ptr[s]
+    fill = ptr[:-1].copy()
+    for m in range(n):
+        ids[fill[tmp_step[m]]] = tmp_id[m]
+        fill[tmp_step[m]] += 1
+
+
+@njit(cache=True)
+def run_images(pixels, W, theta, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e,
+               st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, last_arr, clock, k, train,
+               tab_pre, tab_post1, tab_post2, seed, counts):
+    """Present images (rows of ``pixels``, grey levels) one after the other.
+
+    Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
+    Mutates the weights ``W``, thresholds ``theta`` (when ``train``) and the state; writes
+    each excitatory neuron's spike count during each presentation into ``counts``.
+    """
+    np.random.seed(seed)
+    n_in, n_e = W.shape
+    n_present = k.n_present
+    n_steps = n_present + k.n_rest
+    n_delay = dptr.shape[1] - 2
+    ids = np.empty(n_in * n_present, np.int64)
+    tmp_step = np.empty(n_in * n_present, np.int64)
+    tmp_id = np.empty(n_in * n_present, np.int64)
+    bptr = np.empty(n_present + 1, np.int64)
+    fired_e = np.empty(n_e, np.int64)
+    fired_i = np.empty(n_e, np.int64)
+    is_i = np.zeros(n_e, np.bool_)
+    n_pre, n_p1, n_p2 = tab_pre.size, tab_post1.size, tab_post2.size
+    for img in range(pixels.shape[0]):
+        if train and k.weight_sum > 0.0:
+            for j in range(n_e):
+                col = 0.0
+                for i in range(n_in):
+                    col += W[i, j]
+                if col > 0.0:
+                    f = k.weight_sum / col
+                    for i in range(n_in):
+                        W[i, j] *= f
+        rates = pixels[img] * k.rate_scale
+        _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
+        for s in range(n_steps):
+            t = clock[0]
+            # 1. state update (Euler), thresholds
+            ne = 0
+            for j in range(n_e):
+                if t >= st_refr_e[j]:
+                    v = st_v_e[j]
+                    st_v_e[j] = v + k.dt * ((k.v_rest_e - v) + st_ge_e[j] * (k.e_exc - v)
+                                            + st_gi_e[j] * (k.e_inh_e - v)) / k.tau_e
+                st_ge_e[j] *= k.ge_decay
+                st_gi_e[j] *= k.gi_decay
+                st_timer[j] += k.timer_step
+                if train:
+                    theta[j] *= k.theta_decay
+                if (t >= st_refr_e[j] and st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
+                        and st_timer[j] > k.refrac_e):
+                    fired_e[ne] = j
+                    ne += 1
+            ni = 0
+            for j in range(n_e):
+                if t >= st_refr_i[j]:
+                    v = st_v_i[j]
+                    st_v_i[j] = v + k.dt * ((k.v_rest_i - v) + st_ge_i[j] * (k.e_exc - v)
+                                            + st_gi_i[j] * (k.e_inh_i - v)) / k.tau_i
+                st_ge_i[j] *= k.ge_decay
+                st_gi_i[j] *= k.gi_decay
+                if t >= st_refr_i[j] and st_v_i[j] > k.v_thresh_i:
+                    fired_i[ni] = j
+                    ni += 1
+            # 2. input spikes arriving now (fired at step s - d, delay d)
+            for d in range(min(n_delay, s) + 1):
+                src = s - d
+                if src >= n_present:
+                    continue
+                for m in range(bptr[src], bptr[src + 1]):
+                    i = ids[m]
+                    for q in range(dptr[i, d], dptr[i, d + 1]):
+                        j = order[i, q]
+                        st_ge_e[j] += W[i, j]
+                        if train:
+                            dp = t - last_post[j]
+                            p1 = tab_post1[dp] if dp < n_p1 else 0.0
+                            w = W[i, j] + k.sign * k.nu_pre * p1
+                            W[i, j] = min(max(w, 0.0), k.w_max)
+                            last_arr[i, j] = t
+            # 3. excitatory spikes: exc -> inh, post-synaptic STDP, reset
+            for m in range(ne):
+                j = fired_e[m]
+                st_ge_i[j] += k.w_ei
+                if s < n_present:
+                    counts[img, j] += 1
+                if train:
+                    dp = t - last_post[j]
+                    p2 = tab_post2[dp] if dp < n_p2 else 0.0
+                    if p2 > 0.0:
+                        for i in range(n_in):
+                            da = t - last_arr[i, j]
+                            if da < n_pre:
+                                w = W[i, j] + k.nu_post * tab_pre[da] * p2
+                                W[i, j] = min(w, k.w_max)
+                    last_post[j] = t
+                    theta[j] += k.theta_plus
+                st_v_e[j] = k.v_reset_e
+                st_timer[j] = 0.0
+                st_refr_e[j] = t + k.refrac_e_steps
+            # 4. inhibitory spikes: all-but-self inhibition, reset
+            if ni > 0:
+                for m in range(ni):
+                    is_i[fired_i[m]] = True
+                for j in range(n_e):
+                    st_gi_e[j] += k.w_ie * (ni - (1 if is_i[j] else 0))
+                for m in range(ni):
+                    j = fired_i[m]
+                    is_i[j] = False
+                    st_v_i[j] = k.v_reset_i
+                    st_refr_i[j] = t + k.refrac_i_steps
+            clock[0] = t + 1
+
+
+class NumbaVPRSNN:
+    """Independent VPRSNN modules simulated one after the other on the CPU (numba).
+
+    ``present(pixels_per_module, train)`` shows each module its own images (arrays of shape
+    (n_images, n_input), grey levels 0-255) and returns their spike counts
+    (n_images, n_e) per module. Weights ``W`` (n_input, n_e), delays and thresholds live
+    in ``modules`` (one dict per module).
+    """
+
+    backend = "numba"
+
+    def __init__(self, n_modules: int, n_input: int, n_e: int, params: SNNParams | None = None,
+                 seed=None):
+        self.params = params or SNNParams()
+        self.n_modules = integer("n_modules", n_modules, low=1)
+        self.n_input = integer("n_input", n_input, low=1)
+        self.n_e = integer("n_e", n_e, low=1)
+        seeds = np.random.SeedSequence(make_rng(seed).integers(2**63)).spawn(2 * n_modules)
+        self._run_seeds = [make_rng(s) for s in seeds[n_modules:]]
+        self.modules = [init_module(n_input, n_e, self.params, s) for s in seeds[:n_modules]]
+        self._state = [None] * n_modules
+
+    def reset_state(self):
+        """Forget the dynamic state (voltages, conductances, traces); keep W and theta."""
+        self._state = [None] * self.n_modules
+
+    def present(self, pixels_per_module, train: bool) -> list[np.ndarray]:
+        p = self.params
+        k = kernel_constants(p)
+        tabs = [trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)]
+        out = []
+        for m, pixels in enumerate(pixels_per_module):
+            pixels = np.ascontiguousarray(pixels, dtype=np.float64)
+            mod = self.modules[m]
+            if self._state[m] is None:
+                self._state[m] = fresh_state(self.n_input, self.n_e, p)
+            if "order" not in mod:
+                mod["order"], mod["dptr"] = delay_buckets(mod["delays"], p.delay_steps)
+            st = self._state[m]
+            counts = np.zeros((pixels.shape[0], self.n_e), np.int64)
+            run_images(pixels, mod["W"], mod["theta"], mod["order"], mod["dptr"], st["v_e"],
+                       st["ge_e"], st["gi_e"], st["timer"], st["refr_e"], st["v_i"],
+                       st["ge_i"], st["gi_i"], st["refr_i"], st["last_post"], st["last_arr"],
+                       st["clock"], k, bool(train), *tabs,
+                       int(self._run_seeds[m].integers(2**31)), counts)
+            out.append(counts)
+        return out
