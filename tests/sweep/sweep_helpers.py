@@ -84,3 +84,13 @@ def evaluate(spec, seed):
     noise = np.random.default_rng(seed).uniform()
     return {"adaptation_trials": 10 * spec["gate"]["width"] * spec["readout"]["eta"] + noise,
             "accuracy": 1.0 - spec["readout"]["eta"]}
+
+
+def install_fake_spec(monkeypatch):
+    """Make ``biosim.core.spec`` the stand-in above (forked pool workers inherit it)."""
+    import sys
+    import types
+
+    module = types.ModuleType("biosim.core.spec")
+    module.load_spec, module.override, module.evaluate = load_spec, override, evaluate
+    monkeypatch.setitem(sys.modules, "biosim.core.spec", module)

@@ -1,0 +1,89 @@
+"""``biosim sweep SPEC --set FIELD=VALUES ...``: sweep numeric fields of a model spec.
+
+Example::
+
+    biosim sweep models/what_when.toml --set readout.eta=1e-4:1e-1:log:7 \\
+        --set gate.width=20,50,100 --seeds 5 --metric adaptation_trials --store out.sqlite
+"""
+from __future__ import annotations
+
+import sys
+
+from biosim.core.validation import fail
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("spec", help="model spec: a TOML path or a name in models/")
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        metavar="FIELD=VALUES",
+                        help="a numeric field and its values: 1e-4:1e-1:log:7 (log range), "
+                             "0:1:5 (linear range) or 20,50,100 (list); repeat for a grid")
+    parser.add_argument("--seeds", type=int, default=1, help="replicates per point (default 1)")
+    parser.add_argument("--metric", action="append", default=[],
+                        help="metric to summarise (repeatable; default: all)")
+    parser.add_argument("--store", help="SQLite store; rerunning resumes it (default: none)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler, e.g. tcp://host:8786 (implies --backend dask)")
+    parser.add_argument("--backend", choices=("local", "dask"), default=None,
+                        help="local process pool (default) or dask (a LocalCluster "
+                             "without --scheduler)")
+    parser.add_argument("--workers", type=int, help="processes (default: all cores)")
+    parser.add_argument("--retry-failed", action="store_true", help="rerun failed points")
+    parser.add_argument("--extend", action="store_true",
+                        help="add new points to an existing store")
+    parser.add_argument("--root-seed", type=int, default=0, help="root of the seed tree")
+    parser.add_argument("--csv", help="also write the full table to this CSV file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def main(args) -> int:
+    from biosim.sweep.grid import parse_values
+    from biosim.sweep.runner import sweep
+    from biosim.sweep.specs import SpecFunction
+
+    fn = SpecFunction(args.spec, require=args.metric)
+    grid = {}
+    for item in args.sets:
+        field, sep, text = item.partition("=")
+        if not sep or not field:
+            fail("--set", "FIELD=VALUES, e.g. readout.eta=1e-4:1e-1:log:7", item)
+        grid[field] = parse_values(field, text)
+        for value in grid[field]:
+            fn.with_fields(**{field: value})  # unknown or non-numeric field: error now
+    if not grid:
+        fail("--set", "at least one FIELD=VALUES to sweep", "none")
+    backend = args.backend or ("dask" if args.scheduler else "local")
+    if args.scheduler and backend != "dask":
+        fail("--backend", "dask with --scheduler", backend)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # failures are reported below
+        df = sweep(fn, grid=grid, seeds=args.seeds, store=args.store, backend=backend,
+                   address=args.scheduler, workers=args.workers,
+                   progress=not args.no_progress, retry_failed=args.retry_failed,
+                   extend=args.extend, root_seed=args.root_seed)
+    if args.csv:
+        from biosim.core.io import atomic_path
+
+        with atomic_path(args.csv) as tmp:
+            df.to_csv(tmp, index=False)
+    print(summary(df, list(grid), args.metric).to_string())
+    failed = df[df["status"] == "error"]
+    if len(failed):
+        print(f"{len(failed)} of {len(df)} points failed; first: {failed['error'].iloc[0]}\n"
+              "(full tracebacks in the store; rerun with --retry-failed)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary(df, params, metrics=()):
+    """Mean, standard deviation and count over seeds of each metric, per point ('ok' rows)."""
+    from biosim.sweep.runner import TABLE_COLUMNS
+
+    ok = df[df["status"] == "ok"]
+    measured = [c for c in df.columns if c not in params and c not in TABLE_COLUMNS]
+    metrics = [m for m in metrics if m in measured] if metrics else measured
+    if not metrics:  # every point failed
+        return df.groupby(params, sort=False)["status"].value_counts().unstack()
+    return ok.groupby(params, sort=False)[metrics].agg(["mean", "std", "count"])

@@ -1,0 +1,63 @@
+"""``biosim sweep SPEC --set ...`` against a stand-in of biosim.core.spec (no model file needed)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+from biosim.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sweep_helpers as h  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fake_spec(monkeypatch):
+    h.install_fake_spec(monkeypatch)
+
+
+def test_cli_sweeps_a_grid_and_prints_a_summary(tmp_path, capsys):
+    argv = ["sweep", "toy", "--set", "readout.eta=1e-3:1e-1:log:3", "--set", "gate.width=20,50",
+            "--seeds", "2", "--metric", "adaptation_trials", "--store", str(tmp_path / "s.sqlite"),
+            "--workers", "2", "--no-progress", "--csv", str(tmp_path / "t.csv")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "adaptation_trials" in out and "accuracy" not in out and "mean" in out
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "t.csv")
+    assert len(df) == 12 and set(df["gate.width"]) == {20, 50}
+    # closed form of the stand-in: 10 * width * eta + U(0, 1) noise
+    excess = df.adaptation_trials - 10 * df["gate.width"] * df["readout.eta"]
+    assert ((excess >= 0) & (excess < 1)).all()
+    assert main(argv) == 0  # resumes: nothing to recompute, same table
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "t.csv").drop(columns="wall_s"),
+                                  df.drop(columns="wall_s"))
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["readout.tau=1,2"], "readout.tau: unknown spec field"),
+    (["readout.mode=1,2"], "readout.mode: expected a numeric field"),
+    (["gate.width="], "gate.width: expected values"),
+    (["gate.width"], "--set: expected FIELD=VALUES"),
+    ([], "--set: expected at least one"),
+])
+def test_cli_bad_set_is_a_clear_error(sets, message, capsys):
+    argv = ["sweep", "toy", "--no-progress"] + [a for s in sets for a in ("--set", s)]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_unknown_metric_fails_every_point(capsys):
+    argv = ["sweep", "toy", "--set", "gate.width=20", "--metric", "speed", "--workers", "1",
+            "--no-progress"]
+    assert main(argv) == 1
+    assert "metric 'speed': expected one of the spec's metrics" in capsys.readouterr().err
+
+
+def test_cli_store_of_an_edited_spec_is_an_error(tmp_path, monkeypatch, capsys):
+    argv = ["sweep", "toy", "--set", "gate.width=20", "--store", str(tmp_path / "s.sqlite"),
+            "--workers", "1", "--no-progress"]
+    assert main(argv) == 0
+    monkeypatch.setitem(h.SPEC, "name", "edited")
+    assert main(argv) == 2
+    assert "belongs to a different sweep (fn 'spec:" in capsys.readouterr().err
