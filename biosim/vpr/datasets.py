@@ -6,13 +6,20 @@ order. Ground truth is reference x query, True where reference ``i`` shows query
 """
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from biosim.core.validation import fail, integer
+from biosim.core.validation import choice, fail, integer, number
 
-__all__ = ["Traverse", "PlaceDataset", "same_index_ground_truth"]
+__all__ = ["Traverse", "PlaceDataset", "same_index_ground_truth", "IMAGE_EXTENSIONS",
+           "read_names", "list_images", "load_images", "select_frames", "load_traverse",
+           "load_ground_truth", "distance_ground_truth", "dark_frames", "drop_dark_places",
+           "load_folder_dataset", "load_nordland", "load_robotcar", "load_st_lucia"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
 @dataclass
@@ -69,13 +76,15 @@ class PlaceDataset:
 
     ``extra_references`` are further traverses of the reference places (same length, same
     place order as ``reference``), e.g. VPRSNN's second training traverse; ``references`` lists
-    them all.
+    them all. ``notes`` records what a loader did, e.g. ``notes["dropped_dark"]``: the file
+    names of the places dropped as tunnel frames.
     """
 
     reference: Traverse
     query: Traverse
     ground_truth: np.ndarray
     extra_references: tuple = field(default_factory=tuple)
+    notes: dict = field(default_factory=dict)
 
     def __post_init__(self):
         g = np.asarray(self.ground_truth)
@@ -104,3 +113,321 @@ def same_index_ground_truth(n_reference: int, n_query: int, tolerance: int = 0) 
     i = np.arange(n_reference)[:, None]
     j = np.arange(n_query)[None, :]
     return np.abs(i - j) <= tolerance
+
+
+# ---------------------------------------------------------------------------- files and images
+
+
+def read_names(path) -> list[str]:
+    """Image names from a text file (one a line) or a CSV file (first column; a header row whose
+    first cell is not an image name is skipped). Blank lines are ignored."""
+    path = Path(path)
+    if not path.is_file():
+        fail("names", "an existing text or CSV file of image names", str(path))
+    with open(path, newline="") as f:
+        if path.suffix.lower() == ".csv":
+            rows = [r[0].strip() for r in csv.reader(f) if r and r[0].strip()]
+            if rows and not rows[0].lower().endswith(IMAGE_EXTENSIONS):
+                rows = rows[1:]
+        else:
+            rows = [line.strip() for line in f if line.strip()]
+    if not rows:
+        fail(f"names ({path})", "at least one image name", "an empty file")
+    return rows
+
+
+def list_images(folder, names=None) -> list[Path]:
+    """The image files of ``folder``: sorted by name, or in the order of ``names`` (a list, or a
+    text/CSV file read by :func:`read_names`). A listed entry is looked up relative to
+    ``folder``, then by its base name (lists such as VPRSNN's carry their own folder prefix)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        fail("folder", "an existing folder of images", str(folder))
+    if names is None:
+        files = sorted(p for p in folder.iterdir()
+                       if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            fail(f"folder ({folder})", "at least one image (" + ", ".join(IMAGE_EXTENSIONS) + ")",
+                 "an empty folder")
+        return files
+    if isinstance(names, (str, Path)):
+        names = read_names(names)
+    files = []
+    for n in names:
+        p = folder / n
+        if not p.is_file():
+            p = folder / Path(n).name
+        if not p.is_file():
+            fail("names", f"files that exist in {folder}", str(n))
+        files.append(p)
+    if not files:
+        fail("names", "at least one image name", "an empty list")
+    return files
+
+
+def load_images(files, mode: str = "L") -> np.ndarray:
+    """Read image files into one uint8 array: (n, H, W) for ``mode="L"`` (grey, Pillow's luma)
+    or (n, H, W, 3) for ``"RGB"``. Every image must have the size of the first."""
+    from PIL import Image
+
+    choice("mode", mode, ("L", "RGB"))
+    files = [Path(f) for f in files]
+    if not files:
+        fail("files", "at least one image file", "none")
+    out = None
+    for i, f in enumerate(files):
+        try:
+            with Image.open(f) as im:
+                a = np.asarray(im.convert(mode))
+        except FileNotFoundError:
+            fail(str(f), "an existing image file", "no such file")
+        except (OSError, SyntaxError, ValueError) as e:
+            fail(str(f), "a readable image", f"an unreadable or truncated file ({e})")
+        if out is None:
+            out = np.empty((len(files),) + a.shape, np.uint8)
+        elif a.shape != out.shape[1:]:
+            fail(str(f), f"an image of {out.shape[2]}x{out.shape[1]} pixels like {files[0].name}",
+                 f"{a.shape[1]}x{a.shape[0]}")
+        out[i] = a
+    return out
+
+
+def select_frames(n: int, every: int = 1, offset: int = 0, count: int | None = None) -> np.ndarray:
+    """Indices of the frames kept from a list of ``n``: every ``every``-th (indices divisible by
+    ``every``, as VPRSNN's ``skip``), then ``offset`` of those skipped, then at most ``count``.
+    Nordland's 27,592-name speed-filtered list with every=8 keeps 3,449 frames (0, 8, 16, ...)."""
+    n = integer("n", n, low=0)
+    every = integer("every", every, low=1)
+    offset = integer("offset", offset, low=0)
+    idx = np.arange(0, n, every)[offset:]
+    if count is not None:
+        idx = idx[:integer("count", count, low=1)]
+    if idx.size == 0:
+        fail("offset", f"fewer than {len(range(0, n, every))} kept frames", offset)
+    return idx
+
+
+def load_traverse(folder, names=None, every: int = 1, offset: int = 0, count: int | None = None,
+                  name: str | None = None, mode: str = "L") -> Traverse:
+    """A :class:`Traverse` from a folder (see :func:`list_images`, :func:`select_frames`).
+    Place ids are the positions 0, 1, ... in the kept sequence."""
+    files = list_images(folder, names)
+    idx = select_frames(len(files), every, offset, count)
+    files = [files[i] for i in idx]
+    images = load_images(files, mode)
+    return Traverse(images, np.arange(len(files)), name if name is not None else Path(folder).name,
+                    files=[f.name for f in files])
+
+
+# ---------------------------------------------------------------------------- ground truth
+
+
+def load_ground_truth(spec, n_reference: int, n_query: int, tolerance: int = 0,
+                      one_based: bool = False, match_value=None) -> np.ndarray:
+    """A boolean ground truth (n_reference, n_query) from:
+
+    - ``"same"``: query j matches references j - tolerance .. j + tolerance (needs equal lengths);
+    - a ``.npy`` matrix (bool, or numbers where ``match_value`` marks a match, e.g. 0 for St
+      Lucia's published matrix);
+    - a ``.csv`` of rows ``query, reference[, tolerance]`` (a header row is skipped; indices
+      1-based when ``one_based``, as in OpenSeqSLAM2 files): query matches references within the
+      row's tolerance (else ``tolerance``);
+    - an array of that shape.
+    """
+    shape = (integer("n_reference", n_reference, low=1), integer("n_query", n_query, low=1))
+    tolerance = integer("tolerance", tolerance, low=0)
+    if isinstance(spec, str) and spec == "same":
+        if shape[0] != shape[1]:
+            fail("ground_truth", "a reference and a query of the same length for 'same'",
+                 f"{shape[0]} reference and {shape[1]} query frames")
+        return same_index_ground_truth(*shape, tolerance)
+    field_ = "ground_truth"
+    if isinstance(spec, (str, Path)):
+        path = Path(spec)
+        field_ = str(path)
+        if not path.is_file():
+            fail("ground_truth", "an existing .npy or .csv file, or 'same'", str(path))
+        if path.suffix.lower() == ".npy":
+            try:
+                g = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                fail(field_, "a readable .npy matrix", f"an unreadable file ({e})")
+        elif path.suffix.lower() == ".csv":
+            return _csv_ground_truth(path, shape, tolerance, one_based)
+        else:
+            fail("ground_truth", "a .npy or .csv file, or 'same'", str(path))
+    else:
+        g = np.asarray(spec)
+    if g.shape != shape:
+        fail(field_, f"a ground-truth matrix of shape {shape} (reference x query)",
+             f"shape {g.shape}")
+    if match_value is not None:
+        return g == match_value
+    if g.dtype != bool and not np.isin(g, (0, 1)).all():
+        fail(field_, "a boolean (or 0/1) matrix; pass match_value for other codes", "other values")
+    return g.astype(bool)
+
+
+def _csv_ground_truth(path: Path, shape, tolerance: int, one_based: bool) -> np.ndarray:
+    g = np.zeros(shape, bool)
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    base = 1 if one_based else 0
+    for k, r in enumerate(rows):
+        try:
+            vals = [int(float(c)) for c in r[:3]]
+        except ValueError:
+            if k == 0:
+                continue  # header
+            fail(f"{path} row {k + 1}", "integers: query, reference[, tolerance]", r)
+        if len(vals) < 2:
+            fail(f"{path} row {k + 1}", "integers: query, reference[, tolerance]", r)
+        q, ref = vals[0] - base, vals[1] - base
+        tol = vals[2] if len(vals) > 2 else tolerance
+        if not (0 <= q < shape[1] and 0 <= ref < shape[0]):
+            fail(f"{path} row {k + 1}", f"query < {shape[1]} and reference < {shape[0]}"
+                 + (" (1-based)" if one_based else " (0-based)"), r)
+        g[max(ref - tol, 0):ref + tol + 1, q] = True
+    return g
+
+
+def distance_ground_truth(reference_positions, query_positions, threshold: float = 25.0
+                          ) -> np.ndarray:
+    """True where a reference lies within ``threshold`` metres of a query (positions (n, 2) in
+    m, e.g. northing/easting)."""
+    r = np.asarray(reference_positions, float)
+    q = np.asarray(query_positions, float)
+    threshold = number("threshold", threshold, low=0.0)
+    d = np.sqrt(((r[:, None, :] - q[None, :, :]) ** 2).sum(-1))
+    return d <= threshold
+
+
+# ---------------------------------------------------------------------------- tunnel frames
+
+
+def dark_frames(images, threshold: float = 20.0) -> np.ndarray:
+    """Frames whose mean grey level (0-255) is below ``threshold``: Nordland's tunnel frames.
+    After patch normalisation such a frame is amplified sensor noise and can match almost any
+    query, so pipelines drop these places. Boolean (n,)."""
+    a = np.asarray(images)
+    if a.ndim == 4:
+        a = a.mean(axis=3)
+    threshold = number("threshold", threshold, low=0.0)
+    return a.reshape(len(a), -1).mean(axis=1) < threshold
+
+
+def drop_dark_places(dataset: PlaceDataset, threshold: float = 20.0) -> PlaceDataset:
+    """Drop the places that are dark (:func:`dark_frames`) in any traverse of a dataset whose
+    traverses show the same places in the same order (e.g. Nordland). The dropped reference file
+    names (or indices) go to ``notes["dropped_dark"]``."""
+    travs = (*dataset.references, dataset.query)
+    n = len(dataset.reference)
+    if any(len(t) != n for t in travs):
+        fail("dataset", "traverses of equal length (the same places in the same order)",
+             [len(t) for t in travs])
+    dark = np.zeros(n, bool)
+    for t in travs:
+        dark |= dark_frames(t.images, threshold)
+    keep = ~dark
+    r = dataset.reference
+    dropped = [r.files[i] for i in np.flatnonzero(dark)] if r.files else np.flatnonzero(dark)
+    notes = dict(dataset.notes, dropped_dark=list(dropped))
+    return PlaceDataset(r.subset(keep), dataset.query.subset(keep),
+                        dataset.ground_truth[np.ix_(keep, keep)],
+                        tuple(t.subset(keep) for t in dataset.extra_references), notes)
+
+
+# ---------------------------------------------------------------------------- datasets
+
+
+def load_folder_dataset(reference, query, ground_truth="same", tolerance: int = 0,
+                        reference_names=None, query_names=None, one_based: bool = False,
+                        every: int = 1, mode: str = "L") -> PlaceDataset:
+    """Generic layout: two image folders (sorted, or listed by ``*_names``) and a ground truth
+    (see :func:`load_ground_truth`)."""
+    r = load_traverse(reference, reference_names, every, mode=mode)
+    q = load_traverse(query, query_names, every, mode=mode)
+    g = load_ground_truth(ground_truth, len(r), len(q), tolerance, one_based)
+    return PlaceDataset(r, q, g)
+
+
+def load_nordland(root, reference="spring", query="winter", extra_references=(),
+                  names=None, every: int = 1, offset: int = 0, count: int | None = None,
+                  tolerance: int = 0, drop_dark: float | None = None, mode: str = "L"
+                  ) -> PlaceDataset:
+    """Nordland as researchers download it: ``root/<season>/images-NNNNN.png`` (one folder per
+    season, the same file names in each). ``names`` (a list or a text/CSV file, e.g. VPRSNN's
+    speed-filtered ``nordland_imageNames_spring.txt``; only base names are used) selects frames
+    in every season, then :func:`select_frames` (``every=8`` for the 3,300-place protocol).
+    Ground truth: the same frame index within ``tolerance``. ``drop_dark`` (a mean grey level,
+    e.g. 20) drops tunnel places, see :func:`drop_dark_places`."""
+    root = Path(root)
+    if not root.is_dir():
+        fail("root", "the Nordland folder with one sub-folder per season", str(root))
+    if names is not None:
+        names = [Path(n).name for n in (read_names(names) if isinstance(names, (str, Path))
+                                        else names)]
+    seasons = (reference, *extra_references, query)
+    travs = [load_traverse(root / s, names, every, offset, count, name=s, mode=mode)
+             for s in seasons]
+    for t in travs[1:]:
+        if t.files != travs[0].files:
+            fail(f"{root / t.name}", f"the same file names as {root / travs[0].name}",
+                 f"{len(t)} frames with other names")
+    n = len(travs[0])
+    ds = PlaceDataset(travs[0], travs[-1], same_index_ground_truth(n, n, tolerance),
+                      tuple(travs[1:-1]))
+    return ds if drop_dark is None else drop_dark_places(ds, drop_dark)
+
+
+def _poses(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """timestamp, northing, easting columns of a RobotCar-style CSV (by header name)."""
+    if not Path(path).is_file():
+        fail("poses", "an existing CSV file with timestamp, northing, easting", str(path))
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if len(rows) < 2:
+        fail(str(path), "a header and at least one row", f"{len(rows)} rows")
+    head = [h.strip().lower() for h in rows[0]]
+    try:
+        cols = [head.index(c) for c in ("timestamp", "northing", "easting")]
+    except ValueError:
+        fail(str(path), "columns timestamp, northing, easting", rows[0])
+    try:
+        a = np.array([[float(r[c]) for c in cols] for r in rows[1:] if r], float)
+    except (ValueError, IndexError):
+        fail(str(path), "numbers in timestamp, northing, easting", "a malformed row")
+    order = np.argsort(a[:, 0])
+    return a[order, 0], a[order][:, 1:]
+
+
+def _robotcar_traverse(folder, poses, every: int, name: str, mode: str) -> Traverse:
+    t = load_traverse(folder, None, every, name=name, mode=mode)
+    try:
+        stamps = np.array([float(Path(f).stem) for f in t.files])
+    except ValueError:
+        fail(f"{folder}", "image names that are timestamps (e.g. 1418381798113072.png)",
+             t.files[0])
+    ts, ne = _poses(poses)
+    pos = np.column_stack([np.interp(stamps, ts, ne[:, 0]), np.interp(stamps, ts, ne[:, 1])])
+    return Traverse(t.images, t.place_ids, name, pos, stamps * 1e-6, t.files)
+
+
+def load_robotcar(reference, query, reference_poses, query_poses, threshold: float = 25.0,
+                  every: int = 1, mode: str = "L") -> PlaceDataset:
+    """Oxford RobotCar: image folders named by timestamp (us) and pose CSVs (``gps/ins.csv``
+    style: columns timestamp (us), northing, easting in m). Positions are interpolated at the
+    image timestamps; ground truth: within ``threshold`` m."""
+    r = _robotcar_traverse(reference, reference_poses, every, "reference", mode)
+    q = _robotcar_traverse(query, query_poses, every, "query", mode)
+    return PlaceDataset(r, q, distance_ground_truth(r.positions, q.positions, threshold))
+
+
+def load_st_lucia(reference, query, ground_truth, reference_names=None, query_names=None,
+                  mode: str = "L") -> PlaceDataset:
+    """St Lucia as published with VPRSNN: reference and query image folders (or name lists)
+    and an integer ``.npy`` ground truth (n_reference, n_query) in which **0 marks a match**
+    (e.g. ``St_Lucia_gt_boolean_matrix.npy``, 500 x 1037)."""
+    r = load_traverse(reference, reference_names, mode=mode)
+    q = load_traverse(query, query_names, mode=mode)
+    return PlaceDataset(r, q, load_ground_truth(ground_truth, len(r), len(q), match_value=0))
