@@ -1,0 +1,210 @@
+"""Kuramoto model: simulator against the mean-field theory, scipy, and its own dense path."""
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.integrate import solve_ivp
+
+import biosim as bs
+from biosim.core.validation import BiosimError
+from biosim.oscillators import (KuramotoPopulation, critical_coupling, lorentzian_r,
+                                natural_frequencies, order_parameter, self_consistent_r,
+                                simulate)
+
+
+def _stationary_r(omega, K, alpha=0.0, n_steps=1000, dt=0.1, tail=400, seed=0):
+    theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, omega.size)
+    res = simulate(theta0, omega, dt, n_steps, K=K, alpha=alpha)
+    return res.r[-tail:].mean(), res
+
+
+@pytest.mark.parametrize("K", [1.5, 3.0])
+def test_lorentzian_r_above_kc_matches_closed_form(K):
+    """Kuramoto (1975) / Ott-Antonsen (2008): r = sqrt(1 - 2 Delta / K) for K > 2 Delta."""
+    delta = 0.5
+    omega = natural_frequencies(10_000, "lorentzian", delta, sample="quantile", seed=1)
+    r, _ = _stationary_r(omega, K)
+    assert r == pytest.approx(math.sqrt(1 - 2 * delta / K), abs=0.01)
+
+
+def test_lorentzian_r_below_kc_is_finite_size():
+    """Below K_c the incoherent state is stable: r = O(1/sqrt(N)) (E[r^2] ~ 1/(N (1-K/K_c)))."""
+    for n in (2_500, 10_000):
+        omega = natural_frequencies(n, "lorentzian", 0.5, sample="quantile", seed=2)
+        theta0 = np.random.default_rng(3).uniform(0, 2 * np.pi, n)
+        res = simulate(theta0, omega, 0.1, 600, K=0.5)
+        r_rms = math.sqrt(np.mean(res.r[-300:] ** 2))
+        assert 0.3 < r_rms * math.sqrt(n) < 3.0, (n, r_rms)
+
+
+def test_sakaguchi_lag_shifts_kc():
+    """Sakaguchi-Kuramoto with Lorentzian g (Ott-Antonsen): K_c = 2 Delta / cos(alpha),
+    r = sqrt(1 - K_c / K)."""
+    delta, alpha = 0.5, 0.6
+    kc = 2 * delta / math.cos(alpha)
+    assert critical_coupling("lorentzian", delta, alpha) == pytest.approx(kc, rel=1e-12)
+    omega = natural_frequencies(10_000, "lorentzian", delta, sample="quantile", seed=1)
+    r_below, _ = _stationary_r(omega, 0.9 * kc, alpha)
+    r_above, _ = _stationary_r(omega, 1.6 * kc, alpha)
+    assert r_below < 0.05
+    assert r_above == pytest.approx(math.sqrt(1 - 1 / 1.6), abs=0.01)
+    assert lorentzian_r(1.6 * kc, delta, alpha) == pytest.approx(math.sqrt(1 - 1 / 1.6))
+
+
+def test_critical_couplings_closed_forms():
+    """K_c = 2 / (pi g(0)): Lorentzian 2 Delta, Gaussian sigma sqrt(8/pi), uniform 4 gamma/pi."""
+    assert critical_coupling("lorentzian", 0.7) == pytest.approx(1.4)
+    assert critical_coupling("gaussian", 1.3) == pytest.approx(1.3 * math.sqrt(8 / math.pi))
+    assert critical_coupling("uniform", 2.0) == pytest.approx(8 / math.pi)
+
+
+def test_self_consistency_solver_against_closed_forms():
+    """The scipy solver reproduces the Lorentzian closed form, and near the Gaussian onset
+    Kuramoto's expansion r ~ sqrt(16 mu / (pi K_c^4 (-g''(0)))), mu = K - K_c
+    (Strogatz 2000, Physica D 143, sec. 5)."""
+    for K in (1.2, 2.0, 5.0):
+        assert self_consistent_r(K, "lorentzian", 0.5) == pytest.approx(
+            math.sqrt(1 - 1.0 / K), abs=1e-8)
+    sigma = 1.0
+    kc = sigma * math.sqrt(8 / math.pi)
+    g2 = 1.0 / (sigma ** 3 * math.sqrt(2 * math.pi))  # -g''(0)
+    mu = 1e-4 * kc
+    assert self_consistent_r(kc + mu, "gaussian", sigma) == pytest.approx(
+        math.sqrt(16 * mu / (math.pi * kc ** 4 * g2)), rel=0.01)
+    assert self_consistent_r(0.99 * kc, "gaussian", sigma) == 0.0
+
+
+@pytest.mark.parametrize("K", [2.0, 3.0])
+def test_gaussian_r_matches_self_consistency(K):
+    """Simulated r (N = 10^4, quantile frequencies) vs the self-consistency equation."""
+    omega = natural_frequencies(10_000, "gaussian", 1.0, sample="quantile", seed=1)
+    r, _ = _stationary_r(omega, K)
+    assert r == pytest.approx(self_consistent_r(K, "gaussian", 1.0), abs=0.01)
+
+
+def test_identical_oscillators_synchronize():
+    """Identical oscillators with K > 0: the synchronous state is globally attracting."""
+    theta0 = np.random.default_rng(0).uniform(0, 2 * np.pi, 500)
+    res = simulate(theta0, 0.7, 0.05, 1000, K=1.0)
+    assert res.r[-1] > 0.999
+    assert res.r[0] < 0.2
+
+
+@pytest.mark.parametrize("method", ["rk4", "euler"])
+def test_mean_field_equals_dense_all_to_all(method):
+    """O(N) mean field == dense coupling matrix W = K/N (and == CSR of the same matrix)."""
+    n, K = 200, 1.3
+    rng = np.random.default_rng(4)
+    theta0 = rng.uniform(0, 2 * np.pi, n)
+    omega = rng.normal(0, 1, n)
+    kw = dict(alpha=0.4, method=method, record_every=10)
+    a = simulate(theta0, omega, 0.02, 500, K=K, **kw)
+    W = np.full((n, n), K / n)
+    b = simulate(theta0, omega, 0.02, 500, coupling=W, **kw)
+    c = simulate(theta0, omega, 0.02, 500, coupling=sp.csr_matrix(W), **kw)
+    np.testing.assert_allclose(a.phases, b.phases, atol=1e-10)
+    np.testing.assert_allclose(a.phases, c.phases, atol=1e-10)
+    np.testing.assert_allclose(a.r, b.r, atol=1e-12)
+
+
+def test_sparse_graph_matches_scipy_ode():
+    """Ring with 4 neighbours, directed random weights: RK4 vs scipy's DOP853 at tight
+    tolerance; the error falls ~16x when dt halves (fourth order)."""
+    n = 40
+    rng = np.random.default_rng(5)
+    rows = np.repeat(np.arange(n), 4)
+    cols = (rows + np.tile([-2, -1, 1, 2], n)) % n
+    W = sp.csr_matrix((rng.uniform(0.2, 1.0, rows.size), (rows, cols)), shape=(n, n))
+    Wd = W.toarray()
+    theta0 = rng.uniform(0, 2 * np.pi, n)
+    omega = rng.normal(0, 0.5, n)
+    alpha = 0.2
+
+    def f(t, th):
+        return omega + (Wd * np.sin(th[:, None] - th[None, :] - alpha)).sum(axis=0)
+
+    ref = solve_ivp(f, (0, 5.0), theta0, method="DOP853", rtol=1e-12, atol=1e-12).y[:, -1]
+    errs = [np.abs(simulate(theta0, omega, dt, int(round(5.0 / dt)), coupling=W,
+                            alpha=alpha).theta - ref).max() for dt in (0.05, 0.025)]
+    assert errs[0] < 1e-5
+    assert 10 < errs[0] / errs[1] < 22
+
+
+def test_phase_noise_diffusion():
+    """Uncoupled identical oscillators with noise sigma: Var(theta(T) - theta(0)) = sigma^2 T."""
+    n, sigma, T = 4000, 0.5, 4.0
+    res = simulate(np.zeros(n), 0.0, 0.01, 400, sigma=sigma, method="euler", seed=7)
+    assert np.var(res.theta) == pytest.approx(sigma ** 2 * T, rel=0.1)
+    again = simulate(np.zeros(n), 0.0, 0.01, 400, sigma=sigma, method="euler", seed=7)
+    np.testing.assert_array_equal(res.theta, again.theta)
+
+
+def test_network_population_equals_simulator():
+    """A KuramotoPopulation coupled to itself by a dense projection in a Network follows
+    the same Euler trajectory as simulate(coupling=W)."""
+    n = 50
+    rng = np.random.default_rng(1)
+    W = rng.uniform(0, 0.2, (n, n))
+    theta0, omega = rng.uniform(0, 2 * np.pi, n), rng.normal(0, 1, n)
+    net = bs.Network(dt=0.05, seed=0)
+    pop = net.add(KuramotoPopulation(n, omega=omega, K=0.5, alpha=0.3, theta0=theta0))
+    net.connect(pop, pop, weight=W)
+    mon = net.monitor(pop, "theta")
+    net.run(10.0)
+    ref = simulate(theta0, omega, 0.05, 200, K=0.5, coupling=W, alpha=0.3, method="euler",
+                   record_every=1)
+    np.testing.assert_allclose(mon.values, ref.phases, atol=1e-12)
+    assert pop.r == pytest.approx(order_parameter(ref.theta)[0], abs=1e-12)
+
+
+def test_hebbian_coupling_adaptation_through_core_rule():
+    """dK_ij/dt = eps (cos(theta_j - theta_i) - K_ij) (Seliger, Young & Tsimring 2002) is the
+    core Hebbian(eta=eps, decay=1) on unit-vector activity: the network run equals a
+    direct NumPy integration of the coupled phase/weight system."""
+    n, eps, dt, steps = 30, 0.1, 0.05, 300
+    rng = np.random.default_rng(2)
+    theta0, omega = rng.uniform(0, 2 * np.pi, n), rng.normal(0, 0.3, n)
+    K0 = rng.uniform(0, 0.5, (n, n))
+    net = bs.Network(dt=dt, seed=0)
+    pop = net.add(KuramotoPopulation(n, omega=omega, theta0=theta0))
+    proj = net.connect(pop, pop, weight=K0, rule=bs.Hebbian(eta=eps, decay=1.0))
+    net.run(steps * dt)
+
+    th, K = theta0.copy(), K0.copy()
+    for _ in range(steps):
+        th = th + dt * (omega + (K * np.sin(th[:, None] - th[None, :])).sum(axis=0))
+        K = K + dt * eps * (np.cos(th[:, None] - th[None, :]) - K)
+    np.testing.assert_allclose(pop.state["theta"], th, atol=1e-10)
+    np.testing.assert_allclose(proj.W, K, atol=1e-10)
+
+
+def test_frequency_distributions():
+    """Quantile draws hit the distributions' quantiles; random draws are seeded."""
+    q = natural_frequencies(1000, "lorentzian", 0.5, center=1.0, sample="quantile")
+    assert np.median(q) == pytest.approx(1.0, abs=1e-3)
+    assert np.quantile(q, 0.75) - 1.0 == pytest.approx(0.5, rel=0.01)  # half-width = IQR/2
+    g = natural_frequencies(20_000, "gaussian", 2.0, seed=3)
+    assert g.std() == pytest.approx(2.0, rel=0.02)
+    np.testing.assert_array_equal(g, natural_frequencies(20_000, "gaussian", 2.0, seed=3))
+    u = natural_frequencies(100, "uniform", 1.0, sample="quantile")
+    assert u.min() > -1 and u.max() < 1
+
+
+def test_bad_input_raises_named_errors():
+    with pytest.raises(BiosimError, match="^n:"):
+        natural_frequencies(-5)
+    with pytest.raises(BiosimError, match="^n:"):
+        KuramotoPopulation(-3)
+    with pytest.raises(BiosimError, match="^omega:"):
+        simulate(np.zeros(3), [0.0, np.nan, 1.0], 0.1, 10)
+    with pytest.raises(BiosimError, match="^omega:"):
+        KuramotoPopulation(3, omega=[0.0, np.nan, 1.0])
+    with pytest.raises(BiosimError, match="^coupling:"):
+        simulate(np.zeros(3), 0.0, 0.1, 10, coupling=np.ones((3, 4)))
+    with pytest.raises(BiosimError, match="^coupling:"):
+        simulate(np.zeros(3), 0.0, 0.1, 10, coupling=sp.eye(4, format="csr"))
+    with pytest.raises(BiosimError, match="^dt:"):
+        simulate(np.zeros(3), 0.0, -0.1, 10)
+    with pytest.raises(BiosimError, match="^method:"):
+        simulate(np.zeros(3), 0.0, 0.1, 10, method="midpoint")
