@@ -1,7 +1,7 @@
 """Image preprocessing as in VPRSNN (Hussaini et al., RA-L 2022) and VPRTempo (Hines et al. 2024).
 
-Pipeline: RGB -> grey (ITU-R 601 luma, Pillow's ``"L"``), bilinear resize (Pillow), optional gamma
-correction (VPRTempo), patch normalisation (VPRSNN): every pixel is standardised by the mean and
+Pipeline: RGB -> grey (ITU-R 601 luma, Pillow's ``"L"``), optional gamma correction (VPRTempo),
+bilinear resize (Pillow), patch normalisation (VPRSNN): every pixel is standardised by the mean and
 standard deviation of the ``patch x patch`` window around it on a NaN-padded image (pixels outside
 the image are ignored), NaN (a flat window) -> 0, clipped to [-1, 1] and stored back as uint8 by
 ``uint8(255 (1 + x) / 2)`` (truncation, as in the released code).
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from biosim.core.validation import fail, integer
+from biosim.core.validation import fail, integer, number
 
 __all__ = ["to_grey", "resize", "gamma_correct", "patch_normalise", "patch_normalise_float",
            "patch_normalise_torch", "preprocess"]
@@ -77,15 +77,16 @@ def resize(images, size=(28, 28)) -> np.ndarray:
 
 
 def gamma_correct(images, target: float = 0.5) -> np.ndarray:
-    """VPRTempo's gamma correction: ``gamma = log(target * 255) / log(mean)`` per image, then
-    ``255 (x / 255) ** gamma`` (uint8). Images with mean <= 1 or == 255 are left unchanged."""
+    """VPRTempo's gamma correction of grey images: per image ``gamma = log(target * 255) /
+    log(mean)`` and ``clip(x ** gamma, 0, 255)`` on raw grey levels, so that a pixel at the image
+    mean maps to ``target * 255``. Rounded to uint8. Images with mean <= 1 are left unchanged
+    (the log would be <= 0)."""
+    target = number("gamma", target, low=0.0, low_open=True, high=1.0)
     a = to_grey(images).astype(np.float64)
-    out = np.empty_like(a)
-    for i, im in enumerate(a):
-        m = im.mean()
-        g = np.log(target * 255.0) / np.log(m) if 1.0 < m < 255.0 else 1.0
-        out[i] = 255.0 * (im / 255.0) ** g
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    m = a.mean(axis=(1, 2), keepdims=True)
+    ok = m > 1.0
+    g = np.where(ok, np.log(target * 255.0) / np.log(np.where(ok, m, np.e)), 1.0)
+    return np.clip(np.rint(a ** g), 0, 255).astype(np.uint8)
 
 
 def _box_sum(x: np.ndarray, r: int) -> np.ndarray:
@@ -147,7 +148,10 @@ def patch_normalise_torch(images, patch: int = 7):
     r = patch // 2
     x4 = x[:, None]
     ones = torch.ones_like(x4[:1])
-    box = lambda t: F.avg_pool2d(t, patch, stride=1, padding=r, count_include_pad=True) * patch**2
+
+    def box(t):
+        return F.avg_pool2d(t, patch, stride=1, padding=r, count_include_pad=True) * patch**2
+
     count = box(ones)
     mean = box(x4) / count
     var = torch.clamp(box(x4 * x4) / count - mean * mean, min=0.0)
@@ -160,12 +164,13 @@ def patch_normalise_torch(images, patch: int = 7):
 
 def preprocess(images, size=(28, 28), patch: int | None = 7, gamma: float | None = None
                ) -> np.ndarray:
-    """Grey, bilinear resize to ``size = (width, height)``, optional VPRTempo gamma correction
-    (``gamma`` = target mean as a fraction of 255, e.g. 0.5), VPRSNN patch normalisation
-    (``patch=None`` skips it). Returns uint8 (n, height, width)."""
-    a = resize(images, size)
+    """Grey, optional VPRTempo gamma correction (``gamma`` = target level of the mean pixel as
+    a fraction of 255, VPRTempo uses 0.5), bilinear resize to ``size = (width, height)``, VPRSNN
+    patch normalisation (``patch=None`` skips it). Returns uint8 (n, height, width)."""
+    a = to_grey(images)
     if gamma is not None:
         a = gamma_correct(a, gamma)
+    a = resize(a, size)
     if patch is not None:
         a = patch_normalise(a, patch)
     return a
