@@ -22,6 +22,8 @@ _LAZY = {
     "Izhikevich": "biosim.neurons",
     "LIF": "biosim.neurons",
     "sweep": "biosim.sweep",
+    "load_model": "biosim.core.spec",
+    "load_spec": "biosim.core.spec",
 }
 
 
