@@ -359,8 +359,22 @@ class NumbaVPRSNN:
         """Forget the dynamic state (voltages, conductances, traces); keep W and theta."""
         self._state = [None] * self.n_modules
 
-    def present(self, pixels_per_module, train: bool) -> list[np.ndarray]:
+    def set_modules(self, modules: list[dict]):
+        """Replace every module's ``W``, ``delays`` and ``theta`` (e.g. from a saved model)."""
+        self.modules = [{key: np.array(m[key]) for key in ("W", "delays", "theta")}
+                        for m in modules]
+        self.reset_state()
+
+    def present(self, pixels_per_module, train: bool, seed=None) -> list[np.ndarray]:
+        """Show module ``m`` the images ``pixels_per_module[m]``; spike counts per module.
+
+        ``seed`` fixes this call's Poisson draws (otherwise each call draws new ones).
+        """
         p = self.params
+        if seed is None:
+            run_rngs = self._run_seeds
+        else:
+            run_rngs = [make_rng(s) for s in np.random.SeedSequence(seed).spawn(self.n_modules)]
         k = kernel_constants(p)
         tabs = [trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)]
         out = []
@@ -377,6 +391,6 @@ class NumbaVPRSNN:
                        st["ge_e"], st["gi_e"], st["timer"], st["refr_e"], st["v_i"],
                        st["ge_i"], st["gi_i"], st["refr_i"], st["last_post"], st["last_arr"],
                        st["clock"], k, bool(train), *tabs,
-                       int(self._run_seeds[m].integers(2**31)), counts)
+                       int(run_rngs[m].integers(2**31)), counts)
             out.append(counts)
         return out

@@ -86,9 +86,17 @@ class TorchVPRSNN:
             "clock": 0,
         }
 
-    def present(self, pixels_per_module, train: bool) -> list[np.ndarray]:
+    def present(self, pixels_per_module, train: bool, seed=None) -> list[np.ndarray]:
+        """Show module ``m`` the images ``pixels_per_module[m]``; spike counts per module.
+
+        ``seed`` fixes this call's Bernoulli draws (otherwise each call draws new ones).
+        """
         import torch
 
+        gen = self._gen
+        if seed is not None:
+            gen = torch.Generator(device=self.device)
+            gen.manual_seed(int(make_rng(seed).integers(2**62)))
         if self._state is None:
             self._state = self._fresh_state()
         pix = [np.asarray(x, dtype=np.float64) for x in pixels_per_module]
@@ -100,20 +108,20 @@ class TorchVPRSNN:
         for n_img, idx in groups.items():
             batch = torch.tensor(np.stack([pix[m] for m in idx]), dtype=self.dtype,
                                  device=self.device)
-            counts = self._run(torch.tensor(idx, device=self.device), batch, bool(train), clock)
+            counts = self._run(torch.tensor(idx, device=self.device), batch, bool(train), clock, gen)
             for b, m in enumerate(idx):
                 out[m] = counts[b].cpu().numpy().astype(np.int64)
         n_steps = self.params.present_steps + self.params.rest_steps
         self._state["clock"] = clock + n_steps * max(x.shape[0] for x in pix)
         return out
 
-    def _run(self, idx, pixels, train, clock):
+    def _run(self, idx, pixels, train, clock, gen):
         import torch
 
         with torch.no_grad():
-            return self._run_batch(idx, pixels, train, clock)
+            return self._run_batch(idx, pixels, train, clock, gen)
 
-    def _run_batch(self, idx, pixels, train, clock):
+    def _run_batch(self, idx, pixels, train, clock, gen):
         """Advance the modules ``idx`` through their images; times are float64 steps."""
         import torch
 
@@ -157,7 +165,7 @@ class TorchVPRSNN:
                 # 2. input spikes: Bernoulli per step, arriving after their delays
                 slot = s % D
                 if s < k.n_present:
-                    hist[:, :, slot] = (torch.rand(B, n_in, generator=self._gen,
+                    hist[:, :, slot] = (torch.rand(B, n_in, generator=gen,
                                                    device=self.device, dtype=self.dtype)
                                         < prob).to(self.dtype)
                 else:

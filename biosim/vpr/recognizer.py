@@ -1,0 +1,342 @@
+"""``SpikingPlaceRecognizer``: VPRSNN as a place recogniser with fit / predict / save / load.
+
+Training (Hussaini, Milford & Fischer, RA-L 2022): the reference places are split into
+modules of ``module_size`` consecutive places (ICRA 2023), each an independent network of
+``n_neurons`` excitatory neurons (default 4 per place, VPRSNN's 400 for 100). For ``epochs``
+epochs every reference traverse is shown, place after place (shuffled within the module
+when ``shuffle``), with STDP on. Then, with weights and thresholds frozen, each reference
+image is shown once more and the spike counts give ``S`` (n_neurons, n_places) per module;
+hyperactive neurons (firing for at least ``hyperactive_tau`` places) are silenced. A query
+is shown once (350 ms); its spike counts are scored against ``S`` (weighted, standard or
+probability assignment) and the module scores are concatenated: ``predict`` returns a
+similarity matrix (n_places x n_queries), rows in the order of ``places_``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from biosim.core.io import atomic_path, save_npz
+from biosim.core.random import make_rng
+from biosim.core.validation import BiosimError, choice, fail, integer, number
+from biosim.vpr import assignment as asg
+from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
+
+FORMAT = "biosim.vpr.SpikingPlaceRecognizer"
+VERSION = 1
+
+
+def _backend(name, n_modules, n_input, n_e, params, seed, device):
+    if name == "numba":
+        return NumbaVPRSNN(n_modules, n_input, n_e, params, seed)
+    from biosim.vpr.snn_torch import TorchVPRSNN
+
+    return TorchVPRSNN(n_modules, n_input, n_e, params, seed, device=device)
+
+
+class SpikingPlaceRecognizer:
+    """VPRSNN place recogniser.
+
+    Parameters: ``module_size`` places per module; ``n_neurons`` excitatory neurons per
+    module (default ``neurons_per_place`` x places); ``epochs`` (RA-L: 60); ``assignment``
+    ``"weighted"`` | ``"standard"`` | ``"probability"``; ``gamma`` and ``relevance`` of the
+    weighted assignment; ``hyperactive_tau`` (None: keep all neurons); ``backend``
+    ``"numba"`` (CPU, event-driven) or ``"torch"`` (``device`` ``"cpu"`` or ``"cuda"``);
+    ``params``: :class:`SNNParams` or a dict of overrides; ``preprocess``: apply
+    :func:`biosim.vpr.preprocess.preprocess` (grey, resize to ``size``, patch normalisation
+    ``patch``) to every image; ``shuffle`` the presentation order within each epoch;
+    ``progress`` shows a progress bar; ``seed``.
+    """
+
+    def __init__(self, module_size: int = 100, n_neurons: int | None = None,
+                 neurons_per_place: int = 4, epochs: int = 60, assignment: str = "weighted",
+                 gamma: float = 0.02, relevance: float = 0.1, hyperactive_tau: int | None = None,
+                 backend: str = "numba", device: str = "cpu", params=None,
+                 preprocess: bool = True, size=(28, 28), patch: int | None = 7,
+                 shuffle: bool = False, progress: bool = False, seed=0):
+        self.module_size = module_size
+        self.n_neurons = n_neurons
+        self.neurons_per_place = neurons_per_place
+        self.epochs = epochs
+        self.assignment = assignment
+        self.gamma = gamma
+        self.relevance = relevance
+        self.hyperactive_tau = hyperactive_tau
+        self.backend = backend
+        self.device = device
+        self.params = params
+        self.preprocess = preprocess
+        self.size = tuple(size)
+        self.patch = patch
+        self.shuffle = shuffle
+        self.progress = progress
+        self.seed = seed
+
+    # ---- configuration -------------------------------------------------------------
+    def _snn_params(self) -> SNNParams:
+        if self.params is None:
+            return SNNParams()
+        if isinstance(self.params, SNNParams):
+            return self.params
+        if not isinstance(self.params, dict):
+            fail("params", "an SNNParams or a dict of its fields", self.params)
+        known = set(SNNParams().to_dict())
+        for key in self.params:
+            if key not in known:
+                fail("params", "names of SNNParams fields", key)
+        return SNNParams(**self.params)
+
+    def get_params(self) -> dict:
+        """Constructor arguments (``params`` as a plain dict)."""
+        p = self._snn_params().to_dict()
+        return {"module_size": self.module_size, "n_neurons": self.n_neurons,
+                "neurons_per_place": self.neurons_per_place, "epochs": self.epochs,
+                "assignment": self.assignment, "gamma": self.gamma, "relevance": self.relevance,
+                "hyperactive_tau": self.hyperactive_tau, "backend": self.backend,
+                "device": self.device, "params": p, "preprocess": self.preprocess,
+                "size": list(self.size), "patch": self.patch, "shuffle": self.shuffle,
+                "progress": self.progress, "seed": self.seed}
+
+    def _check(self):
+        integer("module_size", self.module_size, low=1)
+        integer("neurons_per_place", self.neurons_per_place, low=1)
+        integer("epochs", self.epochs, low=0)
+        choice("assignment", self.assignment, tuple(asg.SCORES))
+        choice("backend", self.backend, ("numba", "torch"))
+        number("gamma", self.gamma, low=0.0)
+        number("relevance", self.relevance, low=0.0, high=1.0, high_open=True)
+        if self.hyperactive_tau is not None:
+            integer("hyperactive_tau", self.hyperactive_tau, low=1)
+        if not isinstance(self.seed, (int, np.integer)):
+            fail("seed", "an int (it is saved with the model)", self.seed)
+        return self._snn_params()
+
+    # ---- images --------------------------------------------------------------------
+    def _pixels(self, field, images) -> np.ndarray:
+        a = np.asarray(images)
+        if a.dtype != np.uint8 or a.ndim not in (3, 4) or len(a) == 0:
+            fail(field, "a non-empty uint8 image stack (n, H, W) or (n, H, W, 3)",
+                 f"{a.dtype} array of shape {a.shape}")
+        shape = getattr(self, "input_shape_", None)
+        if shape is not None and tuple(a.shape[1:]) != tuple(shape):
+            fail(field, f"images of shape {tuple(shape)} like the references the model was "
+                 "trained on", f"shape {a.shape[1:]}")
+        if self.preprocess:
+            from biosim.vpr.preprocess import preprocess
+
+            a = preprocess(a, self.size, self.patch)
+        elif a.ndim != 3 or a.shape[1:] != (self.size[1], self.size[0]):
+            fail(field, f"grey images of {self.size[1]}x{self.size[0]} pixels when "
+                 "preprocess=False", f"shape {a.shape[1:]}")
+        return a.reshape(len(a), -1).astype(np.float64)
+
+    @staticmethod
+    def _traverses(references, place_ids):
+        from biosim.vpr.datasets import Traverse
+
+        refs = references if isinstance(references, (list, tuple)) else [references]
+        if not refs:
+            fail("references", "at least one traverse", "an empty list")
+        if place_ids is not None and len(refs) != 1 and not isinstance(place_ids, (list, tuple)):
+            place_ids = [place_ids] * len(refs)
+        out = []
+        for k, r in enumerate(refs):
+            if isinstance(r, Traverse):
+                out.append((r.images, r.place_ids))
+                continue
+            n = len(np.asarray(r))
+            ids = (np.arange(n) if place_ids is None
+                   else place_ids[k] if len(refs) > 1 else place_ids)
+            ids = np.asarray(ids)
+            if ids.shape != (n,) or ids.dtype.kind not in "iu":
+                fail("place_ids", f"{n} integer place ids for traverse {k}", f"shape {ids.shape}")
+            out.append((r, ids.astype(np.int64)))
+        return out
+
+    # ---- fit / predict ---------------------------------------------------------------
+    def fit(self, references, place_ids=None) -> "SpikingPlaceRecognizer":
+        """Train on reference traverses.
+
+        ``references``: a :class:`biosim.vpr.datasets.Traverse`, a uint8 image stack, or a
+        list of either (e.g. VPRSNN's two reference traverses); ``place_ids`` (for stacks):
+        the place of each image (default: image index), one array per traverse.
+        """
+        params = self._check()
+        for attr in ("input_shape_",):
+            self.__dict__.pop(attr, None)
+        travs = self._traverses(references, place_ids)
+        shape0 = np.asarray(travs[0][0]).shape[1:]
+        pix = []
+        for k, (images, ids) in enumerate(travs):
+            if np.asarray(images).shape[1:] != shape0:
+                fail(f"references[{k}]", f"images of shape {shape0} like references[0]",
+                     f"shape {np.asarray(images).shape[1:]}")
+            pix.append(self._pixels(f"references[{k}]", images))
+        places = np.unique(np.concatenate([ids for _, ids in travs]))
+        chunks = [places[i:i + self.module_size] for i in range(0, len(places), self.module_size)]
+        n_e = (self.neurons_per_place * len(chunks[0]) if self.n_neurons is None
+               else integer("n_neurons", self.n_neurons, low=1))
+        if n_e < len(chunks[0]):
+            fail("n_neurons", f"at least as many neurons as places per module "
+                 f"({len(chunks[0])})", n_e)
+        rng = make_rng(self.seed)
+        net = _backend(self.backend, len(chunks), pix[0].shape[1], n_e, params,
+                       int(rng.integers(2**62)), self.device)
+        # the images of each module, traverse after traverse, place after place
+        idx = [[(k, np.flatnonzero(np.isin(ids, ch))[np.argsort(ids[np.isin(ids, ch)],
+                                                                 kind="stable")])
+                for k, (_, ids) in enumerate(travs)] for ch in chunks]
+        epochs = range(self.epochs)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc="VPRSNN epochs", unit="epoch")
+        for _ in epochs:
+            batch = []
+            for mod in idx:
+                x = np.concatenate([pix[k][i] for k, i in mod])
+                if self.shuffle:
+                    x = x[rng.permutation(len(x))]
+                batch.append(x)
+            net.present(batch, train=True)
+        # frozen labelling pass: S[i, l] over one presentation of every reference image
+        net.reset_state()
+        labels = net.present([np.concatenate([pix[k][i] for k, i in mod]) for mod in idx],
+                             train=False, seed=int(rng.integers(2**62)))
+        self.places_ = places
+        self.module_places_ = chunks
+        self.input_shape_ = tuple(shape0)
+        self.counts_, self.presentations_ = [], []
+        for ch, mod, c in zip(chunks, idx, labels):
+            ids = np.concatenate([travs[k][1][i] for k, i in mod])
+            col = np.searchsorted(ch, ids)
+            S = np.zeros((n_e, len(ch)))
+            np.add.at(S.T, col, c)
+            self.counts_.append(S)
+            self.presentations_.append(np.bincount(col, minlength=len(ch)).astype(float))
+        self.modules_ = net.modules
+        self.predict_seed_ = int(rng.integers(2**62))
+        self._net = net
+        return self
+
+    def _network(self):
+        if getattr(self, "_net", None) is None:
+            m0 = self.modules_[0]
+            self._net = _backend(self.backend, len(self.modules_), m0["W"].shape[0],
+                                 m0["W"].shape[1], self._snn_params(), 0, self.device)
+            self._net.set_modules(self.modules_)
+        return self._net
+
+    def query_counts(self, query_images) -> list[np.ndarray]:
+        """Spike counts (n_neurons, n_queries) of every module for the query images."""
+        if not hasattr(self, "modules_"):
+            raise BiosimError("SpikingPlaceRecognizer: call fit (or load) before predict")
+        q = self._pixels("query_images", query_images)
+        net = self._network()
+        net.reset_state()
+        counts = net.present([q] * len(self.modules_), train=False, seed=self.predict_seed_)
+        return [c.T.astype(np.float64) for c in counts]
+
+    def scores(self, counts: list[np.ndarray], assignment: str | None = None) -> np.ndarray:
+        """Similarity (n_places, n_queries) from query spike counts, module by module."""
+        method = choice("assignment", assignment or self.assignment, tuple(asg.SCORES))
+        out = []
+        for S, n, q in zip(self.counts_, self.presentations_, counts):
+            if self.hyperactive_tau is not None:
+                S = asg.remove_hyperactive(S, self.hyperactive_tau)
+            if method == "weighted":
+                out.append(asg.weighted_scores(S, q, gamma=self.gamma, relevance=self.relevance))
+            elif method == "standard":
+                out.append(asg.standard_scores(S, q, presentations=n))
+            else:
+                out.append(asg.probability_scores(S, q))
+        return np.concatenate(out, axis=0)
+
+    def predict(self, query_images, assignment: str | None = None) -> np.ndarray:
+        """Similarity matrix (n_places, n_queries), higher = more similar; rows = ``places_``.
+
+        The query's Poisson draws are fixed by the model's seed: the same model gives the
+        same similarity every time, also after ``save``/``load``.
+        """
+        return self.scores(self.query_counts(query_images), assignment)
+
+    # ---- save / load -----------------------------------------------------------------
+    def save(self, folder) -> Path:
+        """Write ``model.json`` (format, version, parameters) and ``weights.npz``."""
+        if not hasattr(self, "modules_"):
+            raise BiosimError("SpikingPlaceRecognizer: nothing to save, call fit first")
+        folder = Path(folder)
+        arrays = {"places": self.places_}
+        for m, (mod, S, n, ch) in enumerate(zip(self.modules_, self.counts_,
+                                                self.presentations_, self.module_places_)):
+            arrays.update({f"W_{m}": mod["W"], f"theta_{m}": mod["theta"],
+                           f"delays_{m}": mod["delays"], f"counts_{m}": S,
+                           f"presentations_{m}": n, f"module_places_{m}": ch})
+        save_npz(folder / "weights.npz", **arrays)
+        meta = {"format": FORMAT, "version": VERSION, "n_modules": len(self.modules_),
+                "input_shape": list(self.input_shape_), "predict_seed": self.predict_seed_,
+                "config": self.get_params()}
+        with atomic_path(folder / "model.json") as tmp:
+            tmp.write_text(json.dumps(meta, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder) -> "SpikingPlaceRecognizer":
+        """Load a model folder written by :meth:`save`; clear errors for other versions or
+        damaged files."""
+        folder = Path(folder)
+        meta_path = folder / "model.json"
+        if not meta_path.is_file():
+            fail("model", f"a model folder with model.json (from `biosim vpr train`)", str(folder))
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            fail("model", "a readable model.json; the file is corrupted", str(meta_path))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            fail("model", f"a {FORMAT} model", str(meta_path))
+        if meta.get("version") != VERSION:
+            fail("model", f"version {VERSION} (this biosim); retrain or use the biosim that "
+                 "wrote it", f"version {meta.get('version')!r}")
+        try:
+            cfg = dict(meta["config"])
+            model = cls(**cfg)
+            model._check()
+            with np.load(folder / "weights.npz") as z:
+                arr = {key: z[key] for key in z.files}
+            n_mod = int(meta["n_modules"])
+            model.places_ = arr["places"]
+            model.module_places_ = [arr[f"module_places_{m}"] for m in range(n_mod)]
+            model.counts_ = [arr[f"counts_{m}"] for m in range(n_mod)]
+            model.presentations_ = [arr[f"presentations_{m}"] for m in range(n_mod)]
+            model.modules_ = [{"W": arr[f"W_{m}"], "theta": arr[f"theta_{m}"],
+                               "delays": arr[f"delays_{m}"]} for m in range(n_mod)]
+            model.input_shape_ = tuple(meta["input_shape"])
+            model.predict_seed_ = int(meta["predict_seed"])
+        except BiosimError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any damage in the files
+            fail("model", "an intact model folder; it is corrupted "
+                 f"({type(e).__name__}: {e})", str(folder))
+        for m, mod in enumerate(model.modules_):
+            n_in, n_e = mod["W"].shape
+            if (mod["theta"].shape != (n_e,) or mod["delays"].shape != (n_in, n_e)
+                    or model.counts_[m].shape != (n_e, len(model.module_places_[m]))):
+                fail("model", "consistent array shapes; weights.npz is corrupted", str(folder))
+        return model
+
+
+def ensemble_predict(models, query_images, assignment: str | None = None) -> np.ndarray:
+    """Sum of the similarity matrices of several (differently seeded) models (T-RO 2024)."""
+    models = list(models)
+    if not models:
+        fail("models", "at least one trained SpikingPlaceRecognizer", "none")
+    places = models[0].places_
+    total = None
+    for m in models:
+        if not np.array_equal(m.places_, places):
+            fail("models", "models trained on the same places", "different places")
+        s = m.predict(query_images, assignment)
+        total = s if total is None else total + s
+    return total
