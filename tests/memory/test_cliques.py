@@ -3,6 +3,7 @@ Gripon & Berrou (2011) (density, one-iteration error) at c = 8, l = 256."""
 import numpy as np
 import pytest
 
+from biosim.core.plasticity import ClippedHebbian
 from biosim.core.validation import BiosimError
 from biosim.memory import CliqueNetwork, noise, theory
 from biosim.memory.reference import retrieve_dense, store_dense
@@ -23,6 +24,19 @@ def test_store_matches_numpy_twin(c, l):
     dense = store_dense(np.zeros((c * l, c * l), bool), msgs, l)
     assert np.array_equal(net.dense_weights(), dense)
     assert net.n_stored_ == 300
+
+
+def test_store_equals_core_clipped_hebbian():
+    """The bit-packed kernel equals the core rule W = max(W, x x^T) on one-hot messages,
+    minus the diagonal (a clique has no self-connection)."""
+    c, l = 4, 70
+    msgs = noise.random_messages(60, c, l, seed=5)
+    W = np.zeros((c * l, c * l))
+    rule = ClippedHebbian()
+    for x in noise.to_activity(msgs, l).reshape(60, -1):
+        rule.apply(W, x, x)
+    np.fill_diagonal(W, 0.0)
+    assert np.array_equal(CliqueNetwork(c, l).store(msgs).dense_weights(), W == 1)
 
 
 @pytest.mark.parametrize("rule", ["sos", "som"])
