@@ -123,7 +123,7 @@ def read_names(path) -> list[str]:
     first cell is not an image name is skipped). Blank lines are ignored."""
     path = Path(path)
     if not path.is_file():
-        fail("names", "an existing text or CSV file of image names", str(path))
+        fail(f"names ({path})", "an existing text or CSV file of image names", "no such file")
     with open(path, newline="") as f:
         if path.suffix.lower() == ".csv":
             rows = [r[0].strip() for r in csv.reader(f) if r and r[0].strip()]
@@ -142,7 +142,7 @@ def list_images(folder, names=None) -> list[Path]:
     ``folder``, then by its base name (lists such as VPRSNN's carry their own folder prefix)."""
     folder = Path(folder)
     if not folder.is_dir():
-        fail("folder", "an existing folder of images", str(folder))
+        fail(f"folder ({folder})", "an existing folder of images", "no such folder")
     if names is None:
         files = sorted(p for p in folder.iterdir()
                        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -158,7 +158,7 @@ def list_images(folder, names=None) -> list[Path]:
         if not p.is_file():
             p = folder / Path(n).name
         if not p.is_file():
-            fail("names", f"files that exist in {folder}", str(n))
+            fail(f"names ({folder / n})", f"files that exist in {folder}", "no such file")
         files.append(p)
     if not files:
         fail("names", "at least one image name", "an empty list")
@@ -246,7 +246,7 @@ def load_ground_truth(spec, n_reference: int, n_query: int, tolerance: int = 0,
         path = Path(spec)
         field_ = str(path)
         if not path.is_file():
-            fail("ground_truth", "an existing .npy or .csv file, or 'same'", str(path))
+            fail(f"ground_truth ({path})", "an existing .npy or .csv file, or 'same'", "no such file")
         if path.suffix.lower() == ".npy":
             try:
                 g = np.load(path, allow_pickle=False)
@@ -255,7 +255,7 @@ def load_ground_truth(spec, n_reference: int, n_query: int, tolerance: int = 0,
         elif path.suffix.lower() == ".csv":
             return _csv_ground_truth(path, shape, tolerance, one_based)
         else:
-            fail("ground_truth", "a .npy or .csv file, or 'same'", str(path))
+            fail(f"ground_truth ({path})", "a .npy or .csv file, or 'same'", f"suffix {path.suffix!r}")
     else:
         g = np.asarray(spec)
     if g.shape != shape:
@@ -363,7 +363,7 @@ def load_nordland(root, reference="spring", query="winter", extra_references=(),
     e.g. 20) drops tunnel places, see :func:`drop_dark_places`."""
     root = Path(root)
     if not root.is_dir():
-        fail("root", "the Nordland folder with one sub-folder per season", str(root))
+        fail(f"root ({root})", "the Nordland folder with one sub-folder per season", "no such folder")
     if names is not None:
         names = [Path(n).name for n in (read_names(names) if isinstance(names, (str, Path))
                                         else names)]
@@ -383,7 +383,7 @@ def load_nordland(root, reference="spring", query="winter", extra_references=(),
 def _poses(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """timestamp, northing, easting columns of a RobotCar-style CSV (by header name)."""
     if not Path(path).is_file():
-        fail("poses", "an existing CSV file with timestamp, northing, easting", str(path))
+        fail(f"poses ({path})", "an existing CSV file with timestamp, northing, easting", "no such file")
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     if len(rows) < 2:
@@ -402,15 +402,19 @@ def _poses(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _robotcar_traverse(folder, poses, every: int, name: str, mode: str) -> Traverse:
-    t = load_traverse(folder, None, every, name=name, mode=mode)
+    files = list_images(folder)
     try:
-        stamps = np.array([float(Path(f).stem) for f in t.files])
+        stamps = np.array([int(f.stem) for f in files])
     except ValueError:
-        fail(f"{folder}", "image names that are timestamps (e.g. 1418381798113072.png)",
-             t.files[0])
+        fail(f"folder ({folder})", "image names that are timestamps in us (1418381798113072.png)",
+             files[0].name)
+    order = np.argsort(stamps, kind="stable")[select_frames(len(files), every)]
+    files = [files[i] for i in order]
     ts, ne = _poses(poses)
-    pos = np.column_stack([np.interp(stamps, ts, ne[:, 0]), np.interp(stamps, ts, ne[:, 1])])
-    return Traverse(t.images, t.place_ids, name, pos, stamps * 1e-6, t.files)
+    pos = np.column_stack([np.interp(stamps[order], ts, ne[:, 0]),
+                           np.interp(stamps[order], ts, ne[:, 1])])
+    return Traverse(load_images(files, mode), np.arange(len(files)), name, pos,
+                    stamps[order] * 1e-6, [f.name for f in files])
 
 
 def load_robotcar(reference, query, reference_poses, query_poses, threshold: float = 25.0,
