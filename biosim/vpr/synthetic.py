@@ -13,6 +13,12 @@ world, a different appearance and a small viewpoint jitter (shift along the road
 - ``night``: dark scene, lit windows and street lamps, strong sensor noise;
 - ``rain``: dark overcast, low contrast, rain streaks, blur and noise.
 
+Difficulty (tested): on 100 places, SAD on patch-normalised 28x28 images with a summer reference
+reaches Recall@1 in [0.3, 0.7] against winter and night (seeds 0-3: winter 0.38-0.54, night
+0.49-0.59, autumn 0.61-0.73, rain 0.69-0.84; chance 0.01), and sequence matching over 5 places
+raises it (to 0.69-0.98). Viewpoint jitter and the appearance change make it hard; the same
+condition twice without jitter is > 0.9.
+
 Frames are rendered at twice the output size and averaged down 2 x 2. All places and
 conditions of one seed come from one ``SeedSequence``: a condition's traverse does not depend on
 which other conditions are asked for.

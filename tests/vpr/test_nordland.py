@@ -1,0 +1,46 @@
+"""Real Nordland frames (../shared/data/nordland_trimmed; skipped where absent)."""
+import numpy as np
+import pytest
+
+from biosim.vpr.baselines import sad_similarity, sequence_match
+from biosim.vpr.datasets import (drop_dark_places, load_ground_truth, load_nordland,
+                                 same_index_ground_truth)
+from biosim.vpr.metrics import recall_at_k
+from biosim.vpr.preprocess import preprocess
+
+
+@pytest.fixture(scope="module")
+def nordland_every10(nordland_dir):
+    return load_nordland(nordland_dir, "summer", "winter", every=10)
+
+
+def test_layout_and_published_ground_truth(nordland_dir, nordland_every10):
+    """The OpenSeqSLAM2 sample ground truth (1-based query, reference, tolerance) covers the
+    every-10th subsample: 358 places, same index within 15."""
+    ds = nordland_every10
+    assert len(ds.reference) == len(ds.query) == 358
+    assert ds.reference.files[:2] == ["images-00010.png", "images-00110.png"]
+    g = load_ground_truth(nordland_dir / "sample_ground_truth.csv", 358, 358, one_based=True)
+    np.testing.assert_array_equal(g, same_index_ground_truth(358, 358, 15))
+
+
+def test_tunnel_frames_dropped(nordland_dir):
+    """The data README: about 6% of the frames are in tunnels (almost black)."""
+    ds = load_nordland(nordland_dir, "summer", "winter", drop_dark=20)
+    n_dropped = len(ds.notes["dropped_dark"])
+    assert 0.04 * 3576 <= n_dropped <= 0.08 * 3576
+    assert len(ds.reference) == 3576 - n_dropped
+
+
+def test_sad_and_sequence_matching_on_summer_vs_winter(nordland_every10):
+    """Dark tunnel references attract queries after patch normalisation; dropping them and
+    matching sequences lifts SAD far above chance (1/336)."""
+    g_all = np.eye(358, dtype=bool)
+    s_all = sad_similarity(preprocess(nordland_every10.reference.images),
+                           preprocess(nordland_every10.query.images))
+    ds = drop_dark_places(nordland_every10)
+    s = sad_similarity(preprocess(ds.reference.images), preprocess(ds.query.images))
+    r1 = recall_at_k(s, ds.ground_truth, 1)
+    assert r1 > recall_at_k(s_all, g_all, 1) + 0.05
+    assert 0.2 < r1 < 0.6
+    assert recall_at_k(sequence_match(s, 10), ds.ground_truth, 1) > 0.8
