@@ -61,3 +61,43 @@ def test_cli_store_of_an_edited_spec_is_an_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(h.SPEC, "name", "edited")
     assert main(argv) == 2
     assert "belongs to a different sweep (fn 'spec:" in capsys.readouterr().err
+
+
+LIF_TOML = """
+name = "lif_step"
+[network]
+dt = 0.05
+duration = 1000.0
+[populations.cell]
+model = "lif"
+n = 1
+tau_m = 20.0
+v_rest = -65.0
+v_reset = -65.0
+v_thresh = -50.0
+refractory = 2.0
+[[inputs]]
+type = "constant"
+target = "cell"
+amplitude = 20.0
+"""
+
+
+def test_cli_on_a_real_spec_matches_the_lif_rate_closed_form(tmp_path, monkeypatch, capsys):
+    """Sweep a real spec's input current; LIF f-I curve, closed form
+    rate = 1 / (t_ref + tau_m ln(RI / (RI - (v_thresh - v_rest)))) (Gerstner & Kistler 2002,
+    eq. 4.11), within 1.5 Hz (dt = 0.05 ms delays each spike by < 1 step)."""
+    monkeypatch.undo()  # the real biosim.core.spec, not the stand-in
+    import math
+
+    import pandas as pd
+
+    (tmp_path / "lif.toml").write_text(LIF_TOML)
+    argv = ["sweep", str(tmp_path / "lif.toml"), "--set", "inputs.0.amplitude=20,30",
+            "--metric", "rate_hz.cell", "--workers", "1", "--no-progress",
+            "--csv", str(tmp_path / "t.csv")]
+    assert main(argv) == 0, capsys.readouterr().err
+    df = pd.read_csv(tmp_path / "t.csv")
+    for current, rate in zip(df["inputs.0.amplitude"], df["rate_hz.cell"]):
+        want = 1e3 / (2.0 + 20.0 * math.log(current / (current - 15.0)))
+        assert rate == pytest.approx(want, abs=1.5), (current, rate, want)
