@@ -95,3 +95,15 @@ def test_bad_input():
         sad_similarity(np.zeros((2, 4, 4), np.uint8), np.zeros((2, 4, 5), np.uint8))
     with pytest.raises(BiosimError, match="length"):
         sequence_match(S, 0)
+
+
+def test_plots_draw():
+    from biosim.plot.vpr import frames, pr_curve, similarity_matrix
+
+    p, r, _ = precision_recall_curve(S, G)
+    ax = pr_curve(p, r, label="SAD")
+    assert len(ax.lines) == 1
+    ax = similarity_matrix(S, G)
+    assert len(ax.lines) == 2 and len(ax.lines[1].get_xdata()) == 1  # one wrong best match
+    ax = frames({"a": np.zeros((3, 4, 5), np.uint8), "b": np.ones((3, 4, 5), np.uint8)}, [0, 2])
+    assert ax.images[0].get_array().shape == (8, 10)
