@@ -74,6 +74,7 @@ def _false_negative_kernel(state, n, a, s, theta, v, n_samples):
     x = np.zeros(words, np.uint64)
     seg = np.zeros(words, np.uint64)
     ix = np.empty(a, np.int64)
+    orig = np.zeros(words, np.uint64)
     perm = np.empty(a, np.int64)
     count = 0
     for _ in range(n_samples):
@@ -86,7 +87,8 @@ def _false_negative_kernel(state, n, a, s, theta, v, n_samples):
             r = j + bounded(state, a - j)
             perm[j], perm[r] = perm[r], perm[j]
             set_bit(seg, perm[j])
-        # noise: v random active bits move to v random inactive cells
+        # noise: v random active bits move to v cells that were inactive
+        orig[:] = x
         perm[:] = ix
         for j in range(v):
             r = j + bounded(state, a - j)
@@ -95,14 +97,7 @@ def _false_negative_kernel(state, n, a, s, theta, v, n_samples):
         moved = 0
         while moved < v:
             t = bounded(state, n)
-            if test_bit(x, t):
-                continue
-            was_active = False
-            for j in range(v):
-                if perm[j] == t:
-                    was_active = True
-                    break
-            if not was_active:
+            if not test_bit(orig, t) and not test_bit(x, t):
                 set_bit(x, t)
                 moved += 1
         if overlap(x, seg) < theta:

@@ -1,0 +1,144 @@
+"""Sparse distributed representations (SDRs), stored bit-packed.
+
+An SDR is a binary vector of n bits with a of them active. Here a batch of SDRs is a
+``uint64`` array of shape (..., ceil(n / 64)): bit i in word ``i // 64`` at position
+``i % 64`` (little-endian), padding bits zero. Functions convert to and from dense bool
+arrays and index lists, and compute overlaps (popcount of the AND), unions (OR) and noise.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from biosim.core.random import make_rng
+from biosim.core.validation import array, fail, integer
+from biosim.dendrites._kernels import (bounded, clear_bit, random_subset, seed_state, set_bit,
+                                       test_bit)
+
+__all__ = ["n_words", "random_sdrs", "pack", "unpack", "from_indices", "to_indices",
+           "count", "overlap", "union", "add_noise"]
+
+
+def n_words(n: int) -> int:
+    """Number of 64-bit words that hold n bits."""
+    return (integer("n", n, low=1) + 63) // 64
+
+
+@njit(cache=True)
+def _random_sdrs(state, n, a, size, out):
+    idx = np.empty(a, np.int64)
+    for r in range(size):
+        random_subset(state, n, a, out[r], idx)
+
+
+def random_sdrs(n: int, a: int, size: int = 1, *, seed=None) -> np.ndarray:
+    """``size`` independent uniform random SDRs of n bits with exactly a active, packed."""
+    n = integer("n", n, low=1)
+    a = integer("a", a, low=0, high=n)
+    size = integer("size", size, low=0)
+    out = np.zeros((size, n_words(n)), np.uint64)
+    _random_sdrs(seed_state(make_rng(seed)), n, a, size, out)
+    return out
+
+
+def pack(dense) -> np.ndarray:
+    """Bool array (..., n) -> packed uint64 array (..., ceil(n / 64))."""
+    d = np.asarray(dense)
+    if d.ndim == 0:
+        fail("dense", "an array of shape (..., n)", d)
+    n = d.shape[-1]
+    pad = n_words(n) * 64 - n if n else 0
+    d = np.concatenate([d.astype(bool), np.zeros(d.shape[:-1] + (pad,), bool)], axis=-1)
+    by = np.packbits(d, axis=-1, bitorder="little")
+    return np.ascontiguousarray(by).view("<u8").astype(np.uint64)
+
+
+def unpack(packed, n: int) -> np.ndarray:
+    """Packed uint64 array (..., words) -> bool array (..., n)."""
+    p = np.ascontiguousarray(_packed("packed", packed))
+    n = integer("n", n, low=1, high=p.shape[-1] * 64)
+    bits = np.unpackbits(p.astype("<u8").view(np.uint8), axis=-1, bitorder="little")
+    return bits[..., :n].astype(bool)
+
+
+def from_indices(indices, n: int) -> np.ndarray:
+    """One SDR from the list of its active bits -> packed (words,)."""
+    n = integer("n", n, low=1)
+    idx = array("indices", indices, dtype=np.int64, ndim=1)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        fail("indices", f"values in [0, {n - 1}]", idx)
+    d = np.zeros(n, bool)
+    d[idx] = True
+    return pack(d)
+
+
+def to_indices(packed, n: int) -> np.ndarray:
+    """The sorted active bits of one packed SDR (shape (words,))."""
+    p = _packed("packed", packed)
+    if p.ndim != 1:
+        fail("packed", "one SDR of shape (words,)", f"shape {p.shape}")
+    return np.flatnonzero(unpack(p, n))
+
+
+def count(packed) -> np.ndarray:
+    """Number of active bits of each SDR (popcount over the last axis)."""
+    return np.bitwise_count(_packed("packed", packed)).sum(axis=-1)
+
+
+def overlap(x, y) -> np.ndarray:
+    """Number of bits active in both, broadcast over leading axes: |x AND y|."""
+    return count(_packed("x", x) & _packed("y", y))
+
+
+def union(packed, axis: int = 0) -> np.ndarray:
+    """OR of SDRs along ``axis`` (the union of a set of patterns)."""
+    return np.bitwise_or.reduce(_packed("packed", packed), axis=axis)
+
+
+@njit(cache=True)
+def _add_noise(state, n, v, x):
+    for r in range(x.shape[0]):
+        row = x[r]
+        act = np.empty(n, np.int64)
+        k = 0
+        for i in range(n):
+            if test_bit(row, i):
+                act[k] = i
+                k += 1
+        orig = row.copy()
+        for j in range(v):  # turn off v random active bits
+            q = j + bounded(state, k - j)
+            act[j], act[q] = act[q], act[j]
+            clear_bit(row, act[j])
+        moved = 0
+        while moved < v:  # turn on v bits that were inactive before
+            t = bounded(state, n)
+            if not test_bit(orig, t) and not test_bit(row, t):
+                set_bit(row, t)
+                moved += 1
+
+
+def add_noise(packed, n: int, v: int, *, seed=None) -> np.ndarray:
+    """Copies of the SDRs with v active bits moved to v random inactive bits (same count).
+
+    ``packed`` is (words,) or (size, words); v must not exceed the active bits of any SDR
+    nor the inactive ones.
+    """
+    p = _packed("packed", packed)
+    n = integer("n", n, low=1, high=p.shape[-1] * 64)
+    v = integer("v", v, low=0)
+    x = np.atleast_2d(p).copy()
+    c = count(x)
+    if x.size and (v > c.min() or v > n - c.max()):
+        fail("v", f"noise v <= active bits ({int(c.min())}) and <= inactive bits "
+                  f"({int(n - c.max())})", v)
+    _add_noise(seed_state(make_rng(seed)), n, v, x)
+    return x.reshape(p.shape)
+
+
+def _packed(field, x) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype != np.uint64 or a.ndim == 0:
+        fail(field, "a packed SDR array of uint64 words (see biosim.dendrites.sdr.pack)",
+             f"dtype {a.dtype}, shape {a.shape}")
+    return a
