@@ -47,6 +47,22 @@ def test_cli_bad_set_is_a_clear_error(sets, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_cli_scheduler_address_gives_the_local_table(tmp_path):
+    """--scheduler tcp://... submits to that Dask cluster; same table as the process pool."""
+    import pandas as pd
+    from dask.distributed import LocalCluster
+
+    argv = ["sweep", "toy", "--set", "readout.eta=0.01,0.1", "--seeds", "2", "--no-progress"]
+    assert main(argv + ["--workers", "2", "--csv", str(tmp_path / "local.csv")]) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        assert main(argv + ["--scheduler", cluster.scheduler_address,
+                            "--csv", str(tmp_path / "dask.csv")]) == 0
+    local, dask = (pd.read_csv(tmp_path / f).drop(columns="wall_s")
+                   for f in ("local.csv", "dask.csv"))
+    pd.testing.assert_frame_equal(local, dask)
+
+
 def test_cli_unknown_metric_fails_every_point(capsys):
     argv = ["sweep", "toy", "--set", "gate.width=20", "--metric", "speed", "--workers", "1",
             "--no-progress"]

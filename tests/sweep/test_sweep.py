@@ -67,7 +67,7 @@ def test_identical_tables_local_1_2_workers_and_dask():
 def test_sigkill_then_rerun_runs_every_point_exactly_once(tmp_path):
     store, calls = tmp_path / "s.sqlite", tmp_path / "calls.txt"
     script = ("import sys, biosim.sweep as sw, sweep_helpers as h\n"
-              "sw.sweep(h.Counted(sys.argv[2], sleep=0.1), grid={'a': list(range(24))},"
+              "sw.sweep(h.Counted(sys.argv[2], sleep=0.15), grid={'a': list(range(24))},"
               " store=sys.argv[1], workers=2, progress=False)\n")
     proc = subprocess.Popen([sys.executable, "-c", script, str(store), str(calls)],
                             start_new_session=True)
