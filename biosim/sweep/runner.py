@@ -80,7 +80,7 @@ def load(store):
         fail("store", "an existing sweep store", str(store))
     db = Store(store)
     try:
-        definition = db._definition()
+        definition = db.definition()
         if definition is None:
             fail("store", "a sweep store (no sweep definition found)", str(store))
         return table(db.rows(), definition["params"])

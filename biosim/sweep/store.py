@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 from biosim.core.validation import BiosimError
 
@@ -32,6 +33,8 @@ class Store:
 
     def __init__(self, path=None):
         self.path = ":memory:" if path is None else str(path)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = sqlite3.connect(self.path)
             if path is not None:
@@ -52,7 +55,7 @@ class Store:
         point keys). Another function, parameter set or root seed is always an error;
         other points are an error unless ``extend``, which adds them to the store.
         """
-        stored = self._definition()
+        stored = self.definition()
         if stored is None:
             self._set_definition(definition)
             return
@@ -90,7 +93,7 @@ class Store:
     def rows(self, keys=None) -> list[dict]:
         """Finished points as dicts, in the order of ``keys`` (default: the definition's)."""
         if keys is None:
-            keys = (self._definition() or {"points": []})["points"]
+            keys = (self.definition() or {"points": []})["points"]
         found = {}
         for key, params, seed, rng_seed, status, metrics, wall_s, error, tb in \
                 self.conn.execute("SELECT * FROM points"):
@@ -99,7 +102,8 @@ class Store:
                           "wall_s": wall_s, "error": error, "traceback": tb}
         return [found[k] for k in keys if k in found]
 
-    def _definition(self):
+    def definition(self):
+        """The stored sweep definition (dict), or None for a new store."""
         row = self.conn.execute("SELECT value FROM definition WHERE name = 'sweep'").fetchone()
         return None if row is None else json.loads(row[0])
 
