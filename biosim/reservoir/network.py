@@ -1,0 +1,76 @@
+"""The reservoir and its three-factor readout on the generic :class:`~biosim.core.Network`
+path (populations, projections, an ``ArrayCurrent``, a callback and the core
+``ThreeFactor`` rule). The fused kernel of :mod:`biosim.reservoir.readout` is tested to give
+the same result; this path is the reference, the kernel is for speed."""
+from __future__ import annotations
+
+import numpy as np
+
+from biosim.core import ArrayCurrent, Network, Population
+from biosim.core.connectivity import all_to_all
+from biosim.reservoir.reservoir import filter_step, neuron_step
+
+
+class ReservoirPopulation(Population):
+    """The neurons of a :class:`~biosim.reservoir.Reservoir`: activity = filtered spike
+    trains r (1/ms), so that a projection with weights W delivers I_syn = W^T r; spikes are
+    in ``state["spikes"]``. Input ``I`` (model units) is added to the per-neuron bias."""
+
+    input_names = ("I",)
+    activity_dtype = np.float64
+
+    def __init__(self, reservoir, name="reservoir"):
+        super().__init__(reservoir.n, name)
+        self.res = reservoir
+        st = reservoir.state
+        self.state = {"v": st[0].copy(), "u": st[1].copy(), "r": st[2].copy(),
+                      "hr": st[3].copy(), "spikes": np.zeros(self.n)}
+        self.activity = self.state["r"]
+
+    def step(self, t, dt):
+        res, s = self.res, self.state
+        sc = res.scalars
+        neuron_step(s["v"], s["u"], res.a, res.b, res.c, res.d, self.inputs["I"] + res.bias_,
+                    s["spikes"], sc[:6], dt, res.scheme == "published")
+        tr, td = res.tau_rise, res.tau_decay
+        dec_r = np.exp(-dt / tr) if tr > 0 else 0.0
+        filter_step(s["r"], s["hr"], s["spikes"], dec_r, np.exp(-dt / td), dt, tr, td)
+
+
+class LinearReadout(Population):
+    """Linear units: activity y = the summed input of this step."""
+
+    input_names = ("I",)
+    activity_dtype = np.float64
+
+    def step(self, t, dt):
+        self.activity[:] = self.inputs["I"]
+
+
+def build_network(reservoir, readout, inputs, targets, window):
+    """A Network equal to ``readout.trial(reservoir, inputs, targets, window)`` (all
+    readouts online, one learning rate). Returns (net, readout projection, outputs list)."""
+    dt = reservoir.dt
+    net = Network(dt=dt, seed=0)
+    res = net.add(ReservoirPopulation(reservoir))
+    out = net.add(LinearReadout(readout.n_outputs, name="readout"))
+    net.connect(res, res, all_to_all(), weight=reservoir.W)
+    W0 = np.zeros((reservoir.n, readout.n_outputs)) if readout.W_ is None else readout.W_.T
+    proj = net.connect(res, out, all_to_all(), weight=W0, rule=readout.rule(dt))
+    net.add(ArrayCurrent(res, reservoir.currents(inputs)))
+    targets = np.asarray(targets, float)
+    window = np.asarray(window, float)
+    window = np.broadcast_to(window[:, None] if window.ndim == 1 else window, targets.shape)
+    outputs = []
+
+    def teach(net):
+        n = net.step_count
+        y = out.activity.copy()
+        outputs.append(y)
+        gate = np.where((window[n] > 0) | (y >= readout.gate_threshold), 1.0,
+                        readout.gate_floor)
+        net.modulators["error"] = targets[n] - y
+        net.modulators["gate"] = gate
+
+    net.callback(teach)
+    return net, proj, outputs

@@ -1,0 +1,147 @@
+"""Linear readouts y_k = sum_j w_kj r_j trained by the error-modulated, attention-gated
+three-factor rule (the core :class:`~biosim.core.ThreeFactor` with a filtered-pre
+eligibility)::
+
+    e_kj <- e_kj exp(-dt/tau_e) + (1 - exp(-dt/tau_e)) r_j        (eligibility, unit gain)
+    w_kj <- w_kj + eta_k G_k(t) E_k(t) e_kj dt                       (three factors)
+
+with E_k = target_k - y_k (the error, third factor) and G_k the attention gate: 1 inside
+the window around the actual stimulus (``window`` of the task) or wherever the readout
+itself predicts a stimulus (y_k >= ``gate_threshold``, the expected time), else
+``gate_floor``. "online" readouts apply dw every step (the "when" readout); "offline"
+readouts accumulate dw during a trial and consolidate it at the end of the trial (the
+"what" readouts). In the mean this is LMS, so with Bernoulli(p) outcomes the output
+converges to p times the target template (the conditional expectation).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+from biosim.core.plasticity import ThreeFactor
+from biosim.reservoir.reservoir import step as reservoir_step
+
+MODES = ("online", "offline")
+
+
+@njit(cache=True)
+def filtered_pre(w, pre, post, pre_tr, post_tr, mod, dt, p):
+    """Eligibility increment of the readout rule: p[0] x pre activity, with
+    p[0] = 1 - exp(-dt/tau_e) so that the eligibility is a unit-gain low-pass of r_j."""
+    return p[0] * pre
+
+
+@njit(cache=True)
+def run_trial(st, prm, sc, indptr, indices, data, I, W, E, A, online, eta, targets, window,
+              e_decay, theta, g0, Y, S):
+    """Fused trial: reservoir steps, readouts, gates, three-factor learning.
+
+    Step n: y(n) = W r(n-1); reservoir step; M_k = G_k (target_k(n) - y_k(n));
+    e <- e_decay e + (1 - e_decay) r(n); online k: W_k += eta_k M_k e_k dt, offline k:
+    A_k += eta_k M_k e_k dt. Records y in Y (steps, K) and spikes in S (if it has rows)."""
+    n = st.shape[1]
+    K = W.shape[0]
+    dt = sc[6]
+    cur, drive = np.empty(n), np.empty(n)
+    y = np.empty(K)
+    for t in range(I.shape[0]):
+        for k in range(K):
+            acc = 0.0
+            for j in range(n):
+                acc += W[k, j] * st[2, j]
+            y[k] = acc
+        reservoir_step(st, prm, sc, indptr, indices, data, I[t], cur, drive)
+        for k in range(K):
+            gate = 1.0 if (window[t, k] > 0.0 or y[k] >= theta) else g0
+            m = eta[k] * gate * (targets[t, k] - y[k]) * dt
+            for j in range(n):
+                e = e_decay * E[k, j] + (1.0 - e_decay) * st[2, j]
+                E[k, j] = e
+                if online[k]:
+                    W[k, j] += m * e
+                else:
+                    A[k, j] += m * e
+            Y[t, k] = y[k]
+        if S.shape[0]:
+            for j in range(n):
+                S[t, j] = st[6, j] != 0.0
+
+
+class ThreeFactorReadout:
+    """K linear readouts of a :class:`~biosim.reservoir.Reservoir` with the three-factor rule.
+
+    Parameters
+    ----------
+    n_outputs : int
+    eta : float or sequence
+        Learning rate per readout (1/ms per unit of r^2).
+    modes : sequence of "online"/"offline"
+        Per readout (default all online).
+    tau_e : float
+        Eligibility time constant in ms.
+    gate_threshold : float
+        The gate opens where the readout's own output is >= this (expected stimulus).
+    gate_floor : float
+        Gate value elsewhere (0: learning only in attended windows).
+    """
+
+    def __init__(self, n_outputs, eta=0.05, modes=None, *, tau_e=5.0, gate_threshold=0.1,
+                 gate_floor=0.0):
+        self.n_outputs = check.integer("n_outputs", n_outputs, low=1)
+        eta = np.broadcast_to(np.asarray(eta, float), (self.n_outputs,))
+        self.eta = check.array("eta", eta, low=0.0).copy()
+        modes = modes or ["online"] * self.n_outputs
+        if len(modes) != self.n_outputs:
+            check.fail("modes", f"{self.n_outputs} entries", modes)
+        self.modes = [check.choice("modes", m, MODES) for m in modes]
+        self.tau_e = check.positive("tau_e", tau_e)
+        self.gate_threshold = check.number("gate_threshold", gate_threshold)
+        self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
+        self.W_ = None
+
+    def rule(self, dt: float, k: int = 0) -> ThreeFactor:
+        """The core rule that readout ``k`` applies (for the generic Network path)."""
+        decay = math.exp(-dt / self.tau_e)
+        return ThreeFactor(float(self.eta[k]), self.tau_e, modulators=("error", "gate"),
+                           eligibility=filtered_pre, eligibility_params=[1.0 - decay],
+                           tau_pre=None)
+
+    def init(self, n: int) -> None:
+        """Zero weights for a reservoir of n neurons."""
+        self.W_ = np.zeros((self.n_outputs, n))
+        self.eligibility_ = np.zeros_like(self.W_)
+        self.pending_ = np.zeros_like(self.W_)
+
+    def trial(self, reservoir, inputs, targets, window, *, learn=True, record_spikes=False):
+        """Run one trial from the reservoir's current state; returns the outputs (steps, K)
+        (and the raster). ``window``: (steps,) or (steps, K) actual-stimulus gate."""
+        if self.W_ is None or self.W_.shape[1] != reservoir.n:
+            self.init(reservoir.n)
+        I = reservoir.currents(inputs)
+        T = I.shape[0]
+        targets = check.array("targets", targets, shape=(T, self.n_outputs))
+        window = np.asarray(window, float)
+        window = np.broadcast_to(window[:, None] if window.ndim == 1 else window,
+                                 (T, self.n_outputs))
+        Y = np.zeros((T, self.n_outputs))
+        S = np.zeros((T if record_spikes else 0, reservoir.n), np.bool_)
+        eta = self.eta if learn else np.zeros_like(self.eta)
+        self.eligibility_[:] = 0.0
+        run_trial(reservoir.state, reservoir.params, reservoir.scalars, reservoir.indptr,
+                  reservoir.indices, reservoir.data, I, self.W_, self.eligibility_,
+                  self.pending_, np.array([m == "online" for m in self.modes]), eta,
+                  targets, np.ascontiguousarray(window), math.exp(-reservoir.dt / self.tau_e),
+                  self.gate_threshold, self.gate_floor, Y, S)
+        self.consolidate()
+        return (Y, S) if record_spikes else Y
+
+    def consolidate(self) -> None:
+        """Offline consolidation: add the accumulated changes of the offline readouts."""
+        self.W_ += self.pending_
+        self.pending_[:] = 0.0
+        if not np.all(np.isfinite(self.W_)):
+            check.fail("eta", "a learning rate that converges (readout weights became "
+                              "non-finite; lower eta)", self.eta.tolist())

@@ -1,0 +1,278 @@
+"""The spiking reservoir: heterogeneous Izhikevich neurons, sparse random recurrence,
+exponential or double-exponential synaptic currents, filtered spike trains as features.
+
+Neurons follow the general quadratic form (time in ms, v in mV)::
+
+    C v' = k2 v^2 + k1 v + k0 - u + I,    u' = a (b (v - v_u) - u),
+    v >= v_peak:  v <- c,  u <- u + d
+
+``model="izhikevich2003"`` is Izhikevich (2003) (k2 = 0.04, k1 = 5, k0 = 140, C = 1,
+v_u = 0) with the paper's r-randomisation (excitatory RS: c = -65 + 15 r^2, d = 8 - 6 r^2;
+inhibitory: a = 0.02 + 0.08 r, b = 0.25 - 0.05 r); ``model="nicola_clopath"`` is the
+dimensional form of Nicola & Clopath (2017): C v' = k (v - v_r)(v - v_t) - u + I with
+C = 250, k = 2.5, v_r = -60, v_t = -20, a = 0.01, b = -2, d = 200, c = -65 (homogeneous).
+
+Spikes of neuron j are filtered into r_j(t) (units 1/ms, unit area per spike)::
+
+    single exponential (tau_rise = 0):  r' = -r / tau_decay + sum_spikes delta(t - t_s) / tau_decay
+    double exponential:                 r' = -r / tau_decay + h,  h' = -h / tau_rise
+                                        + sum_spikes delta(t - t_s) / (tau_rise tau_decay)
+
+and the recurrent synaptic current of neuron i is I_syn,i = sum_j W_ij r_j (as in Nicola &
+Clopath), kept event-driven: the same filter applied to W^T (spikes).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+from biosim.core.random import make_rng
+
+MODELS = ("izhikevich2003", "nicola_clopath")
+#: (k2, k1, k0, C, v_u, v_peak) of each neuron model
+COEFFICIENTS = {
+    "izhikevich2003": (0.04, 5.0, 140.0, 1.0, 0.0, 30.0),
+    # k (v - vr)(v - vt) with k = 2.5, vr = -60, vt = -20
+    "nicola_clopath": (2.5, -2.5 * (-60.0 - 20.0), 2.5 * (-60.0) * (-20.0), 250.0, -60.0, 30.0),
+}
+
+
+# ------------------------------------------------------------------ numba kernels
+@njit(cache=True)
+def neuron_step(v, u, a, b, c, d, I, spikes, coef, dt, published):
+    """Advance all neurons by dt ms; ``spikes[k]`` is set to 1.0 when v crosses v_peak
+    (then v <- c, u <- u + d). ``published``: v in two dt/2 half-steps then u with the new v
+    (Izhikevich 2003); else forward Euler on both (Nicola & Clopath)."""
+    k2, k1, k0, C, vu, vpeak = coef[0], coef[1], coef[2], coef[3], coef[4], coef[5]
+    for k in range(v.size):
+        vk, uk = v[k], u[k]
+        if published:
+            h = 0.5 * dt / C
+            vk += h * (k2 * vk * vk + k1 * vk + k0 - uk + I[k])
+            vk += h * (k2 * vk * vk + k1 * vk + k0 - uk + I[k])
+            uk += dt * a[k] * (b[k] * (vk - vu) - uk)
+        else:
+            dv = (k2 * vk * vk + k1 * vk + k0 - uk + I[k]) / C
+            uk += dt * a[k] * (b[k] * (vk - vu) - uk)
+            vk += dt * dv
+        if vk >= vpeak:
+            spikes[k] = 1.0
+            vk = c[k]
+            uk += d[k]
+        else:
+            spikes[k] = 0.0
+        v[k], u[k] = vk, uk
+
+
+@njit(cache=True)
+def filter_step(x, hx, drive, dec_r, dec_d, dt, tau_r, tau_d):
+    """One step of the synaptic filter of ``drive`` (weighted spikes of this step):
+    double exponential when tau_r > 0 (x += h dt, h decays and jumps by drive/(tau_r tau_d)),
+    else single exponential (x jumps by drive/tau_d)."""
+    if tau_r > 0.0:
+        for k in range(x.size):
+            x[k] = x[k] * dec_r + hx[k] * dt
+            hx[k] = hx[k] * dec_d + drive[k] / (tau_r * tau_d)
+    else:
+        for k in range(x.size):
+            x[k] = x[k] * dec_d + drive[k] / tau_d
+
+
+@njit(cache=True)
+def csr_spikes(indptr, indices, data, spikes, out):
+    """out[post] = sum over spiking pre of W[pre, post] (event-driven; out is overwritten)."""
+    out[:] = 0.0
+    for i in range(spikes.size):
+        if spikes[i] != 0.0:
+            for s in range(indptr[i], indptr[i + 1]):
+                out[indices[s]] += data[s]
+
+
+class Reservoir:
+    """A sparse random spiking reservoir with input channels.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons.
+    frac_exc : float
+        Fraction of excitatory neurons (first ``round(frac_exc n)`` units); the rest are
+        inhibitory. Ignored by ``model="nicola_clopath"`` (no Dale's law there).
+    p : float
+        Connection probability of the recurrent weights.
+    g : float
+        Recurrent gain. Weights W_ij = g w_ij / sqrt(p n) with w_ij ~ U(0, 1) (excitatory
+        pre, times ``w_exc``) or -U(0, 1) (inhibitory pre, times ``w_inh``) for
+        izhikevich2003, and w_ij ~ N(0, 1) for nicola_clopath (their G / (sqrt(n) p) scaling
+        is g = G / sqrt(p)).
+    model : "izhikevich2003" or "nicola_clopath"
+    tau_rise, tau_decay : float
+        Synaptic filter time constants in ms (tau_rise = 0: single exponential).
+    dt : float
+        Time step in ms.
+    scheme : "published" or "euler"
+        Integration (see :func:`neuron_step`); default published for izhikevich2003, euler
+        for nicola_clopath (their scheme).
+    bias : float
+        Constant current (model units); ``bias_std`` adds a per-neuron N(0, bias_std^2) offset.
+    noise_std : float
+        Std of an independent Gaussian current redrawn every step (0: deterministic).
+    n_inputs : int
+        Input channels (cue, stimuli, ...); each projects to every neuron with probability
+        ``input_p`` and weight ``input_gain`` x U(0, 1).
+    seed : int, SeedSequence or Generator
+    """
+
+    def __init__(self, n=500, *, frac_exc=0.8, p=0.1, g=4.0, w_exc=0.5, w_inh=1.0,
+                 model="izhikevich2003", tau_rise=0.0, tau_decay=20.0, dt=0.5, scheme=None,
+                 bias=0.0, bias_std=0.0, noise_std=0.0, n_inputs=1, input_p=0.3,
+                 input_gain=10.0, seed=None):
+        self.n = check.integer("n", n, low=2)
+        self.frac_exc = check.probability("frac_exc", frac_exc)
+        self.p = check.number("p", p, low=0.0, high=1.0, low_open=True)
+        self.g = check.nonnegative("g", g)
+        self.w_exc = check.nonnegative("w_exc", w_exc)
+        self.w_inh = check.nonnegative("w_inh", w_inh)
+        self.model = check.choice("model", model, MODELS)
+        self.tau_rise = check.nonnegative("tau_rise", tau_rise)
+        self.tau_decay = check.positive("tau_decay", tau_decay)
+        self.dt = check.positive("dt", dt)
+        default = "published" if model == "izhikevich2003" else "euler"
+        self.scheme = check.choice("scheme", scheme or default, ("published", "euler"))
+        limit = 1.0 if self.scheme == "published" else 0.5
+        if model == "nicola_clopath":
+            limit = 0.1
+        if self.dt > limit:
+            check.fail("dt", f"<= {limit} ms for model {model!r} with scheme {self.scheme!r}",
+                       dt)
+        self.bias = check.number("bias", bias)
+        self.bias_std = check.nonnegative("bias_std", bias_std)
+        self.noise_std = check.nonnegative("noise_std", noise_std)
+        self.n_inputs = check.integer("n_inputs", n_inputs, low=0)
+        self.input_p = check.probability("input_p", input_p)
+        self.input_gain = check.number("input_gain", input_gain)
+        self.rng = make_rng(seed)
+        self._build()
+        self.reset_state()
+
+    # ------------------------------------------------------------ construction
+    def _build(self):
+        n, rng = self.n, self.rng
+        self.n_exc = n if self.model == "nicola_clopath" else int(round(self.frac_exc * n))
+        r = rng.random(n)
+        exc = np.arange(n) < self.n_exc
+        if self.model == "izhikevich2003":
+            a = np.where(exc, 0.02, 0.02 + 0.08 * r)
+            b = np.where(exc, 0.2, 0.25 - 0.05 * r)
+            c = np.where(exc, -65.0 + 15.0 * r**2, -65.0)
+            d = np.where(exc, 8.0 - 6.0 * r**2, 2.0)
+        else:
+            a, b = np.full(n, 0.01), np.full(n, -2.0)
+            c, d = np.full(n, -65.0), np.full(n, 200.0)
+        self.a, self.b, self.c, self.d = a, b, c, d
+        self.coef = np.array(COEFFICIENTS[self.model])
+        self.bias_ = self.bias + self.bias_std * rng.standard_normal(n)
+        # recurrent CSR, rows = pre
+        mask = rng.random((n, n)) < self.p
+        np.fill_diagonal(mask, False)
+        pre, post = np.nonzero(mask)
+        scale = self.g / math.sqrt(self.p * n)
+        if self.model == "izhikevich2003":
+            w = rng.random(pre.size)
+            w = np.where(pre < self.n_exc, self.w_exc * w, -self.w_inh * w) * scale
+        else:
+            w = rng.standard_normal(pre.size) * scale
+        self.indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(pre, minlength=n), out=self.indptr[1:])
+        self.indices = post.astype(np.int64)
+        self.data = w
+        # input channels (n_inputs, n)
+        self.W_in = (self.input_gain * rng.random((self.n_inputs, n))
+                     * (rng.random((self.n_inputs, n)) < self.input_p))
+        if self.model == "izhikevich2003":
+            self.v0 = np.full(n, -65.0)
+        else:
+            self.v0 = -60.0 + 90.0 * rng.random(n)  # v_r + (v_peak - v_r) U(0, 1)
+        self.u0 = np.zeros(n) if self.model == "nicola_clopath" else b * self.v0
+        self._noise_rng = np.random.default_rng(rng.integers(2**63))
+
+    @property
+    def W(self) -> np.ndarray:
+        """Dense recurrent weights, shape (n_pre, n_post)."""
+        W = np.zeros((self.n, self.n))
+        W[np.repeat(np.arange(self.n), np.diff(self.indptr)), self.indices] = self.data
+        return W
+
+    def reset_state(self) -> None:
+        """Put the reservoir back to its initial state (v0, u0, zero currents)."""
+        n = self.n
+        # rows: v, u, r, hr, J, hJ, spikes
+        self.state = np.zeros((7, n))
+        self.state[0], self.state[1] = self.v0, self.u0
+
+    @property
+    def params(self) -> np.ndarray:
+        """Per-neuron rows a, b, c, d, bias."""
+        return np.stack([self.a, self.b, self.c, self.d, self.bias_])
+
+    @property
+    def scalars(self) -> np.ndarray:
+        """k2, k1, k0, C, v_u, v_peak, dt, tau_rise, tau_decay, published (as 0/1)."""
+        return np.concatenate([self.coef, [self.dt, self.tau_rise, self.tau_decay,
+                                           float(self.scheme == "published")]])
+
+    def currents(self, inputs) -> np.ndarray:
+        """External current per step, shape (steps, n): inputs (steps, n_inputs) @ W_in,
+        plus Gaussian noise of std ``noise_std`` (drawn from the reservoir's stream)."""
+        x = check.array("inputs", inputs, ndim=2)
+        if x.shape[1] != self.n_inputs:
+            check.fail("inputs", f"shape (steps, n_inputs={self.n_inputs})", f"shape {x.shape}")
+        I = x @ self.W_in
+        if self.noise_std > 0:
+            I += self.noise_std * self._noise_rng.standard_normal(I.shape)
+        return I
+
+    def run(self, inputs, record_spikes=False):
+        """Run the reservoir without readouts; returns the features r (steps, n) and,
+        when asked, the spike raster (steps, n) as bool."""
+        I = self.currents(inputs)
+        T = I.shape[0]
+        R = np.zeros((T, self.n))
+        S = np.zeros((T, self.n), np.bool_) if record_spikes else np.zeros((0, self.n), np.bool_)
+        run_features(self.state, self.params, self.scalars, self.indptr, self.indices,
+                     self.data, I, R, S)
+        return (R, S) if record_spikes else R
+
+
+@njit(cache=True)
+def step(st, prm, sc, indptr, indices, data, I_ext, cur, drive):
+    """One reservoir step (the order of the generic Network path):
+    I = bias + I_ext + J(previous step), neurons step, then r and J = W^T r are filtered.
+    ``st`` rows v, u, r, hr, J, hJ, spikes; ``prm`` rows a, b, c, d, bias; ``sc`` see
+    :attr:`Reservoir.scalars`. ``cur``/``drive`` are work buffers of length n."""
+    n = st.shape[1]
+    for k in range(n):
+        cur[k] = prm[4, k] + I_ext[k] + st[4, k]
+    neuron_step(st[0], st[1], prm[0], prm[1], prm[2], prm[3], cur, st[6], sc[:6], sc[6],
+                sc[9] > 0.5)
+    dt, tr, td = sc[6], sc[7], sc[8]
+    dec_r = math.exp(-dt / tr) if tr > 0.0 else 0.0
+    dec_d = math.exp(-dt / td)
+    filter_step(st[2], st[3], st[6], dec_r, dec_d, dt, tr, td)
+    csr_spikes(indptr, indices, data, st[6], drive)
+    filter_step(st[4], st[5], drive, dec_r, dec_d, dt, tr, td)
+
+
+@njit(cache=True)
+def run_features(st, prm, sc, indptr, indices, data, I, R, S):
+    n = st.shape[1]
+    cur, drive = np.empty(n), np.empty(n)
+    for t in range(I.shape[0]):
+        step(st, prm, sc, indptr, indices, data, I[t], cur, drive)
+        R[t] = st[2]
+        if S.shape[0]:
+            for k in range(n):
+                S[t, k] = st[6, k] != 0.0
