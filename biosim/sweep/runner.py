@@ -4,8 +4,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 
-from biosim.core.random import spawn_seeds
-from biosim.core.validation import BiosimError, choice, fail, integer
+import numpy as np
+
+from biosim.core.validation import choice, fail, integer
 from biosim.sweep.grid import point_key, points as make_points
 from biosim.sweep.store import Store
 
@@ -47,20 +48,21 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
     pts = make_points(grid, samples)
     seeds = _seeds(seeds)
     params = list(pts[0])
-    rng_seeds = [int(s.generate_state(1)[0]) for s in spawn_seeds(root_seed, max(seeds) + 1)]
-    todo = [(point_key(p, s), p, s) for p in pts for s in seeds]
-    keys = [k for k, _, _ in todo]
+    # SeedSequence(root, spawn_key=(r,)) is SeedSequence(root).spawn(r + 1)[r]
+    rng_seeds = {r: int(np.random.SeedSequence(root_seed, spawn_key=(r,)).generate_state(1)[0])
+                 for r in seeds}
+    todo = {point_key(p, r): (p, r, rng_seeds[r]) for p in pts for r in seeds}
+    keys = list(todo)
 
     db = Store(store)
     try:
         db.attach({"fn": _fn_id(fn), "params": params, "root_seed": root_seed,
                    "points": keys}, extend=extend)
         finished = db.finished(retry_failed)
-        tasks = [(k, p, rng_seeds[s]) for k, p, s in todo if k not in finished]
-        by_key = {k: (p, s) for k, p, s in todo}
+        tasks = [(k, p, rng) for k, (p, _, rng) in todo.items() if k not in finished]
         if tasks:
             _run(fn, tasks, set(params) | set(TABLE_COLUMNS), backend, address, workers,
-                 progress, len(todo), db, by_key, rng_seeds)
+                 progress, db, todo)
         df = table(db.rows(keys), params)
     finally:
         db.close()
@@ -100,15 +102,15 @@ def table(rows, params):
                                      columns=[*params, "seed", *metric_names, *TABLE_COLUMNS[1:]])
 
 
-def _run(fn, tasks, reserved, backend, address, workers, progress, total, db, by_key, rng_seeds):
+def _run(fn, tasks, reserved, backend, address, workers, progress, db, todo):
+    """Run ``tasks`` (key, params, rng seed); commit each result as it arrives."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=total - len(tasks), desc="sweep", disable=not progress,
-               unit="pt")
+    bar = tqdm(total=len(todo), initial=len(todo) - len(tasks), desc="sweep",
+               disable=not progress, unit="pt")
 
     def on_result(key, result):
-        p, s = by_key[key]
-        db.write(key, p, s, rng_seeds[s], result)
+        db.write(key, *todo[key], result)
         bar.update(1)
 
     try:
