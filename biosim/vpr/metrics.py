@@ -26,7 +26,7 @@ import numpy as np
 from biosim.core.validation import array, choice, fail, integer
 
 __all__ = ["CONVENTIONS", "recall_at_k", "precision_recall_curve", "auc_pr",
-           "recall_at_100_precision", "precision_at_100_recall"]
+           "recall_at_100_precision", "precision_at_100_recall", "summary"]
 
 CONVENTIONS = ("vpr_tutorial", "vprsnn")
 
@@ -118,3 +118,15 @@ def precision_at_100_recall(similarity, ground_truth, convention: str = "vpr_tut
     p, r, _ = precision_recall_curve(similarity, ground_truth, convention)
     full = r >= 1.0 - 1e-12
     return float(p[full].max()) if full.any() else 0.0
+
+
+def summary(similarity, ground_truth, ks=(1, 5, 10), convention: str = "vpr_tutorial") -> dict:
+    """The numbers a VPR table reports: ``{"R@1": ..., "R@5": ..., "AUC": ..., "R@100P": ...,
+    "P@100R": ...}`` (K larger than the number of references is clipped to it)."""
+    s, g = _check(similarity, ground_truth)
+    ks = [min(integer("ks", k, low=1), s.shape[0]) for k in ks]
+    out = {f"R@{k}": float(v) for k, v in zip(ks, recall_at_k(s, g, ks))}
+    out["AUC"] = auc_pr(s, g, convention)
+    out["R@100P"] = recall_at_100_precision(s, g, convention)
+    out["P@100R"] = precision_at_100_recall(s, g, convention)
+    return out

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from biosim.core.io import atomic_path
 from biosim.core.validation import fail, integer, number
 from biosim.vpr.datasets import PlaceDataset, Traverse, same_index_ground_truth
 
-__all__ = ["CONDITIONS", "render_route", "synthetic_route"]
+__all__ = ["CONDITIONS", "render_route", "synthetic_route", "write_route"]
 
 CONDITIONS = ("summer", "autumn", "winter", "night", "rain")
 
@@ -224,3 +225,24 @@ def synthetic_route(n_places: int = 100, conditions=("summer", "winter"), seed=0
     trav = [Traverse(images[c], ids, c) for c in conditions]
     return PlaceDataset(trav[0], trav[-1], same_index_ground_truth(n_places, n_places, tolerance),
                         tuple(trav[1:-1]))
+
+
+def write_route(out, n_places: int = 100, conditions=("summer", "winter"), seed=0,
+                size=(64, 32), **kwargs) -> dict:
+    """Write :func:`render_route` as PNG folders ``out/<condition>/place-00000.png`` (one file a
+    place, sorted = place order), readable by
+    :func:`biosim.vpr.datasets.load_folder_dataset` with ground truth ``"same"``. Returns
+    ``{condition: folder}``."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    images = render_route(n_places, conditions, seed, size, **kwargs)
+    folders = {}
+    for c, imgs in images.items():
+        folder = Path(out) / c
+        for i, im in enumerate(imgs):
+            with atomic_path(folder / f"place-{i:05d}.png") as tmp:
+                Image.fromarray(im).save(tmp, format="PNG")
+        folders[c] = folder
+    return folders

@@ -107,3 +107,12 @@ def test_plots_draw():
     assert len(ax.lines) == 2 and len(ax.lines[1].get_xdata()) == 1  # one wrong best match
     ax = frames({"a": np.zeros((3, 4, 5), np.uint8), "b": np.ones((3, 4, 5), np.uint8)}, [0, 2])
     assert ax.images[0].get_array().shape == (8, 10)
+
+
+def test_summary_collects_the_table_numbers():
+    from biosim.vpr.metrics import summary
+
+    out = summary(S, G, ks=(1, 2, 10))
+    assert out["R@1"] == pytest.approx(0.75) and out["R@2"] == 1.0 and out["R@4"] == 1.0
+    assert out["R@100P"] == pytest.approx(0.5) and out["P@100R"] == 0.0
+    assert summary(S, G, convention="vprsnn")["P@100R"] == pytest.approx(0.75)

@@ -11,7 +11,7 @@ from biosim.core.validation import BiosimError
 from biosim.vpr.baselines import sad_similarity, sequence_match
 from biosim.vpr.metrics import recall_at_k
 from biosim.vpr.preprocess import preprocess
-from biosim.vpr.synthetic import CONDITIONS, render_route, synthetic_route
+from biosim.vpr.synthetic import CONDITIONS, render_route, synthetic_route, write_route
 
 
 def test_deterministic_per_seed_and_condition_independent():
@@ -55,3 +55,13 @@ def test_bad_input():
     with pytest.raises(BiosimError, match="n_places"):
         render_route(0)
     assert set(CONDITIONS) >= {"summer", "winter", "night", "rain"}
+
+
+def test_write_route_round_trips_through_the_folder_loader(tmp_path):
+    from biosim.vpr.datasets import load_folder_dataset
+
+    folders = write_route(tmp_path, 6, ("summer", "night"), seed=2)
+    ds = load_folder_dataset(folders["summer"], folders["night"], "same")
+    imgs = render_route(6, ("summer", "night"), seed=2)
+    np.testing.assert_array_equal(ds.reference.images, imgs["summer"])
+    np.testing.assert_array_equal(ds.query.images, imgs["night"])
