@@ -23,6 +23,24 @@ PRESETS = {
 SCHEMES = ("published", "euler")
 
 
+@njit(cache=True, inline="always")
+def izhikevich_update(v, u, a, b, c, d, I, dt, v_peak, published):
+    """One unit over dt ms; returns (v, u, fired). Shared by the generic and fused kernels so
+    that both do the same floating-point operations."""
+    if published:
+        h = 0.5 * dt
+        v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+        v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
+        u += dt * a * (b * v - u)
+    else:
+        dv = 0.04 * v * v + 5.0 * v + 140.0 - u + I
+        u += dt * a * (b * v - u)
+        v += dt * dv
+    if v >= v_peak:
+        return c, u + d, True
+    return v, u, False
+
+
 @njit(cache=True)
 def izhikevich_step(v, u, a, b, c, d, I, fired, dt, v_peak, published):
     """Advance every unit by dt ms, then detect v >= v_peak and reset.
@@ -31,23 +49,8 @@ def izhikevich_step(v, u, a, b, c, d, I, fired, dt, v_peak, published):
     the scheme of the paper's code at dt = 1 ms); otherwise forward Euler on (v, u) together.
     """
     for k in range(v.size):
-        vk, uk = v[k], u[k]
-        if published:
-            h = 0.5 * dt
-            vk += h * (0.04 * vk * vk + 5.0 * vk + 140.0 - uk + I[k])
-            vk += h * (0.04 * vk * vk + 5.0 * vk + 140.0 - uk + I[k])
-            uk += dt * a[k] * (b[k] * vk - uk)
-        else:
-            dv = 0.04 * vk * vk + 5.0 * vk + 140.0 - uk + I[k]
-            uk += dt * a[k] * (b[k] * vk - uk)
-            vk += dt * dv
-        if vk >= v_peak:
-            fired[k] = True
-            vk = c[k]
-            uk += d[k]
-        else:
-            fired[k] = False
-        v[k], u[k] = vk, uk
+        v[k], u[k], fired[k] = izhikevich_update(v[k], u[k], a[k], b[k], c[k], d[k], I[k],
+                                                 dt, v_peak, published)
 
 
 class Izhikevich(Population):
@@ -126,3 +129,11 @@ class Izhikevich(Population):
         p, s = self.params, self.state
         izhikevich_step(s["v"], s["u"], p["a"], p["b"], p["c"], p["d"], self.inputs["I"],
                         self.activity, dt, self.v_peak, self.scheme == "published")
+
+    @classmethod
+    def fused_runner(cls, net):
+        """The fused kernel for a network of Izhikevich populations (see
+        :mod:`biosim.neurons.fused`), or None when the network needs the generic loop."""
+        from biosim.neurons.fused import fused_runner
+
+        return fused_runner(net)

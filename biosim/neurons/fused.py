@@ -1,0 +1,355 @@
+"""The fused fast path of Izhikevich networks: one numba kernel runs many steps.
+
+:meth:`Network.run` uses it when every population is an :class:`Izhikevich` and the network
+holds nothing the kernel does not support (plasticity rules, callbacks, inputs other than
+constant/step/array currents and Gaussian noise, monitors other than spikes/rate/state of
+v, u, I, spikes). It does, step for step, the same floating-point operations in the same
+order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), draws the
+noise from each input's own Generator in the same blocks, and leaves every object (state,
+input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
+as the generic loop would: the two paths give bit-identical spikes, and a run may switch
+between them, or be checkpointed, at any step.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
+from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from biosim.neurons.izhikevich import izhikevich_update
+
+#: state variables a fused StateMonitor can record, with their kernel codes
+_VARS = {"v": 0, "u": 1, "I": 2, "spikes": 3, "activity": 3}
+#: largest number of floats of input rows held per sub-chunk (bounds memory)
+_MAX_INPUT_FLOATS = 1 << 22
+
+
+@njit(cache=True, nogil=True)
+def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring,
+               pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr,
+               w_dense, csr_data, csr_post, csr_ptr, syn_delay,
+               in_base, in_size, in_toff, in_tgt, in_noise, in_mean, in_std, in_row, x_in,
+               pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
+    """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
+    of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
+
+    ``ring[s % L]`` holds the spikes of step s (all units). Projection p reads the row of
+    step ``now - 1 - delay`` (``pj_delay[p] < 0``: one delay per synapse in ``syn_delay``).
+    Input q adds row ``in_row[r, q]`` of its block of ``x_in`` (noise: mean + std z).
+    """
+    L = ring.shape[0]
+    N = v.size
+    n_spk = 0
+    for r in range(n):
+        now = now0 + r
+        # 1. input buffers are zeroed
+        for k in range(N):
+            I[k] = 0.0
+        # 2. projections deliver, in the order added
+        for p in range(pj_dense.size):
+            pre, post, npost = pj_pre[p], pj_post[p], pj_npost[p]
+            if pj_delay[p] >= 0:
+                row = (now - 1 - pj_delay[p]) % L
+                if pj_dense[p]:
+                    for i in range(pj_npre[p]):
+                        if ring[row, pre + i]:
+                            w0 = pj_w[p] + i * npost
+                            for j in range(npost):
+                                I[post + j] += w_dense[w0 + j]
+                else:
+                    for i in range(pj_npre[p]):
+                        if ring[row, pre + i]:
+                            for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
+                                I[post + csr_post[s]] += csr_data[s]
+            else:
+                for i in range(pj_npre[p]):
+                    for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
+                        if ring[(now - 1 - syn_delay[s]) % L, pre + i]:
+                            I[post + csr_post[s]] += csr_data[s]
+        # 3. inputs, in the order added
+        for q in range(in_base.size):
+            base = in_base[q] + in_row[r, q] * in_size[q]
+            t0 = in_toff[q]
+            if in_noise[q]:
+                for j in range(in_size[q]):
+                    I[in_tgt[t0 + j]] += in_mean[t0 + j] + in_std[t0 + j] * x_in[base + j]
+            else:
+                for j in range(in_size[q]):
+                    I[in_tgt[t0 + j]] += x_in[base + j]
+        # 4. populations step
+        slot = now % L
+        for k in range(N):
+            v[k], u[k], f = izhikevich_update(v[k], u[k], a[k], b[k], c[k], d[k], I[k], dt,
+                                              v_peak[k], published[k])
+            ring[slot, k] = f
+            if f and rec_spk[k]:
+                spk_step[n_spk] = r
+                spk_idx[n_spk] = k
+                n_spk += 1
+        # 7. monitors
+        for g in range(pop_off.size - 1):
+            cnt = 0
+            for k in range(pop_off[g], pop_off[g + 1]):
+                cnt += ring[slot, k]
+            counts[r, g] = cnt
+        for m in range(sm_idx.size):
+            if now % sm_every[m] == 0:
+                k, var = sm_idx[m], sm_var[m]
+                if var == 0:
+                    sm_out[r, m] = v[k]
+                elif var == 1:
+                    sm_out[r, m] = u[k]
+                elif var == 2:
+                    sm_out[r, m] = I[k]
+                else:
+                    sm_out[r, m] = ring[slot, k]
+    return n_spk
+
+
+def _cat(parts, dtype):
+    return np.concatenate([np.asarray(x, dtype).ravel() for x in parts]) if parts \
+        else np.zeros(0, dtype)
+
+
+def _take_normals(inp: GaussianNoise, out: np.ndarray) -> None:
+    """Fill ``out`` (rows, size) with the next rows of ``inp.draw()``, leaving the input's
+    buffer and its Generator where as many ``draw()`` calls would (same blocks)."""
+    m, k = out.shape[0], 0
+    take = min(m, inp._buffer.shape[0] - inp._row)
+    out[:take] = inp._buffer[inp._row:inp._row + take]
+    inp._row += take
+    k = take
+    while k < m:
+        if m - k >= inp.block:  # a whole block: draw straight into out
+            blk = out[k:k + inp.block]
+            inp._rng.standard_normal(out=blk)
+            k += inp.block
+            if k == m:
+                inp._buffer, inp._row = blk.copy(), inp.block
+        else:
+            inp._buffer = inp._rng.standard_normal((inp.block, inp.size))
+            inp._row = m - k
+            out[k:] = inp._buffer[:m - k]
+            k = m
+
+
+class _Runner:
+    """Built once per ``Network.run`` by :func:`fused_runner`; ``advance(n)`` runs n steps."""
+
+    def __init__(self, net, pops, projections, inputs, spike_mons, rate_mons, state_mons):
+        self.net, self.pops = net, pops
+        sizes = [p.n for p in pops]
+        self.pop_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        off = {id(p): int(o) for p, o in zip(pops, self.pop_off)}
+        self.N = int(self.pop_off[-1])
+        par = lambda k: _cat([p.params[k] for p in pops], np.float64)  # noqa: E731
+        self.a, self.b, self.c, self.d = par("a"), par("b"), par("c"), par("d")
+        self.v_peak = _cat([np.full(p.n, p.v_peak) for p in pops], np.float64)
+        self.published = _cat([np.full(p.n, p.scheme == "published") for p in pops], np.bool_)
+        # projections
+        self.projections = projections
+        self.L = 1 + max([pr.max_delay for pr in projections], default=0)
+        dense, pre, npre, post, npost, delay, pw, pptr = ([] for _ in range(8))
+        w_dense, data, posts, ptrs, syn_delay = [], [], [], [], []
+        n_w = n_syn = n_ptr = 0
+        for pr in projections:
+            w = pr.weights
+            dense.append(w.dense)
+            pre.append(off[id(pr.pre)])
+            npre.append(pr.pre.n)
+            post.append(off[id(pr.post)])
+            npost.append(pr.post.n)
+            delay.append(int(pr.delay) if pr.delay.ndim == 0 else -1)
+            pw.append(n_w)
+            pptr.append(n_ptr)
+            if w.dense:
+                w_dense.append(w.W)
+                n_w += w.W.size
+            else:
+                data.append(w.data)
+                posts.append(w.indices)
+                ptrs.append(w.indptr + n_syn)
+                syn_delay.append(np.broadcast_to(pr.delay, w.data.shape))
+                n_syn += w.data.size
+                n_ptr += w.indptr.size
+        i64 = np.int64
+        self.pj = (np.array(dense, np.bool_), np.array(pre, i64), np.array(npre, i64),
+                   np.array(post, i64), np.array(npost, i64), np.array(delay, i64),
+                   np.array(pw, i64), np.array(pptr, i64), _cat(w_dense, np.float64),
+                   _cat(data, np.float64), _cat(posts, i64), _cat(ptrs, i64),
+                   _cat(syn_delay, i64))
+        # inputs
+        self.inputs = inputs
+        self.in_size = np.array([q.size for q in inputs], i64)
+        self.in_toff = np.concatenate([[0], np.cumsum(self.in_size)]).astype(i64)[:-1]
+        self.in_tgt = _cat([off[id(q.target)] + (np.arange(q.size) if q.indices is None
+                                                 else q.indices) for q in inputs], i64)
+        self.in_noise = np.array([isinstance(q, GaussianNoise) for q in inputs], np.bool_)
+        bc = lambda x, q: np.broadcast_to(x, (q.size,))  # noqa: E731
+        self.in_mean = _cat([bc(getattr(q, "mean", 0.0), q) for q in inputs], np.float64)
+        self.in_std = _cat([bc(getattr(q, "std", 0.0), q) for q in inputs], np.float64)
+        # monitors
+        self.spike_mons, self.rate_mons, self.state_mons = spike_mons, rate_mons, state_mons
+        self.rec_spk = np.zeros(self.N, np.bool_)
+        for m in spike_mons:
+            self.rec_spk[off[id(m.source)]:off[id(m.source)] + m.source.n] = True
+        self.pop_index = {id(p): g for g, p in enumerate(pops)}
+        sm_idx, sm_var, sm_every, self.sm_cols = [], [], [], []
+        for m in state_mons:
+            idx = np.arange(m.source.n) if m.indices is None else m.indices
+            self.sm_cols.append(slice(len(sm_idx), len(sm_idx) + idx.size))
+            sm_idx.extend(off[id(m.source)] + idx)
+            sm_var.extend([_VARS[m.var]] * idx.size)
+            sm_every.extend([m.every] * idx.size)
+        self.sm = (np.array(sm_idx, i64), np.array(sm_var, i64), np.array(sm_every, i64))
+        per_step = max(1, int(self.in_size.sum()), int(self.rec_spk.sum()), len(sm_idx))
+        self.chunk = max(1, _MAX_INPUT_FLOATS // per_step)
+
+    # ------------------------------------------------------------ state in and out
+    def _load(self):
+        """The network's state as the kernel's arrays (the ring from the histories)."""
+        pops, now = self.pops, self.net.step_count
+        self.v = _cat([p.state["v"] for p in pops], np.float64)
+        self.u = _cat([p.state["u"] for p in pops], np.float64)
+        self.I = _cat([p.inputs["I"] for p in pops], np.float64)
+        self.ring = np.zeros((self.L, self.N), np.uint8)
+        for pr in self.projections:
+            if pr.history is not None:
+                o, Lp = self.pop_off[self.pop_index[id(pr.pre)]], pr.history.shape[0]
+                for k in range(Lp):
+                    s = now - 1 - k
+                    self.ring[s % self.L, o:o + pr.pre.n] = pr.history[s % Lp]
+        self.ring[(now - 1) % self.L] = _cat([p.activity for p in pops], np.uint8)
+
+    def _store(self):
+        now = self.net.step_count
+        last = self.ring[(now - 1) % self.L]
+        for g, p in enumerate(self.pops):
+            sl = slice(self.pop_off[g], self.pop_off[g + 1])
+            p.state["v"][:], p.state["u"][:] = self.v[sl], self.u[sl]
+            p.inputs["I"][:] = self.I[sl]
+            p.activity[:] = last[sl]
+        for pr in self.projections:
+            if pr.history is not None:
+                o, Lp = self.pop_off[self.pop_index[id(pr.pre)]], pr.history.shape[0]
+                for k in range(Lp):
+                    s = now - 1 - k
+                    pr.history[s % Lp] = self.ring[s % self.L, o:o + pr.pre.n]
+        for q in self.inputs:
+            if isinstance(q, GaussianNoise) and q._row > 0 and self._drew.get(id(q)):
+                q._current = q.mean + q.std * q._buffer[q._row - 1]
+
+    # ------------------------------------------------------------ inputs of a chunk
+    def _input_rows(self, now, n):
+        """x_in (all rows flat), in_base, in_row (n, n_inputs) for steps now .. now+n-1."""
+        steps = np.arange(now, now + n)
+        blocks, in_row = [], np.zeros((n, len(self.inputs)), np.int64)
+        dt = self.net.dt
+        for q, inp in enumerate(self.inputs):
+            if isinstance(inp, ConstantCurrent):
+                rows = np.broadcast_to(inp.amplitude, (1, inp.size))
+            elif isinstance(inp, ArrayCurrent):
+                r0, nr = now // inp.every, inp.table.shape[0]
+                want = steps // inp.every
+                have = inp.table[min(r0, nr):min(want[-1] + 1, nr)]
+                zero = np.zeros((1,) + inp.table.shape[1:])
+                rows = np.concatenate([have, zero])
+                in_row[:, q] = np.minimum(want - r0, len(have)) if r0 < nr else 0
+                rows = np.broadcast_to(rows.reshape(len(rows), -1), (len(rows), inp.size))
+            elif isinstance(inp, StepCurrent):
+                rows = np.array([np.broadcast_to(inp.values(s, s * dt, dt), (inp.size,))
+                                 for s in steps.tolist()])
+                in_row[:, q] = np.arange(n)
+            else:  # GaussianNoise: the raw normals z; the kernel adds mean + std z
+                redraw = steps % inp.every == 0
+                redraw[0] |= inp._current is None
+                first = 0 if redraw[0] else 1  # row 0: the z of the current value
+                n_new = int(redraw.sum())
+                rows = np.empty((first + n_new, inp.size))
+                if first:
+                    rows[0] = inp._buffer[inp._row - 1]
+                _take_normals(inp, rows[first:])
+                self._drew[id(inp)] = self._drew.get(id(inp), False) or n_new > 0
+                in_row[:, q] = np.cumsum(redraw) - 1 + first
+            blocks.append(rows)
+        in_base = np.concatenate([[0], np.cumsum([b.size for b in blocks])])[:-1]
+        return _cat(blocks, np.float64), in_base.astype(np.int64), in_row
+
+    # ------------------------------------------------------------ running
+    def __call__(self, n_steps: int) -> None:
+        if n_steps <= 0:
+            return
+        net, dt = self.net, self.net.dt
+        self._drew = {}
+        self._load()
+        n_rec = int(self.rec_spk.sum())
+        size = min(n_steps, self.chunk)
+        spk_step = np.empty(size * n_rec, np.int64)
+        spk_idx = np.empty(size * n_rec, np.int64)
+        counts = np.zeros((size, len(self.pops)), np.int64)
+        sm_out = np.zeros((size, self.sm[0].size))
+        done = 0
+        while done < n_steps:
+            n = min(self.chunk, n_steps - done)
+            now = net.step_count
+            x_in, in_base, in_row = self._input_rows(now, n)
+            n_spk = _run_steps(n, now, dt, self.v, self.u, self.a, self.b, self.c, self.d,
+                               self.v_peak, self.published, self.I, self.ring, *self.pj,
+                               in_base, self.in_size, self.in_toff, self.in_tgt,
+                               self.in_noise, self.in_mean, self.in_std, in_row, x_in,
+                               self.pop_off, self.rec_spk, spk_step, spk_idx, counts,
+                               *self.sm, sm_out)
+            self._record(now, n, spk_step[:n_spk], spk_idx[:n_spk], counts[:n], sm_out[:n])
+            net.step_count = now + n
+            done += n
+        self._store()
+
+    def _record(self, now, n, steps, idx, counts, sm_out):
+        dt = self.net.dt
+        for m in self.spike_mons:
+            g = self.pop_index[id(m.source)]
+            lo, hi = self.pop_off[g], self.pop_off[g + 1]
+            sel = (idx >= lo) & (idx < hi)
+            m.add_block(steps[sel] + now, idx[sel] - lo, dt)
+        for m in self.rate_mons:
+            m.add_counts(counts[:, self.pop_index[id(m.source)]], dt)
+        for m, cols in zip(self.state_mons, self.sm_cols):
+            for r in range(n):
+                if (now + r) % m.every == 0:
+                    t = (now + r) * dt
+                    x = sm_out[r, cols]
+                    m._t.append(t + dt)
+                    m._v.append(x.astype(np.bool_) if _VARS[m.var] == 3 else x.copy())
+
+
+def fused_runner(net):
+    """``advance(n_steps)`` running ``net`` in the fused kernel, or None when the network
+    holds something the kernel does not support (then the generic loop runs)."""
+    from biosim.neurons.izhikevich import Izhikevich
+
+    pops = net.populations
+    if not pops or net.callbacks or not all(type(p) is Izhikevich for p in pops):
+        return None
+    for pr in net.projections:
+        if pr.rule is not None or pr.target != "I":
+            return None
+        if pr.weights.dense and pr.max_delay > 0:
+            return None  # the generic loop sums delayed dense input with BLAS (other order)
+    for inp in net.inputs:
+        if type(inp) not in (ConstantCurrent, ArrayCurrent, StepCurrent, GaussianNoise):
+            return None
+        if inp.var != "I" or (inp.indices is not None
+                              and np.unique(inp.indices).size != inp.indices.size):
+            return None  # repeated indices add once in the generic loop
+    spike, rate, state = [], [], []
+    for m in net.monitors:
+        if type(m) is SpikeMonitor:
+            spike.append(m)
+        elif type(m) is RateMonitor:
+            rate.append(m)
+        elif type(m) is StateMonitor and m.var in _VARS:
+            state.append(m)
+        else:
+            return None
+    return _Runner(net, pops, net.projections, net.inputs, spike, rate, state)
