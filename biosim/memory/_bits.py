@@ -35,4 +35,4 @@ def pack(bits_bool: np.ndarray, n_words: int) -> np.ndarray:
 def unpack(words_u64: np.ndarray, n: int) -> np.ndarray:
     """Inverse of :func:`pack`: the first n bits of each row as bool."""
     u8 = np.ascontiguousarray(words_u64).view(np.uint8)
-    return np.unpackbits(u8, axis=-1, count=n, bitorder="little").astype(bool)
+    return np.unpackbits(u8, axis=-1, count=n, bitorder="little").view(bool)
