@@ -190,6 +190,14 @@ def delay_buckets(delays: np.ndarray, n_delay: int):
 
 
 @njit(cache=True)
+def _decay(g, factor):
+    """``g * factor``, flushed to 0 below 1e-30 (a decay factor > 0.5 would otherwise
+    stick at the smallest subnormal, and subnormal arithmetic is slow)."""
+    g *= factor
+    return g if g > 1e-30 else 0.0
+
+
+@njit(cache=True)
 def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
     """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step."""
     n = 0
@@ -219,8 +227,31 @@ def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
         fill[tmp_step[m]] += 1
 
 
+def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> np.ndarray:
+    """Input spike counts (n_images, n_input) over one presentation of each image, drawn
+    exactly as :func:`run_images` draws them (for tests of the encoding)."""
+    p = params or SNNParams()
+    pixels = np.atleast_2d(np.asarray(pixels, dtype=np.float64))
+    return _input_counts(pixels, kernel_constants(p), int(make_rng(seed).integers(2**31)))
+
+
 @njit(cache=True)
-def run_images(pixels, W, theta, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e,
+def _input_counts(pixels, k, seed):
+    np.random.seed(seed)
+    n_img, n_in = pixels.shape
+    n = n_in * k.n_present
+    ids, tmp_step, tmp_id = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    bptr = np.empty(k.n_present + 1, np.int64)
+    out = np.zeros((n_img, n_in), np.int64)
+    for img in range(n_img):
+        _poisson_buckets(pixels[img] * k.rate_scale, k, k.n_present, ids, bptr, tmp_step, tmp_id)
+        for m in range(bptr[-1]):
+            out[img, ids[m]] += 1
+    return out
+
+
+@njit(cache=True)
+def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e,
                st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, last_arr, clock, k, train,
                tab_pre, tab_post1, tab_post2, seed, counts):
     """Present images (rows of ``pixels``, grey levels) one after the other.
@@ -241,6 +272,9 @@ def run_images(pixels, W, theta, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer
     fired_e = np.empty(n_e, np.int64)
     fired_i = np.empty(n_e, np.int64)
     is_i = np.zeros(n_e, np.bool_)
+    post1 = np.zeros(n_e)
+    n_ring = n_delay + 1
+    ring = np.zeros((n_ring, n_e))
     n_pre, n_p1, n_p2 = tab_pre.size, tab_post1.size, tab_post2.size
     for img in range(pixels.shape[0]):
         if train and k.weight_sum > 0.0:
@@ -263,8 +297,8 @@ def run_images(pixels, W, theta, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer
                     v = st_v_e[j]
                     st_v_e[j] = v + k.dt * ((k.v_rest_e - v) + st_ge_e[j] * (k.e_exc - v)
                                             + st_gi_e[j] * (k.e_inh_e - v)) / k.tau_e
-                st_ge_e[j] *= k.ge_decay
-                st_gi_e[j] *= k.gi_decay
+                st_ge_e[j] = _decay(st_ge_e[j], k.ge_decay)
+                st_gi_e[j] = _decay(st_gi_e[j], k.gi_decay)
                 st_timer[j] += k.timer_step
                 if train:
                     theta[j] *= k.theta_decay
@@ -278,27 +312,42 @@ def run_images(pixels, W, theta, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer
                     v = st_v_i[j]
                     st_v_i[j] = v + k.dt * ((k.v_rest_i - v) + st_ge_i[j] * (k.e_exc - v)
                                             + st_gi_i[j] * (k.e_inh_i - v)) / k.tau_i
-                st_ge_i[j] *= k.ge_decay
-                st_gi_i[j] *= k.gi_decay
+                st_ge_i[j] = _decay(st_ge_i[j], k.ge_decay)
+                st_gi_i[j] = _decay(st_gi_i[j], k.gi_decay)
                 if t >= st_refr_i[j] and st_v_i[j] > k.v_thresh_i:
                     fired_i[ni] = j
                     ni += 1
             # 2. input spikes arriving now (fired at step s - d, delay d)
-            for d in range(min(n_delay, s) + 1):
-                src = s - d
-                if src >= n_present:
-                    continue
-                for m in range(bptr[src], bptr[src + 1]):
-                    i = ids[m]
-                    for q in range(dptr[i, d], dptr[i, d + 1]):
-                        j = order[i, q]
-                        st_ge_e[j] += W[i, j]
-                        if train:
-                            dp = t - last_post[j]
-                            p1 = tab_post1[dp] if dp < n_p1 else 0.0
-                            w = W[i, j] + k.sign * k.nu_pre * p1
-                            W[i, j] = min(max(w, 0.0), k.w_max)
+            if train:
+                for j in range(n_e):
+                    dp = t - last_post[j]
+                    post1[j] = k.sign * k.nu_pre * tab_post1[dp] if dp < n_p1 else 0.0
+                for d in range(min(n_delay, s) + 1):
+                    src = s - d
+                    if src >= n_present:
+                        continue
+                    for m in range(bptr[src], bptr[src + 1]):
+                        i = ids[m]
+                        for q in range(dptr[i, d], dptr[i, d + 1]):
+                            j = order[i, q]
+                            st_ge_e[j] += W[i, j]
+                            if post1[j] != 0.0:
+                                W[i, j] = min(max(W[i, j] + post1[j], 0.0), k.w_max)
                             last_arr[i, j] = t
+            else:
+                # frozen weights: add each spike's delayed input to a ring buffer at once
+                slot = t % n_ring
+                if s < n_present:
+                    for m in range(bptr[s], bptr[s + 1]):
+                        i = ids[m]
+                        for j in range(n_e):
+                            r = slot + delays[i, j]
+                            if r >= n_ring:
+                                r -= n_ring
+                            ring[r, j] += W[i, j]
+                for j in range(n_e):
+                    st_ge_e[j] += ring[slot, j]
+                    ring[slot, j] = 0.0
             # 3. excitatory spikes: exc -> inh, post-synaptic STDP, reset
             for m in range(ne):
                 j = fired_e[m]
@@ -387,7 +436,7 @@ class NumbaVPRSNN:
                 mod["order"], mod["dptr"] = delay_buckets(mod["delays"], p.delay_steps)
             st = self._state[m]
             counts = np.zeros((pixels.shape[0], self.n_e), np.int64)
-            run_images(pixels, mod["W"], mod["theta"], mod["order"], mod["dptr"], st["v_e"],
+            run_images(pixels, mod["W"], mod["theta"], mod["delays"], mod["order"], mod["dptr"], st["v_e"],
                        st["ge_e"], st["gi_e"], st["timer"], st["refr_e"], st["v_i"],
                        st["ge_i"], st["gi_i"], st["refr_i"], st["last_post"], st["last_arr"],
                        st["clock"], k, bool(train), *tabs,

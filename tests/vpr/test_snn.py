@@ -1,0 +1,146 @@
+"""The VPRSNN network on both backends.
+
+References: Hussaini, Milford & Fischer (RA-L 2022) and their Brian2 code (QVPR/VPRSNN,
+``snn_model.py``), after Diehl & Cook (2015): Poisson inputs at pixel / 4 Hz, the timer quirk
+that caps an excitatory neuron at 7 spikes per 350 ms image, the two STDP sign conventions,
+the normalisation of each neuron's input weights to 78, theta += 0.05 mV per spike.
+"""
+import numpy as np
+import pytest
+
+from biosim.core.validation import BiosimError
+from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams, poisson_input_counts
+
+RNG = np.random.default_rng(7)
+IMAGES = RNG.integers(0, 256, (6, 784)).astype(float)
+
+
+def test_poisson_inputs_match_the_binomial_closed_form():
+    """Counts per 350 ms presentation ~ Binomial(700, pixel / 4 Hz * 0.5 ms)."""
+    p = SNNParams()
+    pixels = np.tile(np.array([0.0, 40.0, 128.0, 255.0]), (400, 1))
+    c = poisson_input_counts(pixels, p, seed=1)
+    prob = pixels[0] / 4 * p.dt * 1e-3
+    mean, var = p.present_steps * prob, p.present_steps * prob * (1 - prob)
+    assert np.all(np.abs(c.mean(axis=0) - mean) <= 4 * np.sqrt(var / 400) + 1e-12)
+    np.testing.assert_allclose(c.var(axis=0)[1:], var[1:], rtol=0.25)
+    assert c[:, 0].sum() == 0
+
+
+def _strong_drive(**kw):
+    """Saturated input, no lateral inhibition: each neuron fires as fast as it may."""
+    params = SNNParams(w_ie=0.0, **kw)
+    net = NumbaVPRSNN(1, 784, 5, params, seed=2)
+    net.present([np.full((1, 784), 255.0)], train=False)      # timers start at 0
+    return net.present([np.full((4, 784), 255.0)], train=False)[0]
+
+
+def test_timer_quirk_caps_at_seven_spikes_per_image():
+    """Diehl & Cook's timer (0.1 ms per ms, must exceed 5 ms): <= 7 spikes per 350 ms."""
+    c = _strong_drive()
+    assert c.max() == 7
+    # the intended 5 ms refractoriness (timer rate 1) lets a driven neuron fire far more
+    assert _strong_drive(timer_rate=1.0).max() > 20
+
+
+def test_frozen_network_keeps_weights_and_thresholds():
+    net = NumbaVPRSNN(1, 784, 10, seed=3)
+    W, theta = net.modules[0]["W"].copy(), net.modules[0]["theta"].copy()
+    net.present([IMAGES], train=False)
+    np.testing.assert_array_equal(net.modules[0]["W"], W)
+    np.testing.assert_array_equal(net.modules[0]["theta"], theta)
+
+
+def test_normalisation_and_theta_without_stdp():
+    """With learning rates 0 each column sums to 78 after training (normalised before every
+    image), and theta grows by 0.05 mV per spike (the counts cover the 350 ms presentations;
+    the 150 ms rests may add spikes) while decaying with tau 1e7 ms."""
+    p = SNNParams(nu_pre=0.0, nu_post=0.0)
+    net = NumbaVPRSNN(1, 784, 10, p, seed=4)
+    c = net.present([IMAGES], train=True)[0]
+    np.testing.assert_allclose(net.modules[0]["W"].sum(axis=0), 78.0, rtol=1e-12)
+    steps = len(IMAGES) * (p.present_steps + p.rest_steps)
+    n_spikes = (net.modules[0]["theta"] - 20.0 * (1 - p.dt / p.tau_theta) ** steps) / 0.05
+    np.testing.assert_allclose(n_spikes, np.rint(n_spikes), atol=0.02)
+    assert np.all(np.rint(n_spikes) >= c.sum(axis=0)) and c.sum() > 0
+
+
+@pytest.mark.parametrize("stdp, sign", [("vprsnn", 1.0), ("diehl_cook", -1.0)])
+def test_stdp_sign_conventions(stdp, sign):
+    """Pre-synaptic term only (nu_post = 0): VPRSNN's Brian2 port adds nu_pre * post1,
+    Diehl & Cook subtract it. Compare with the normalised weights before the last image."""
+    params = SNNParams(nu_post=0.0, nu_pre=1e-3, stdp=stdp)
+    net = NumbaVPRSNN(1, 784, 10, params, seed=5)
+    net.present([IMAGES[:3]], train=True)
+    W = net.modules[0]["W"]
+    before = W * (78.0 / W.sum(axis=0))
+    c = net.present([IMAGES[3:4]], train=True)[0]
+    dw = net.modules[0]["W"] - before
+    fired = c[0] > 0
+    assert fired.any()
+    assert np.all(sign * dw >= -1e-12)
+    assert np.all(sign * dw[:, fired].sum(axis=0) > 0)
+    # each pre arrival changes w by at most nu_pre (post1 <= 1)
+    counts = poisson_input_counts(IMAGES[3:4], params, seed=0)
+    assert np.abs(dw).max() <= 1e-3 * (counts.max() + 10)
+
+
+def test_post_term_potentiates_only():
+    params = SNNParams(nu_pre=0.0)
+    net = NumbaVPRSNN(1, 784, 10, params, seed=6)
+    net.present([IMAGES[:3]], train=True)
+    W = net.modules[0]["W"]
+    before = W * (78.0 / W.sum(axis=0))
+    net.present([IMAGES[3:]], train=True)   # several images: compare first one only
+    net2 = NumbaVPRSNN(1, 784, 10, params, seed=6)
+    net2.present([IMAGES[:3]], train=True)
+    net2.present([IMAGES[3:4]], train=True)
+    assert np.all(net2.modules[0]["W"] - before >= -1e-12)
+
+
+def test_same_seed_same_spikes_and_modules_independent():
+    a = NumbaVPRSNN(2, 784, 8, seed=11).present([IMAGES, IMAGES[:2]], train=True)
+    b = NumbaVPRSNN(2, 784, 8, seed=11).present([IMAGES, IMAGES[:2]], train=True)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    net = NumbaVPRSNN(2, 784, 8, seed=11)
+    fixed = [net.present([IMAGES, IMAGES], train=False, seed=3)[0] for _ in range(2)]
+    net.reset_state()
+    again = net.present([IMAGES, IMAGES], train=False, seed=3)[0]
+    np.testing.assert_array_equal(fixed[0], again)
+
+
+def test_bad_parameters():
+    with pytest.raises(BiosimError, match="stdp"):
+        SNNParams(stdp="hebb")
+    with pytest.raises(BiosimError, match="rest_time"):
+        SNNParams(rest_time=5.0)
+    with pytest.raises(BiosimError, match="dt"):
+        SNNParams(dt=0.0)
+
+
+@pytest.mark.torch
+def test_torch_and_numba_agree_in_distribution():
+    """Same seed (same initial weights and delays), different Poisson draws: after the
+    same training the mean spike count per image, the fraction of neurons active and the
+    thresholds agree within the spread of the Poisson noise (15-25%)."""
+    pytest.importorskip("torch")
+    import torch
+
+    from biosim.vpr.snn_torch import TorchVPRSNN
+
+    torch.set_num_threads(1)
+    stats = {}
+    for cls in (NumbaVPRSNN, TorchVPRSNN):
+        net = cls(2, 784, 12, SNNParams(), seed=21)
+        np.testing.assert_allclose(net.modules[1]["W"], NumbaVPRSNN(2, 784, 12, seed=21)
+                                   .modules[1]["W"], rtol=1e-6)
+        net.present([IMAGES, IMAGES[::-1]], train=True)
+        net.reset_state()
+        c = np.concatenate(net.present([IMAGES, IMAGES[::-1]], train=False))
+        stats[cls.backend] = (c.sum(axis=1).mean(), (c > 0).mean(),
+                              np.mean([m["theta"].mean() for m in net.modules]) - 20.0)
+    (n_sp, n_act, n_th), (t_sp, t_act, t_th) = stats["numba"], stats["torch"]
+    assert abs(t_sp - n_sp) <= 0.2 * n_sp, stats
+    assert abs(t_act - n_act) <= 0.25 * n_act, stats
+    assert abs(t_th - n_th) <= 0.15 * n_th, stats
