@@ -4,16 +4,20 @@ Example::
 
     biosim sweep models/what_when.toml --set readout.eta=1e-4:1e-1:log:7 \\
         --set gate.width=20,50,100 --seeds 5 --metric adaptation_trials --store out.sqlite
+
+``SPEC`` may also be a function ``package.module:name`` called as ``fn(**point, seed=s)``.
 """
 from __future__ import annotations
 
 import sys
+import warnings
 
 from biosim.core.validation import fail
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("spec", help="model spec: a TOML path or a name in models/")
+    parser.add_argument("spec", help="model spec (a TOML path or a name in models/), or a "
+                                     "function package.module:name returning metrics")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         metavar="FIELD=VALUES",
                         help="a numeric field and its values: 1e-4:1e-1:log:7 (log range), "
@@ -41,22 +45,22 @@ def main(args) -> int:
     from biosim.sweep.runner import sweep
     from biosim.sweep.specs import SpecFunction
 
-    fn = SpecFunction(args.spec, require=args.metric)
+    target = _function(args.spec)
+    fn = target or SpecFunction(args.spec, require=args.metric)
     grid = {}
     for item in args.sets:
         field, sep, text = item.partition("=")
         if not sep or not field:
             fail("--set", "FIELD=VALUES, e.g. readout.eta=1e-4:1e-1:log:7", item)
         grid[field] = parse_values(field, text)
-        for value in grid[field]:
-            fn.with_fields(**{field: value})  # unknown or non-numeric field: error now
+        if target is None:  # a spec: an unknown or non-numeric field is an error now
+            for value in grid[field]:
+                fn.with_fields(**{field: value})
     if not grid:
         fail("--set", "at least one FIELD=VALUES to sweep", "none")
     backend = args.backend or ("dask" if args.scheduler else "local")
     if args.scheduler and backend != "dask":
         fail("--backend", "dask with --scheduler", backend)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # failures are reported below
         df = sweep(fn, grid=grid, seeds=args.seeds, store=args.store, backend=backend,
@@ -68,13 +72,35 @@ def main(args) -> int:
 
         with atomic_path(args.csv) as tmp:
             df.to_csv(tmp, index=False)
-    print(summary(df, list(grid), args.metric).to_string())
+    table = summary(df, list(grid), args.metric)
+    if target is not None and (df["status"] == "ok").any():
+        for name in args.metric:
+            if name not in table.columns.get_level_values(0):
+                fail("--metric", "a metric that fn returns", name)
+    print(table.to_string())
     failed = df[df["status"] == "error"]
     if len(failed):
         print(f"{len(failed)} of {len(df)} points failed; first: {failed['error'].iloc[0]}\n"
               "(full tracebacks in the store; rerun with --retry-failed)", file=sys.stderr)
         return 1
     return 0
+
+
+def _function(text):
+    """The function named ``package.module:name``, or None when ``text`` is a spec."""
+    import importlib
+    from pathlib import Path
+
+    module, sep, name = text.partition(":")
+    if not sep or Path(text).exists():
+        return None
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        fail("spec", "a spec or an importable function package.module:name", f"{text} ({e})")
+    if not callable(fn):
+        fail("spec", "a callable package.module:name", text)
+    return fn
 
 
 def summary(df, params, metrics=()):

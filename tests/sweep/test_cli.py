@@ -63,6 +63,18 @@ def test_cli_scheduler_address_gives_the_local_table(tmp_path):
     pd.testing.assert_frame_equal(local, dask)
 
 
+def test_cli_sweeps_a_function(capsys):
+    argv = ["sweep", "sweep_helpers:toy", "--set", "a=1,2", "--set", "b=1:100:log:3",
+            "--seeds", "2", "--workers", "2", "--no-progress", "--metric", "y"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "y" in out and " z " not in out and out.count("\n") == 9  # 2 header + 6 points + 1
+    assert main(argv[:-1] + ["w"]) == 2
+    assert "--metric: expected a metric that fn returns, got 'w'" in capsys.readouterr().err
+    assert main(["sweep", "sweep_helpers:nothing", "--set", "a=1"]) == 2
+    assert "spec: expected a spec or an importable function" in capsys.readouterr().err
+
+
 def test_cli_unknown_metric_fails_every_point(capsys):
     argv = ["sweep", "toy", "--set", "gate.width=20", "--metric", "speed", "--workers", "1",
             "--no-progress"]
