@@ -26,16 +26,19 @@ _MAX_INPUT_FLOATS = 1 << 22
 
 
 @njit(cache=True, nogil=True)
-def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring,
+def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_list, n_fired,
                pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr,
                w_dense, csr_data, csr_post, csr_ptr, syn_delay,
-               in_base, in_size, in_toff, in_tgt, in_noise, in_mean, in_std, in_row, x_in,
+               in_base, in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
                pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
 
-    ``ring[s % L]`` holds the spikes of step s (all units). Projection p reads the row of
-    step ``now - 1 - delay`` (``pj_delay[p] < 0``: one delay per synapse in ``syn_delay``).
+    ``ring[s % L]`` holds the spikes of step s (all units), ``fired_list[s % L, :n_fired[s %
+    L]]`` their indices. Projection p reads step ``now - 1 - delay`` (``pj_delay[p] < 0``: one
+    delay per synapse in ``syn_delay``). Input q (``in_contig[q]``: first unit when it feeds
+    a whole population, else -1: units ``in_tgt``) adds row ``in_row[r, q]`` of its block of
+    ``x_in`` (noise: mean + std z).
     Input q adds row ``in_row[r, q]`` of its block of ``x_in`` (noise: mean + std z).
     """
     L = ring.shape[0]
@@ -44,54 +47,75 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring,
     for r in range(n):
         now = now0 + r
         # 1. input buffers are zeroed
-        for k in range(N):
-            I[k] = 0.0
+        I[:] = 0.0
         # 2. projections deliver, in the order added
         for p in range(pj_dense.size):
-            pre, post, npost = pj_pre[p], pj_post[p], pj_npost[p]
+            pre, npre, npost = pj_pre[p], pj_npre[p], pj_npost[p]
+            Ip = I[pj_post[p]:pj_post[p] + npost]
             if pj_delay[p] >= 0:
                 row = (now - 1 - pj_delay[p]) % L
-                if pj_dense[p]:
-                    for i in range(pj_npre[p]):
-                        if ring[row, pre + i]:
-                            w0 = pj_w[p] + i * npost
-                            for j in range(npost):
-                                I[post + j] += w_dense[w0 + j]
-                else:
-                    for i in range(pj_npre[p]):
-                        if ring[row, pre + i]:
-                            for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
-                                I[post + csr_post[s]] += csr_data[s]
+                fired = fired_list[row, :n_fired[row]]
+                for k in fired:
+                    i = k - pre
+                    if i < 0 or i >= npre:
+                        continue
+                    if pj_dense[p]:
+                        wr = w_dense[pj_w[p] + i * npost:pj_w[p] + (i + 1) * npost]
+                        for j in range(npost):
+                            Ip[j] += wr[j]
+                    else:
+                        for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
+                            Ip[csr_post[s]] += csr_data[s]
             else:
-                for i in range(pj_npre[p]):
+                for i in range(npre):
                     for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
                         if ring[(now - 1 - syn_delay[s]) % L, pre + i]:
-                            I[post + csr_post[s]] += csr_data[s]
+                            Ip[csr_post[s]] += csr_data[s]
         # 3. inputs, in the order added
         for q in range(in_base.size):
-            base = in_base[q] + in_row[r, q] * in_size[q]
-            t0 = in_toff[q]
-            if in_noise[q]:
-                for j in range(in_size[q]):
-                    I[in_tgt[t0 + j]] += in_mean[t0 + j] + in_std[t0 + j] * x_in[base + j]
+            size, t0 = in_size[q], in_toff[q]
+            x = x_in[in_base[q] + in_row[r, q] * size:in_base[q] + (in_row[r, q] + 1) * size]
+            if in_contig[q] >= 0:  # all units of a population: contiguous
+                Iq = I[in_contig[q]:in_contig[q] + size]
+                if in_noise[q]:
+                    mu, sd = in_mean[t0:t0 + size], in_std[t0:t0 + size]
+                    for j in range(size):
+                        Iq[j] += mu[j] + sd[j] * x[j]
+                else:
+                    for j in range(size):
+                        Iq[j] += x[j]
+            elif in_noise[q]:
+                for j in range(size):
+                    I[in_tgt[t0 + j]] += in_mean[t0 + j] + in_std[t0 + j] * x[j]
             else:
-                for j in range(in_size[q]):
-                    I[in_tgt[t0 + j]] += x_in[base + j]
-        # 4. populations step
+                for j in range(size):
+                    I[in_tgt[t0 + j]] += x[j]
+        # 4. populations step (a vectorisable loop per population, then the spike lists)
         slot = now % L
+        fr = ring[slot]
+        for g in range(pop_off.size - 1):
+            lo, hi, vp, pub = pop_off[g], pop_off[g + 1], v_peak[g], published[g]
+            vg, ug, Ig, fg = v[lo:hi], u[lo:hi], I[lo:hi], fr[lo:hi]
+            ag, bg, cg, dg = a[lo:hi], b[lo:hi], c[lo:hi], d[lo:hi]
+            for k in range(vg.size):  # from 0: no negative-index checks, so it vectorises
+                vg[k], ug[k], fg[k] = izhikevich_update(vg[k], ug[k], ag[k], bg[k], cg[k],
+                                                        dg[k], Ig[k], dt, vp, pub)
+        nf = 0
         for k in range(N):
-            v[k], u[k], f = izhikevich_update(v[k], u[k], a[k], b[k], c[k], d[k], I[k], dt,
-                                              v_peak[k], published[k])
-            ring[slot, k] = f
-            if f and rec_spk[k]:
-                spk_step[n_spk] = r
-                spk_idx[n_spk] = k
-                n_spk += 1
+            if fr[k]:
+                fired_list[slot, nf] = k
+                nf += 1
+                if rec_spk[k]:
+                    spk_step[n_spk] = r
+                    spk_idx[n_spk] = k
+                    n_spk += 1
+        n_fired[slot] = nf
         # 7. monitors
         for g in range(pop_off.size - 1):
+            fg = fr[pop_off[g]:pop_off[g + 1]]
             cnt = 0
-            for k in range(pop_off[g], pop_off[g + 1]):
-                cnt += ring[slot, k]
+            for k in range(fg.size):
+                cnt += fg[k]
             counts[r, g] = cnt
         for m in range(sm_idx.size):
             if now % sm_every[m] == 0:
@@ -145,8 +169,8 @@ class _Runner:
         self.N = int(self.pop_off[-1])
         par = lambda k: _cat([p.params[k] for p in pops], np.float64)  # noqa: E731
         self.a, self.b, self.c, self.d = par("a"), par("b"), par("c"), par("d")
-        self.v_peak = _cat([np.full(p.n, p.v_peak) for p in pops], np.float64)
-        self.published = _cat([np.full(p.n, p.scheme == "published") for p in pops], np.bool_)
+        self.v_peak = np.array([p.v_peak for p in pops], np.float64)
+        self.published = np.array([p.scheme == "published" for p in pops], np.bool_)
         # projections
         self.projections = projections
         self.L = 1 + max([pr.max_delay for pr in projections], default=0)
@@ -185,6 +209,8 @@ class _Runner:
         self.in_toff = np.concatenate([[0], np.cumsum(self.in_size)]).astype(i64)[:-1]
         self.in_tgt = _cat([off[id(q.target)] + (np.arange(q.size) if q.indices is None
                                                  else q.indices) for q in inputs], i64)
+        self.in_contig = np.array([off[id(q.target)] if q.indices is None else -1
+                                   for q in inputs], i64)
         self.in_noise = np.array([isinstance(q, GaussianNoise) for q in inputs], np.bool_)
         bc = lambda x, q: np.broadcast_to(x, (q.size,))  # noqa: E731
         self.in_mean = _cat([bc(getattr(q, "mean", 0.0), q) for q in inputs], np.float64)
@@ -221,6 +247,11 @@ class _Runner:
                     s = now - 1 - k
                     self.ring[s % self.L, o:o + pr.pre.n] = pr.history[s % Lp]
         self.ring[(now - 1) % self.L] = _cat([p.activity for p in pops], np.uint8)
+        self.fired_list = np.zeros((self.L, self.N), np.int64)
+        self.n_fired = np.zeros(self.L, np.int64)
+        for row in range(self.L):
+            k = np.flatnonzero(self.ring[row])
+            self.fired_list[row, :k.size], self.n_fired[row] = k, k.size
 
     def _store(self):
         now = self.net.step_count
@@ -242,9 +273,10 @@ class _Runner:
 
     # ------------------------------------------------------------ inputs of a chunk
     def _input_rows(self, now, n):
-        """x_in (all rows flat), in_base, in_row (n, n_inputs) for steps now .. now+n-1."""
+        """x_in (all rows flat), in_base, in_row (n, n_inputs) for steps now .. now+n-1.
+        Noise rows are drawn straight into x_in."""
         steps = np.arange(now, now + n)
-        blocks, in_row = [], np.zeros((n, len(self.inputs)), np.int64)
+        fills, in_row = [], np.zeros((n, len(self.inputs)), np.int64)
         dt = self.net.dt
         for q, inp in enumerate(self.inputs):
             if isinstance(inp, ConstantCurrent):
@@ -253,10 +285,9 @@ class _Runner:
                 r0, nr = now // inp.every, inp.table.shape[0]
                 want = steps // inp.every
                 have = inp.table[min(r0, nr):min(want[-1] + 1, nr)]
-                zero = np.zeros((1,) + inp.table.shape[1:])
-                rows = np.concatenate([have, zero])
-                in_row[:, q] = np.minimum(want - r0, len(have)) if r0 < nr else 0
+                rows = np.concatenate([have, np.zeros((1,) + inp.table.shape[1:])])
                 rows = np.broadcast_to(rows.reshape(len(rows), -1), (len(rows), inp.size))
+                in_row[:, q] = np.minimum(want - r0, len(have)) if r0 < nr else 0
             elif isinstance(inp, StepCurrent):
                 rows = np.array([np.broadcast_to(inp.values(s, s * dt, dt), (inp.size,))
                                  for s in steps.tolist()])
@@ -265,16 +296,23 @@ class _Runner:
                 redraw = steps % inp.every == 0
                 redraw[0] |= inp._current is None
                 first = 0 if redraw[0] else 1  # row 0: the z of the current value
-                n_new = int(redraw.sum())
-                rows = np.empty((first + n_new, inp.size))
-                if first:
-                    rows[0] = inp._buffer[inp._row - 1]
-                _take_normals(inp, rows[first:])
-                self._drew[id(inp)] = self._drew.get(id(inp), False) or n_new > 0
+                rows = (inp, first, int(redraw.sum()))
                 in_row[:, q] = np.cumsum(redraw) - 1 + first
-            blocks.append(rows)
-        in_base = np.concatenate([[0], np.cumsum([b.size for b in blocks])])[:-1]
-        return _cat(blocks, np.float64), in_base.astype(np.int64), in_row
+            fills.append(rows)
+        sizes = [(f[1] + f[2]) * f[0].size if isinstance(f, tuple) else f.size for f in fills]
+        in_base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        x_in = np.empty(in_base[-1])
+        for f, lo, hi in zip(fills, in_base[:-1], in_base[1:]):
+            if isinstance(f, tuple):
+                inp, first, n_new = f
+                out = x_in[lo:hi].reshape(first + n_new, inp.size)
+                if first:
+                    out[0] = inp._buffer[inp._row - 1]
+                _take_normals(inp, out[first:])
+                self._drew[id(inp)] = self._drew.get(id(inp), False) or n_new > 0
+            else:
+                x_in[lo:hi] = f.ravel()
+        return x_in, in_base[:-1], in_row
 
     # ------------------------------------------------------------ running
     def __call__(self, n_steps: int) -> None:
@@ -295,8 +333,9 @@ class _Runner:
             now = net.step_count
             x_in, in_base, in_row = self._input_rows(now, n)
             n_spk = _run_steps(n, now, dt, self.v, self.u, self.a, self.b, self.c, self.d,
-                               self.v_peak, self.published, self.I, self.ring, *self.pj,
-                               in_base, self.in_size, self.in_toff, self.in_tgt,
+                               self.v_peak, self.published, self.I, self.ring,
+                               self.fired_list, self.n_fired, *self.pj,
+                               in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
                                self.in_noise, self.in_mean, self.in_std, in_row, x_in,
                                self.pop_off, self.rec_spk, spk_step, spk_idx, counts,
                                *self.sm, sm_out)
