@@ -6,7 +6,9 @@ standard deviation of the ``patch x patch`` window around it on a NaN-padded ima
 the image are ignored), NaN (a flat window) -> 0, clipped to [-1, 1] and stored back as uint8 by
 ``uint8(255 (1 + x) / 2)`` (truncation, as in the released code).
 
-Sizes are ``(width, height)`` in pixels, as in Pillow and OpenCV.
+Sizes are ``(width, height)`` in pixels, as in Pillow and OpenCV. Pillow's bilinear filter
+widens its support when shrinking (antialiasing), unlike OpenCV's ``INTER_LINEAR`` that VPRSNN
+used, so resized pixels differ slightly from VPRSNN's; patch normalisation itself is identical.
 """
 from __future__ import annotations
 
