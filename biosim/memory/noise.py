@@ -55,16 +55,15 @@ def flip(activity, p_insert=0.0, p_erase=0.0, seed=None) -> np.ndarray:
 
 
 def insert_per_cluster(activity, n_insert, seed=None) -> np.ndarray:
-    """Turn on n_insert silent neurons, chosen uniformly, in every cluster of activity (M, c, l)."""
+    """Turn on n_insert silent neurons, chosen uniformly, in every cluster of activity (M, c, l)
+    (all silent ones where fewer remain)."""
     a = np.array(activity, dtype=bool, copy=True)
     if a.ndim != 3:
         v.fail("activity", "a bool array (M, c, l)", f"shape {a.shape}")
     n_insert = v.integer("n_insert", n_insert, low=0, high=a.shape[2])
-    keys = make_rng(seed).random(a.shape) + a  # active units sort last
+    keys = make_rng(seed).random(a.shape) + a  # silent units sort first
     picks = np.argsort(keys, axis=2)[:, :, :n_insert]
-    ok = np.take_along_axis(~a, picks, axis=2)  # fewer silent units than n_insert: skip
-    vals = np.take_along_axis(a, picks, axis=2) | ok
-    np.put_along_axis(a, picks, vals, axis=2)
+    np.put_along_axis(a, picks, True, axis=2)
     return a
 
 
