@@ -67,8 +67,7 @@ def build_network(reservoir, readout, inputs, targets, window):
         n = net.step_count
         y = out.activity.copy()
         outputs.append(y)
-        gate = np.where((window[n] > 0) | (y >= readout.gate_threshold), 1.0,
-                        readout.gate_floor)
+        gate = np.where(window[n] > 0, 1.0, readout.gate_floor)
         net.modulators["error"] = targets[n] - y
         net.modulators["gate"] = gate
 

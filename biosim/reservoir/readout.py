@@ -6,8 +6,7 @@ eligibility)::
     w_kj <- w_kj + eta_k G_k(t) E_k(t) e_kj dt                       (three factors)
 
 with E_k = target_k - y_k (the error, third factor) and G_k the attention gate: 1 inside
-the window around the actual stimulus (``window`` of the task) or wherever the readout
-itself predicts a stimulus (y_k >= ``gate_threshold``, the expected time), else
+the windows around the actual and the expected stimulus (``window`` of the task), else
 ``gate_floor``. "online" readouts apply dw every step (the "when" readout); "offline"
 readouts accumulate dw during a trial and consolidate it at the end of the trial (the
 "what" readouts). In the mean this is LMS, so with Bernoulli(p) outcomes the output
@@ -36,7 +35,7 @@ def filtered_pre(w, pre, post, pre_tr, post_tr, mod, dt, p):
 
 @njit(cache=True)
 def run_trial(st, prm, sc, indptr, indices, data, I, W, E, A, online, eta, targets, window,
-              e_decay, theta, g0, Y, S):
+              e_decay, g0, Y, S):
     """Fused trial: reservoir steps, readouts, gates, three-factor learning.
 
     Step n: y(n) = W r(n-1); reservoir step; M_k = G_k (target_k(n) - y_k(n));
@@ -55,7 +54,7 @@ def run_trial(st, prm, sc, indptr, indices, data, I, W, E, A, online, eta, targe
             y[k] = acc
         reservoir_step(st, prm, sc, indptr, indices, data, I[t], cur, drive)
         for k in range(K):
-            gate = 1.0 if (window[t, k] > 0.0 or y[k] >= theta) else g0
+            gate = 1.0 if window[t, k] > 0.0 else g0
             m = eta[k] * gate * (targets[t, k] - y[k]) * dt
             for j in range(n):
                 e = e_decay * E[k, j] + (1.0 - e_decay) * st[2, j]
@@ -82,14 +81,11 @@ class ThreeFactorReadout:
         Per readout (default all online).
     tau_e : float
         Eligibility time constant in ms.
-    gate_threshold : float
-        The gate opens where the readout's own output is >= this (expected stimulus).
     gate_floor : float
         Gate value elsewhere (0: learning only in attended windows).
     """
 
-    def __init__(self, n_outputs, eta=0.05, modes=None, *, tau_e=5.0, gate_threshold=0.1,
-                 gate_floor=0.0):
+    def __init__(self, n_outputs, eta=0.05, modes=None, *, tau_e=5.0, gate_floor=0.0):
         self.n_outputs = check.integer("n_outputs", n_outputs, low=1)
         eta = np.broadcast_to(np.asarray(eta, float), (self.n_outputs,))
         self.eta = check.array("eta", eta, low=0.0).copy()
@@ -98,7 +94,6 @@ class ThreeFactorReadout:
             check.fail("modes", f"{self.n_outputs} entries", modes)
         self.modes = [check.choice("modes", m, MODES) for m in modes]
         self.tau_e = check.positive("tau_e", tau_e)
-        self.gate_threshold = check.number("gate_threshold", gate_threshold)
         self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
         self.W_ = None
 
@@ -117,7 +112,7 @@ class ThreeFactorReadout:
 
     def trial(self, reservoir, inputs, targets, window, *, learn=True, record_spikes=False):
         """Run one trial from the reservoir's current state; returns the outputs (steps, K)
-        (and the raster). ``window``: (steps,) or (steps, K) actual-stimulus gate."""
+        (and the raster). ``window``: (steps,) or (steps, K), 1 where attention is on."""
         if self.W_ is None or self.W_.shape[1] != reservoir.n:
             self.init(reservoir.n)
         I = reservoir.currents(inputs)
@@ -134,7 +129,7 @@ class ThreeFactorReadout:
                   reservoir.indices, reservoir.data, I, self.W_, self.eligibility_,
                   self.pending_, np.array([m == "online" for m in self.modes]), eta,
                   targets, np.ascontiguousarray(window), math.exp(-reservoir.dt / self.tau_e),
-                  self.gate_threshold, self.gate_floor, Y, S)
+                  self.gate_floor, Y, S)
         self.consolidate()
         return (Y, S) if record_spikes else Y
 

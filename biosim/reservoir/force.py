@@ -1,0 +1,123 @@
+"""FORCE training (Sussillo & Abbott 2009; Nicola & Clopath 2017): recursive least squares
+on the readout of a spiking reservoir, with optional feedback of the output.
+
+Every ``every`` steps while training (r: the features, y = W r, err = y - target)::
+
+    k = P r / (lambda + r^T P r),   P <- (P - k r^T P) / lambda,   W <- W - err k^T
+
+from P(0) = I / alpha. ``lambda`` = 1 (no forgetting) averages over every sample seen, so
+after a change of the target it adapts as slowly as it was trained long; ``reset_P`` or
+lambda < 1 restores fast adaptation. Feedback adds Q x (U(-1, 1) per neuron) x y to the
+reservoir current (Nicola & Clopath's E z term).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from biosim.core import validation as check
+from biosim.core.random import make_rng
+from biosim.reservoir.reservoir import step as reservoir_step
+
+
+@njit(cache=True)
+def run_force(st, prm, sc, indptr, indices, data, I, W, P, fb, targets, every, train, lam,
+              Y):
+    """Fused FORCE run: per step, I + fb^T y(previous) drives the reservoir, y = W r, and
+    every ``every`` steps (if ``train``) one RLS update. Records y in Y (steps, K)."""
+    n = st.shape[1]
+    K = W.shape[0]
+    cur, drive, ext = np.empty(n), np.empty(n), np.empty(n)
+    y = np.zeros(K)
+    Pr = np.empty(n)
+    for t in range(I.shape[0]):
+        for j in range(n):
+            acc = I[t, j]
+            for k in range(K):
+                acc += fb[k, j] * y[k]
+            ext[j] = acc
+        reservoir_step(st, prm, sc, indptr, indices, data, ext, cur, drive)
+        r = st[2]
+        for k in range(K):
+            acc = 0.0
+            for j in range(n):
+                acc += W[k, j] * r[j]
+            y[k] = acc
+        if train and t % every == 0:
+            rPr = 0.0
+            for i in range(n):
+                acc = 0.0
+                for j in range(n):
+                    acc += P[i, j] * r[j]
+                Pr[i] = acc
+                rPr += r[i] * acc
+            c = 1.0 / (lam + rPr)
+            for i in range(n):
+                ci = c * Pr[i]
+                for j in range(n):
+                    P[i, j] = (P[i, j] - ci * Pr[j]) / lam
+            for k in range(K):
+                err = y[k] - targets[t, k]
+                for j in range(n):
+                    W[k, j] -= err * c * Pr[j]
+        for k in range(K):
+            Y[t, k] = y[k]
+
+
+class FORCE:
+    """RLS readout with optional output feedback.
+
+    Parameters
+    ----------
+    n_outputs : int
+    alpha : float
+        P(0) = I / alpha (Nicola & Clopath: P(0) = 2 I, alpha = 0.5).
+    every : int
+        Steps between RLS updates (Nicola & Clopath: 20 steps of 0.04 ms).
+    lam : float
+        Forgetting factor in (0, 1] (1: none).
+    feedback : float
+        Q, the gain of the output fed back into the reservoir (0: none).
+    seed : int, SeedSequence or Generator
+        For the feedback weights.
+    """
+
+    def __init__(self, n_outputs=1, *, alpha=0.5, every=20, lam=1.0, feedback=0.0, seed=None):
+        self.n_outputs = check.integer("n_outputs", n_outputs, low=1)
+        self.alpha = check.positive("alpha", alpha)
+        self.every = check.integer("every", every, low=1)
+        self.lam = check.number("lam", lam, low=0.0, high=1.0, low_open=True)
+        self.feedback = check.number("feedback", feedback)
+        self.rng = make_rng(seed)
+        self.W_ = None
+
+    def init(self, n: int) -> None:
+        """Zero readout, P = I / alpha, feedback weights Q U(-1, 1)."""
+        self.W_ = np.zeros((self.n_outputs, n))
+        self.P_ = np.eye(n) / self.alpha
+        self.fb_ = self.feedback * (2.0 * self.rng.random((self.n_outputs, n)) - 1.0)
+
+    def reset_P(self) -> None:
+        """P <- I / alpha (forget the accumulated correlation, keep the weights)."""
+        self.P_ = np.eye(self.P_.shape[0]) / self.alpha
+
+    def run(self, reservoir, inputs, targets=None, *, train=True):
+        """Run from the reservoir's current state; returns the outputs (steps, K). With
+        ``train`` the readout learns ``targets`` (steps, K)."""
+        if self.W_ is None or self.W_.shape[1] != reservoir.n:
+            self.init(reservoir.n)
+        I = reservoir.currents(inputs)
+        T = I.shape[0]
+        if targets is None:
+            if train:
+                check.fail("targets", "an array (steps, n_outputs) when train=True", None)
+            targets = np.zeros((T, self.n_outputs))
+        targets = check.array("targets", targets, shape=(T, self.n_outputs))
+        Y = np.zeros((T, self.n_outputs))
+        run_force(reservoir.state, reservoir.params, reservoir.scalars, reservoir.indptr,
+                  reservoir.indices, reservoir.data, I, self.W_, self.P_, self.fb_, targets,
+                  self.every, bool(train), self.lam, Y)
+        if not (np.all(np.isfinite(self.W_)) and np.all(np.isfinite(Y))):
+            check.fail("alpha", "a FORCE run that stays finite (weights became non-finite; "
+                                "raise alpha or lower the feedback/recurrent gain)", self.alpha)
+        return Y

@@ -1,0 +1,60 @@
+"""Metrics of the what/when experiments: timing error, amplitude versus probability,
+adaptation time after a switch, principal angles between readout weight subspaces."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.linalg import subspace_angles
+
+from biosim.core import validation as check
+from biosim.core.random import make_rng
+
+
+def timing_error(output, times, t_stim) -> float:
+    """|t_peak - t_stim| in ms, t_peak = time of the output's maximum."""
+    return float(abs(times[int(np.argmax(output))] - t_stim))
+
+
+def amplitude(output, template, mask=None) -> float:
+    """Least-squares gain a of ``output ~ a template`` (over ``mask``): 1 when the output
+    is the template, p when it is p times the template."""
+    m = slice(None) if mask is None else np.asarray(mask, bool)
+    b = np.asarray(template)[m]
+    return float(np.dot(np.asarray(output)[m], b) / np.dot(b, b))
+
+
+def probability_fit(probabilities, amplitudes) -> dict[str, float]:
+    """Slope, intercept and Pearson r of amplitude versus probability."""
+    p = check.array("probabilities", probabilities, ndim=1)
+    a = check.array("amplitudes", amplitudes, shape=(p.size,))
+    fit = stats.linregress(p, a)
+    return {"slope": float(fit.slope), "intercept": float(fit.intercept),
+            "pearson_r": float(fit.rvalue)}
+
+
+def adaptation_trials(errors, level=0.9) -> float:
+    """Trials after a switch until ``level`` of the initial error is gone: the first trial
+    k (1-based) with errors[k-1] <= (1 - level) errors_0, where errors_0 is the error of the
+    first post-switch trial (measured before any post-switch learning could act on it) and
+    the new asymptote is zero error. NaN if never reached."""
+    e = check.array("errors", errors, ndim=1, low=0.0)
+    if e.size == 0:
+        check.fail("errors", "at least one trial", "none")
+    hit = np.nonzero(e <= (1.0 - level) * e[0])[0]
+    return float(hit[0]) if hit.size else float("nan")
+
+
+def subspace_angle(A, B) -> float:
+    """Smallest principal angle (degrees) between the row spaces of A and B (weight
+    vectors as rows); 90 = orthogonal."""
+    A, B = np.atleast_2d(A), np.atleast_2d(B)
+    return float(np.degrees(np.min(subspace_angles(A.T, B.T))))
+
+
+def shuffled_angle(A, B, n_shuffles=100, seed=None) -> np.ndarray:
+    """The same angle with the neuron order of B shuffled (independently per shuffle):
+    the baseline of two unrelated weight vectors with the same value distributions."""
+    rng = make_rng(seed)
+    B = np.atleast_2d(B)
+    return np.array([subspace_angle(A, B[:, rng.permutation(B.shape[1])])
+                     for _ in range(check.integer("n_shuffles", n_shuffles, low=1))])
