@@ -267,9 +267,6 @@ class _Runner:
                 for k in range(Lp):
                     s = now - 1 - k
                     pr.history[s % Lp] = self.ring[s % self.L, o:o + pr.pre.n]
-        for q in self.inputs:
-            if isinstance(q, GaussianNoise) and q._row > 0 and self._drew.get(id(q)):
-                q._current = q.mean + q.std * q._buffer[q._row - 1]
 
     # ------------------------------------------------------------ inputs of a chunk
     def _input_rows(self, now, n):
@@ -309,7 +306,8 @@ class _Runner:
                 if first:
                     out[0] = inp._buffer[inp._row - 1]
                 _take_normals(inp, out[first:])
-                self._drew[id(inp)] = self._drew.get(id(inp), False) or n_new > 0
+                if n_new:  # the value the generic loop holds after these steps
+                    inp._current = inp.mean + inp.std * inp._buffer[inp._row - 1]
             else:
                 x_in[lo:hi] = f.ravel()
         return x_in, in_base[:-1], in_row
@@ -319,7 +317,6 @@ class _Runner:
         if n_steps <= 0:
             return
         net, dt = self.net, self.net.dt
-        self._drew = {}
         self._load()
         n_rec = int(self.rec_spk.sum())
         size = min(n_steps, self.chunk)

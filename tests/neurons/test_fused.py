@@ -1,0 +1,161 @@
+"""The fused Izhikevich kernel against the generic loop of Network (the reference): the same
+spikes, bit for bit, and the same state left in every object, so that runs may switch paths
+and be checkpointed at any step."""
+import numpy as np
+import pytest
+
+import biosim as bs
+from biosim.core.validation import BiosimError
+from biosim.neurons import Izhikevich
+
+
+def net_2003(n_exc=800, n_inh=200, seed=1):
+    """The 1000-neuron network of Izhikevich (2003) (dense, no delays)."""
+    net = bs.Network(dt=1.0, seed=seed)
+    e = net.add(Izhikevich.heterogeneous(n_exc, "excitatory", name="exc"))
+    i = net.add(Izhikevich.heterogeneous(n_inh, "inhibitory", name="inh"))
+    net.connect(e, [e, i], weight=bs.uniform(0.0, 0.5))
+    net.connect(i, [e, i], weight=bs.uniform(-1.0, 0.0))
+    net.add(bs.GaussianNoise(e, 5.0))
+    net.add(bs.GaussianNoise(i, 2.0))
+    for p in (e, i):
+        net.monitor(p, "spikes")
+        net.monitor(p, "rate")
+    net.monitor(e, "v", indices=[0, 5, 799], every=3)
+    net.monitor(i, "I")
+    return net
+
+
+def net_mixed(seed=3):
+    """Everything the kernel supports: CSR with scalar and per-synapse delays, dense without,
+    both schemes, every supported input (with indices, every=k) and monitor."""
+    net = bs.Network(dt=0.5, seed=seed)
+    e = net.add(Izhikevich.preset("RS", 120, name="e"))
+    f = net.add(Izhikevich.preset("FS", 40, name="f", scheme="euler"))
+    c = net.add(Izhikevich.preset("CH", 30, name="c", v_peak=25.0))
+    net.connect(e, f, bs.fixed_probability(0.2), weight=bs.uniform(0, 3.0), delay=1.5)
+    net.connect(e, e, bs.fixed_probability(0.1), weight=bs.uniform(0, 2.0),
+                delay=_delays)
+    net.connect(f, [e, c], weight=bs.uniform(-2.0, 0.0))
+    net.connect(c, e, bs.fixed_indegree(5), weight=1.5)
+    net.add(bs.GaussianNoise(e, 6.0, mean=2.0, every=3))
+    net.add(bs.GaussianNoise(f, np.linspace(1, 4, 10), every=2, indices=np.arange(10),
+                             block=7))
+    net.add(bs.ConstantCurrent(c, 9.0))
+    net.add(bs.ConstantCurrent(f, np.full(5, 4.0), indices=[1, 3, 5, 7, 9]))
+    rng = np.random.default_rng(0)
+    net.add(bs.ArrayCurrent(e, rng.normal(4.0, 2.0, (90, 120)), every=4))
+    net.add(bs.ArrayCurrent(c, np.array([1.0, -2.0, 3.0]), every=50))
+    net.add(bs.StepCurrent(f, [10.0, 60.0], [3.0, -1.0]))
+    for p in (e, f, c):
+        net.monitor(p, "spikes")
+        net.monitor(p, "rate")
+    net.monitor(e, "u", indices=[3, 4], every=2)
+    net.monitor(f, "v")
+    net.monitor(c, "spikes", indices=None, every=1)
+    return net
+
+
+def _delays(rng, n):
+    """Per-synapse delays, 0 to 4 ms in 0.5 ms steps."""
+    return 0.5 * rng.integers(0, 9, n)
+
+
+def snapshot(net):
+    """Everything a run leaves behind, as plain arrays."""
+    out = {"step": net.step_count}
+    for p in net.populations:
+        for k, x in [*p.state.items(), *p.inputs.items(), ("act", p.activity)]:
+            out[f"{p.name}.{k}"] = x.copy()
+    for j, pr in enumerate(net.projections):
+        if pr.history is not None:
+            out[f"hist{j}"] = pr.history.copy()
+    for j, q in enumerate(net.inputs):
+        if isinstance(q, bs.GaussianNoise):
+            out[f"noise{j}.buf"], out[f"noise{j}.row"] = q._buffer.copy(), q._row
+            out[f"noise{j}.cur"] = None if q._current is None else q._current.copy()
+            out[f"noise{j}.rng"] = str(q._rng.bit_generator.state)
+    for j, m in enumerate(net.monitors):
+        if isinstance(m, bs.SpikeMonitor):
+            out[f"mon{j}"] = (m.steps.copy(), m.i.copy())
+        elif isinstance(m, bs.RateMonitor):
+            out[f"mon{j}"] = m.counts.copy()
+        else:
+            out[f"mon{j}"] = (m.t.copy(), m.values.copy(), m.values.dtype)
+    return out
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, tuple):
+            for xi, yi in zip(x, y):
+                assert np.array_equal(xi, yi), k
+        else:
+            assert np.array_equal(x, y), k
+
+
+def test_2003_network_fused_equals_generic():
+    """Izhikevich (2003) network, 400 ms: identical spikes, state, noise stream, monitors."""
+    ref, fast = net_2003(), net_2003()
+    assert Izhikevich.fused_runner(fast) is not None
+    ref.run(400.0, fused=False)
+    fast.run(400.0, fused=True)
+    a, b = snapshot(ref), snapshot(fast)
+    assert a["mon0"][0].size > 1000  # the network is active
+    assert_same(a, b)
+
+
+def test_mixed_network_switching_paths_and_checkpoint(tmp_path):
+    """Chunks of odd lengths, alternating fused and generic, and a checkpoint in the middle,
+    give the same as one generic run (CSR, delays, both schemes, all inputs)."""
+    ref = net_mixed()
+    ref.run(300.0, fused=False)
+    net = net_mixed()
+    assert Izhikevich.fused_runner(net) is not None
+    net.run(18.5, fused=True)
+    net.run(7.0, fused=False)
+    net.run(60.5, fused=True)
+    net.save(tmp_path / "ckpt.pkl")
+    net = bs.Network.load(tmp_path / "ckpt.pkl")
+    net.run(0.5, fused=True)
+    net.run(213.5, fused=True, progress=True)
+    a, b = snapshot(ref), snapshot(net)
+    assert all(a[f"mon{j}"][0].size > 50 for j in (0, 2, 4))
+    assert_same(a, b)
+
+
+def test_small_chunks_of_the_kernel(monkeypatch):
+    """Sub-chunks smaller than the noise block and the ArrayCurrent rows change nothing."""
+    import biosim.neurons.fused as fused
+
+    ref = net_mixed()
+    ref.run(100.0, fused=False)
+    monkeypatch.setattr(fused, "_MAX_INPUT_FLOATS", 500)
+    net = net_mixed()
+    net.run(100.0, fused=True)
+    assert_same(snapshot(ref), snapshot(net))
+
+
+def test_unsupported_networks_use_the_generic_loop():
+    net = net_2003(40, 10)
+    net.callback(lambda n: None)
+    assert Izhikevich.fused_runner(net) is None
+    with pytest.raises(BiosimError, match="fused"):
+        net.run(2.0, fused=True)
+    net = net_2003(40, 10)
+    net.add(bs.PoissonInput(net.populations[0], rate=10.0, weight=1.0))
+    assert Izhikevich.fused_runner(net) is None
+    net = net_2003(40, 10)
+    e = net.populations[0]
+    net.connect(e, e, weight=0.1, rule=bs.STDP())
+    assert Izhikevich.fused_runner(net) is None
+    net = net_2003(40, 10)
+    net.connect(e, e, weight=0.1, delay=2.0)  # dense with a delay: generic (BLAS order)
+    assert Izhikevich.fused_runner(net) is None
+    net = bs.Network(dt=1.0, seed=0)
+    net.add(Izhikevich.preset("RS", 5))
+    net.add(bs.LIF(5))
+    assert net._fused_runner() is None
+    net.run(3.0)  # the generic loop still runs it
