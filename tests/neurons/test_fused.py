@@ -21,7 +21,7 @@ def net_2003(n_exc=800, n_inh=200, seed=1):
     for p in (e, i):
         net.monitor(p, "spikes")
         net.monitor(p, "rate")
-    net.monitor(e, "v", indices=[0, 5, 799], every=3)
+    net.monitor(e, "v", indices=[0, 5, n_exc - 1], every=3)
     net.monitor(i, "I")
     return net
 
