@@ -152,6 +152,7 @@ def test_unsupported_networks_use_the_generic_loop():
     net.connect(e, e, weight=0.1, rule=bs.STDP())
     assert Izhikevich.fused_runner(net) is None
     net = net_2003(40, 10)
+    e = net.populations[0]
     net.connect(e, e, weight=0.1, delay=2.0)  # dense with a delay: generic (BLAS order)
     assert Izhikevich.fused_runner(net) is None
     net = bs.Network(dt=1.0, seed=0)
