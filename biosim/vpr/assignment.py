@@ -10,14 +10,14 @@ places x queries, the layout of :func:`biosim.vpr.metrics.recall_at_k`.
   is assigned to the place it fired most for (rate per presentation); a place scores the
   mean query response of its assigned neurons.
 * :func:`weighted_scores`: the weighted neuronal assignment of Hussaini, Milford & Fischer
-  (RA-L 2022), as in their released code (see references.md section 6): a relevance filter
-  (``S[i, l] / T_i > relevance``), involvement regularisation (responses of neurons that
-  fire for more than ``gamma * R`` places are divided by the number of places they fire
-  for), weighting by the neuron's share of its response for the place, and a penalty
-  ``rho_l`` for relevant neurons that stay silent for the query.
-* :func:`probability_scores`: each neuron votes for every place with its empirical
-  probability ``S[i, l] / T_i`` (our choice of a "probability-based" score: the expected
-  place under the neurons' training response distribution).
+  (RA-L 2022), as in their released code (``snn_model_evaluation.py``; references.md
+  section 6): a relevance filter (``S[i, l] / T_i > relevance``), involvement
+  regularisation (the response of a neuron that fires for ``L_i >= gamma * R`` places is
+  divided by ``L_i``, R being the number of places that are some neuron's top place),
+  weighting by the neuron's share of its response for the place, and a penalty ``rho_l``
+  for relevant neurons that stay silent for the query.
+* :func:`probability_based`: VPRSNN's "probability-based" scores: each query's scores
+  min-max normalised, then divided by their sum.
 * :func:`hyperactive_neurons` / :func:`remove_hyperactive`: the neurons that fire for at
   least ``tau`` reference places (modular SNN, ICRA 2023) and a copy of ``S`` with them
   silenced.
@@ -89,10 +89,12 @@ def standard_scores(S, q, presentations=None) -> np.ndarray:
 def weighted_scores(S, q, *, gamma: float = 0.02, relevance: float = 0.1) -> np.ndarray:
     """Weighted neuronal assignment scores (RA-L 2022).
 
-    With ``T_i = sum_l S[i, l]``, ``L_i = #{l : S[i, l] > 0}`` and ``R`` places, for each
-    place ``l`` that is the top place of at least one (non-silent) neuron:
+    With ``T_i = sum_l S[i, l]``, ``L_i = #{l : S[i, l] > 0}``, for each place ``l`` that
+    is the top place (argmax) of at least one non-silent neuron (R such places):
     ``N_l = {i : S[i, l] / T_i > relevance}``;
-    ``q'_i = q_i`` if ``L_i <= gamma R`` else ``q_i / L_i``;
+    ``q'_i = q_i / L_i`` if ``L_i >= gamma R`` else ``q_i`` (as the released code; the
+    paper's text has the strict inequality the other way round, which differs only when
+    ``L_i = gamma R``);
     ``rho_l = sum_{i in N_l, q_i > 0} S[i, l] / sum_{i in N_l} S[i, l]``;
     ``s_l = rho_l * sum_{i in N_l} q'_i S[i, l] / T_i``. Other places score 0.
     """
@@ -105,27 +107,30 @@ def weighted_scores(S, q, *, gamma: float = 0.02, relevance: float = 0.1) -> np.
     share = np.zeros_like(S)
     share[active] = S[active] / T[active, None]              # S[i, l] / T_i
     L = (S > 0).sum(axis=1)
-    R = S.shape[1]
-    q_reg = np.where((L > gamma * R)[:, None], q / np.maximum(L, 1)[:, None], q)   # q'
-    top = np.zeros(R, dtype=bool)
+    top = np.zeros(S.shape[1], dtype=bool)
     top[np.argmax(S[active], axis=1)] = True
+    R = top.sum()
+    q_reg = np.where((L >= gamma * R)[:, None], q / np.maximum(L, 1)[:, None], q)  # q'
+
     member = (share > relevance) & top[None, :]                                   # i in N_l
     scores = (member * share).T @ q_reg                                           # sum q''
     S_in = S * member
     denom = S_in.sum(axis=0)
-    rho = np.zeros((R, q.shape[1]))
+    rho = np.zeros((S.shape[1], q.shape[1]))
     ok = denom > 0
     rho[ok] = (S_in.T @ (q > 0).astype(float))[ok] / denom[ok, None]
     return _out(rho * scores, single)
 
 
-def probability_scores(S, q) -> np.ndarray:
-    """``s_l = sum_i q_i S[i, l] / T_i``: every neuron votes with its place distribution."""
-    S = _counts(S)
-    q, single = _query(q, S.shape[0])
-    T = S.sum(axis=1, keepdims=True)
-    P = np.divide(S, T, out=np.zeros_like(S), where=T > 0)
-    return _out(P.T @ q, single)
+def probability_based(similarity) -> np.ndarray:
+    """VPRSNN's probability-based scores: per query (column), ``(s - min) / (max - min)``
+    divided by its sum (a column of equal scores becomes uniform)."""
+    s = array("similarity", similarity, ndim=2)
+    lo, hi = s.min(axis=0), s.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    p = (s - lo) / span
+    total = p.sum(axis=0)
+    return np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / s.shape[0])
 
 
 def hyperactive_neurons(S, tau: int) -> np.ndarray:
@@ -142,12 +147,11 @@ def remove_hyperactive(S, tau: int) -> np.ndarray:
     return S
 
 
-SCORES = {"weighted": weighted_scores, "standard": standard_scores,
-          "probability": probability_scores}
+SCORES = {"weighted": weighted_scores, "standard": standard_scores}
 
 
 def place_scores(S, q, method: str = "weighted", **kwargs) -> np.ndarray:
-    """Scores by name: ``"weighted"`` (default), ``"standard"`` or ``"probability"``."""
+    """Scores by name: ``"weighted"`` (default) or ``"standard"``."""
     if method not in SCORES:
         fail("method", "one of " + ", ".join(repr(m) for m in SCORES), method)
     return SCORES[method](S, q, **kwargs)

@@ -7,8 +7,8 @@ epochs every reference traverse is shown, place after place (shuffled within the
 when ``shuffle``), with STDP on. Then, with weights and thresholds frozen, each reference
 image is shown once more and the spike counts give ``S`` (n_neurons, n_places) per module;
 hyperactive neurons (firing for at least ``hyperactive_tau`` places) are silenced. A query
-is shown once (350 ms); its spike counts are scored against ``S`` (weighted, standard or
-probability assignment) and the module scores are concatenated: ``predict`` returns a
+is shown once (350 ms); its spike counts are scored against ``S`` (weighted or standard
+assignment) and the module scores are concatenated: ``predict`` returns a
 similarity matrix (n_places x n_queries), rows in the order of ``places_``.
 """
 from __future__ import annotations
@@ -41,7 +41,8 @@ class SpikingPlaceRecognizer:
 
     Parameters: ``module_size`` places per module; ``n_neurons`` excitatory neurons per
     module (default ``neurons_per_place`` x places); ``epochs`` (RA-L: 60); ``assignment``
-    ``"weighted"`` | ``"standard"`` | ``"probability"``; ``gamma`` and ``relevance`` of the
+    ``"weighted"`` | ``"standard"`` (``biosim.vpr.assignment.probability_based`` turns either
+    into VPRSNN's probability-based scores); ``gamma`` and ``relevance`` of the
     weighted assignment; ``hyperactive_tau`` (None: keep all neurons); ``backend``
     ``"numba"`` (CPU, event-driven) or ``"torch"`` (``device`` ``"cpu"`` or ``"cuda"``);
     ``params``: :class:`SNNParams` or a dict of overrides; ``preprocess``: apply
@@ -248,10 +249,8 @@ class SpikingPlaceRecognizer:
                 S = asg.remove_hyperactive(S, self.hyperactive_tau)
             if method == "weighted":
                 out.append(asg.weighted_scores(S, q, gamma=self.gamma, relevance=self.relevance))
-            elif method == "standard":
-                out.append(asg.standard_scores(S, q, presentations=n))
             else:
-                out.append(asg.probability_scores(S, q))
+                out.append(asg.standard_scores(S, q, presentations=n))
         return np.concatenate(out, axis=0)
 
     def predict(self, query_images, assignment: str | None = None) -> np.ndarray:

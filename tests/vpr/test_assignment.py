@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from biosim.core.validation import BiosimError
-from biosim.vpr.assignment import (hyperactive_neurons, place_scores, probability_scores,
+from biosim.vpr.assignment import (hyperactive_neurons, place_scores, probability_based,
                                    remove_hyperactive, standard_assignment, standard_scores,
                                    weighted_scores)
 
@@ -34,9 +34,12 @@ def test_relevance_filter_admits_low_share_neurons_when_off():
 
 
 def test_involvement_regularisation_divides_by_places():
-    # gamma R = 3 >= every L: nobody is divided, s_1 = 6 * 0.8 = 4.8, s_2 = 6 * 0.2 * 0.1
-    s = weighted_scores(S, Q, gamma=1.0)
+    # gamma R = 2.4 (R = 3 top places): only neuron 2 (L = 3) is divided; it is silent,
+    # so s_1 = 6 * 0.8 = 4.8, s_2 = 0.1 * 6 * 0.2
+    s = weighted_scores(S, Q, gamma=0.8)
     np.testing.assert_allclose(s, [4.0, 4.8, 0.12], rtol=1e-12)
+    # gamma R = 2 exactly: L = 2 >= 2 is divided, as in the released code
+    np.testing.assert_allclose(weighted_scores(S, Q, gamma=2 / 3), [4.0, 2.4, 0.06])
     # the default gamma = 0.02 (gamma R = 0.06) divides even neuron 0 by L = 1: no change
     np.testing.assert_allclose(weighted_scores(S, Q), [4.0, 2.4, 0.06], rtol=1e-12)
 
@@ -50,7 +53,7 @@ def test_silent_relevant_neuron_penalty():
 
 def test_places_that_are_nobodys_top_score_zero():
     # neuron 0 fires 8 / 2 for places 0 / 1: share 0.2 > 0.1 but place 1 is not a top place
-    s = weighted_scores([[8.0, 2.0]], [5.0], gamma=1.0)
+    s = weighted_scores([[8.0, 2.0]], [5.0], gamma=3.0)   # gamma R = 3 > L = 2
     np.testing.assert_allclose(s, [5.0 * 0.8, 0.0])
 
 
@@ -80,16 +83,19 @@ def test_matrix_queries_match_columns():
     rng = np.random.default_rng(0)
     S3 = rng.poisson(2.0, (12, 5)).astype(float)
     Qm = rng.poisson(1.0, (12, 7)).astype(float)
-    for method in ("weighted", "standard", "probability"):
+    for method in ("weighted", "standard"):
         full = place_scores(S3, Qm, method)
         assert full.shape == (5, 7)
         for k in range(7):
             np.testing.assert_allclose(full[:, k], place_scores(S3, Qm[:, k], method))
 
 
-def test_probability_scores():
-    # s = P^T q with P = S / T: s_0 = 4 + 5 * 0 + 0 = 4, s_1 = 6 * 0.8 = 4.8, s_2 = 1.2
-    np.testing.assert_allclose(probability_scores(S, Q), [4.0, 4.8, 1.2])
+def test_probability_based():
+    # column [4, 2.4, 0.06]: min-max -> [1, 2.34/3.94, 0] -> / sum
+    p = probability_based(weighted_scores(S, Q, gamma=0.5)[:, None])[:, 0]
+    x = np.array([1.0, 2.34 / 3.94, 0.0])
+    np.testing.assert_allclose(p, x / x.sum(), rtol=1e-12)
+    np.testing.assert_allclose(probability_based(np.ones((4, 2))), 0.25)
 
 
 def test_hyperactive_removal():

@@ -1,0 +1,165 @@
+"""SpikingPlaceRecognizer on the synthetic route, save/load, bad input, the CLI.
+
+Acceptance (issue 8, after Hussaini, Milford & Fischer, RA-L 2022): Recall@1 far above chance,
+the weighted assignment at least as good as the standard one, SAD on the same images reported
+beside it, sparse responses (a few active neurons, tens of spikes per image, <= 7 spikes per
+neuron and 350 ms). CI reduction: 20 places (2 modules of 10 places, 40 neurons each), 15
+epochs instead of 100 places and 60 epochs (the full protocol is in
+benchmarks/bench_vpr_snn.py and the slow test below).
+"""
+import json
+
+import numpy as np
+import pytest
+
+from biosim.core.validation import BiosimError
+from biosim.vpr.assignment import remove_hyperactive, weighted_scores
+from biosim.vpr.baselines import sad_similarity
+from biosim.vpr.metrics import recall_at_k
+from biosim.vpr.preprocess import preprocess
+from biosim.vpr.recognizer import SpikingPlaceRecognizer, ensemble_predict
+from biosim.vpr.synthetic import synthetic_route
+
+CONDITIONS = ("summer", "autumn", "rain")
+
+
+@pytest.fixture(scope="module")
+def route():
+    return synthetic_route(20, CONDITIONS, seed=0)
+
+
+@pytest.fixture(scope="module")
+def model(route):
+    return SpikingPlaceRecognizer(module_size=10, epochs=15, seed=1).fit(list(route.references))
+
+
+def test_recall_far_above_chance_and_weighted_at_least_standard(route, model):
+    counts = model.query_counts(route.query.images)
+    weighted = recall_at_k(model.scores(counts, "weighted"), route.ground_truth)
+    standard = recall_at_k(model.scores(counts, "standard"), route.ground_truth)
+    sad = recall_at_k(sad_similarity(preprocess(route.reference.images),
+                                     preprocess(route.query.images)), route.ground_truth)
+    print(f"R@1 weighted {weighted:.2f} standard {standard:.2f} SAD {sad:.2f} chance 0.05")
+    assert weighted >= 0.25                     # chance is 1 / 20
+    assert weighted >= standard
+    assert 0.0 < sad <= 1.0
+
+
+def test_response_statistics_are_sparse(route, model):
+    counts = np.concatenate(model.query_counts(route.query.images))     # (80, 20)
+    assert counts.max() <= 7                                             # timer quirk
+    per_image = counts.sum(axis=0)
+    assert 5 <= per_image.mean() <= 100                                  # tens of spikes
+    assert (counts > 0).sum(axis=0).mean() <= 0.25 * counts.shape[0]    # a few neurons
+    used = np.concatenate([S.sum(axis=1) > 0 for S in model.counts_])
+    assert used.mean() >= 0.9                                            # (almost) all used
+
+
+def test_predict_shape_and_modules(route, model):
+    s = model.predict(route.query.images)
+    assert s.shape == (20, 20)
+    assert len(model.modules_) == 2 and model.modules_[0]["W"].shape == (784, 40)
+    np.testing.assert_array_equal(model.places_, np.arange(20))
+
+
+def test_hyperactive_neurons_are_silenced(route, model):
+    counts = model.query_counts(route.query.images)
+    model.hyperactive_tau = 3
+    try:
+        s = model.scores(counts)
+    finally:
+        model.hyperactive_tau = None
+    manual = np.concatenate([weighted_scores(remove_hyperactive(S, 3), q)
+                             for S, q in zip(model.counts_, counts)])
+    np.testing.assert_allclose(s, manual)
+    assert not np.allclose(s, model.scores(counts))
+
+
+def test_ensemble_sums_scores(route, model):
+    q = route.query.images[:5]
+    np.testing.assert_allclose(ensemble_predict([model, model], q), 2 * model.predict(q))
+
+
+def test_save_load_identical_predictions(route, model, tmp_path):
+    model.save(tmp_path / "m")
+    again = SpikingPlaceRecognizer.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.predict(route.query.images),
+                                  model.predict(route.query.images))
+
+
+def test_bad_model_folders(model, tmp_path):
+    folder = model.save(tmp_path / "m")
+    meta = json.loads((folder / "model.json").read_text())
+    meta["version"] = 99
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(BiosimError, match="version 99"):
+        SpikingPlaceRecognizer.load(folder)
+    model.save(folder)
+    (folder / "weights.npz").write_bytes(b"not a zip file")
+    with pytest.raises(BiosimError, match="corrupted"):
+        SpikingPlaceRecognizer.load(folder)
+    (folder / "model.json").write_text("{broken")
+    with pytest.raises(BiosimError, match="corrupted"):
+        SpikingPlaceRecognizer.load(folder)
+    with pytest.raises(BiosimError, match="model.json"):
+        SpikingPlaceRecognizer.load(tmp_path / "nothing")
+
+
+def test_bad_input(route, model):
+    with pytest.raises(BiosimError, match="query_images.*shape"):
+        model.predict(np.zeros((3, 28, 28), np.uint8))
+    with pytest.raises(BiosimError, match="uint8"):
+        model.predict(route.query.images.astype(float))
+    with pytest.raises(BiosimError, match="n_neurons"):
+        SpikingPlaceRecognizer(module_size=10, n_neurons=5).fit(route.reference.images)
+    with pytest.raises(BiosimError, match="assignment"):
+        SpikingPlaceRecognizer(assignment="nearest").fit(route.reference.images)
+    with pytest.raises(BiosimError, match="params"):
+        SpikingPlaceRecognizer(params={"tau": 3}).fit(route.reference.images)
+    with pytest.raises(BiosimError, match="fit"):
+        SpikingPlaceRecognizer().predict(route.query.images)
+
+
+def test_cli_train_and_eval(tmp_path, capsys):
+    from biosim.cli import main
+
+    cfg = {"data": {"synthetic": {"n_places": 6, "conditions": list(CONDITIONS), "seed": 0}},
+           "model": {"module_size": 6, "epochs": 2, "seed": 3}}
+    (tmp_path / "train.json").write_text(json.dumps(cfg))
+    assert main(["vpr", "train", "--config", str(tmp_path / "train.json"),
+                 "--out", str(tmp_path / "model"), "--no-progress"]) == 0
+    assert main(["vpr", "eval", "--model", str(tmp_path / "model"), "--query", "synthetic",
+                 "--out", str(tmp_path / "eval")]) == 0
+    out = capsys.readouterr().out
+    assert "R@1" in out and "snn" in out and "sad" in out
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert set(report) == {"snn", "sad"} and 0 <= report["snn"]["R@1"] <= 1
+    np.save(tmp_path / "q.npy", np.zeros((6, 10, 10), np.uint8))
+    assert main(["vpr", "eval", "--model", str(tmp_path / "model"),
+                 "--query", str(tmp_path / "q.npy")]) == 2
+    assert "query_images" in capsys.readouterr().err
+
+
+@pytest.mark.torch
+def test_torch_backend_recognizer(route, tmp_path):
+    pytest.importorskip("torch")
+    ds = synthetic_route(4, CONDITIONS, seed=0)
+    m = SpikingPlaceRecognizer(module_size=2, epochs=1, backend="torch", seed=2)
+    m.fit(list(ds.references))
+    s = m.predict(ds.query.images)
+    assert s.shape == (4, 4) and len(m.modules_) == 2
+    m.save(tmp_path / "t")
+    np.testing.assert_array_equal(SpikingPlaceRecognizer.load(tmp_path / "t").predict(
+        ds.query.images), s)
+
+
+@pytest.mark.slow
+def test_hundred_places_protocol():
+    """Issue 8 acceptance at full size: 100 places, two reference conditions, 60 epochs in
+    modules of 25 places (ICRA 2023), weighted >= standard, far above chance (0.01)."""
+    ds = synthetic_route(100, CONDITIONS, seed=0)
+    m = SpikingPlaceRecognizer(module_size=25, epochs=60, seed=1).fit(list(ds.references))
+    counts = m.query_counts(ds.query.images)
+    weighted = recall_at_k(m.scores(counts, "weighted"), ds.ground_truth)
+    standard = recall_at_k(m.scores(counts, "standard"), ds.ground_truth)
+    assert weighted >= 0.3 and weighted >= standard
