@@ -75,6 +75,9 @@ def test_density_and_one_iteration_error_match_gripon_berrou_2011():
             truth, cues = _erased_cues(msgs, 40000, 4, rng)
             measured = net.error_rate(truth, cues, iterations=1)
             assert abs(measured - pe) < 0.04, (M, measured, pe)
+            # the binomial-conditioned form removes most of the classic formula's bias
+            cond = theory.one_iteration_error_conditional(M, C, L, 4)[0]
+            assert abs(measured - cond) < 0.02, (M, measured, cond)
             checked += 1
     assert checked == 6
 
