@@ -21,7 +21,6 @@ _SUBPACKAGES = {"neurons", "reservoir", "memory", "oscillators", "dendrites", "v
 _LAZY = {
     "Izhikevich": "biosim.neurons",
     "LIF": "biosim.neurons",
-    "sweep": "biosim.sweep",
     "load_model": "biosim.core.spec",
     "load_spec": "biosim.core.spec",
 }

@@ -3,3 +3,5 @@
 One module per model family; matplotlib is imported inside each function.
 """
 from biosim.plot.spiking import *  # noqa: F401,F403
+from biosim.plot.sweep import *  # noqa: F401,F403
+from biosim.plot.vpr import *  # noqa: F401,F403
