@@ -32,15 +32,18 @@ def probability_fit(probabilities, amplitudes) -> dict[str, float]:
             "pearson_r": float(fit.rvalue)}
 
 
-def adaptation_trials(errors, level=0.9) -> float:
-    """Trials after a switch until ``level`` of the initial error is gone: the first trial
-    k (1-based) with errors[k-1] <= (1 - level) errors_0, where errors_0 is the error of the
-    first post-switch trial (measured before any post-switch learning could act on it) and
-    the new asymptote is zero error. NaN if never reached."""
-    e = check.array("errors", errors, ndim=1, low=0.0)
+def adaptation_trials(errors, asymptote=None, level=0.9) -> float:
+    """Trials after a switch until ``level`` (90%) of the way from the first post-switch
+    error errors[0] to the new ``asymptote`` (default: the mean of the last 5 errors) is
+    covered: the first k (0-based, so 0 = already there in the first post-switch trial)
+    with errors[k] <= asymptote + (1 - level)(errors[0] - asymptote). NaN if never."""
+    e = check.array("errors", errors, ndim=1)
     if e.size == 0:
         check.fail("errors", "at least one trial", "none")
-    hit = np.nonzero(e <= (1.0 - level) * e[0])[0]
+    asym = float(np.mean(e[-5:])) if asymptote is None else check.number("asymptote",
+                                                                          asymptote)
+    level = check.number("level", level, low=0.0, high=1.0)
+    hit = np.nonzero(e <= asym + (1.0 - level) * (e[0] - asym))[0]
     return float(hit[0]) if hit.size else float("nan")
 
 
