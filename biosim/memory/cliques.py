@@ -44,16 +44,17 @@ def _store(bits, messages, l, W):
 
 
 @njit(cache=True)
-def _add_row(planes, row):
-    """planes += row (a 1-bit number per bit position), ripple carry per word."""
-    for w in range(row.shape[0]):
-        x = row[w]
-        k = 0
-        while x != 0:
+def _add_row(planes, K, row, carry):
+    """planes[:K] += row (a 1-bit number per bit position); the sum must fit in K bits.
+    Fixed-depth ripple carry, word loop innermost so that it vectorises."""
+    nw = row.shape[0]
+    for w in range(nw):
+        carry[w] = row[w]
+    for k in range(K):
+        for w in range(nw):
             p = planes[k, w]
-            planes[k, w] = p ^ x
-            x = p & x
-            k += 1
+            planes[k, w] = p ^ carry[w]
+            carry[w] = p & carry[w]
 
 
 @njit(cache=True)
@@ -88,6 +89,7 @@ def _retrieve(bits, act, valid, c, l, W, gamma, iterations, som):
     used = np.zeros(B, np.int64)
     planes = np.zeros((64, nw), np.uint64)
     reach = np.zeros(nw, np.uint64)
+    carry = np.zeros(nw, np.uint64)
     new = np.zeros(nw, np.uint64)
     cand_a = np.zeros(W, np.uint64)
     cand_i = np.zeros(W, np.uint64)
@@ -119,9 +121,9 @@ def _retrieve(bits, act, valid, c, l, W, gamma, iterations, som):
                             for u in range(nw):
                                 reach[u] |= bits[i, u]
                         else:
-                            _add_row(planes, bits[i])
+                            _add_row(planes, K, bits[i], carry)
                 if som and any_active:
-                    _add_row(planes, reach)
+                    _add_row(planes, K, reach, carry)
             changed = False
             for b in range(c):
                 s = b * W

@@ -18,20 +18,19 @@ def store_dense(W, messages, l):
 
 def retrieve_dense(W, activity, c, l, gamma=1.0, iterations=4, rule="sos"):
     """Score + winner-take-all per cluster (ties kept) on each cue of bool activity (B, c l),
-    until stable or for ``iterations`` iterations. Returns the final bool activity."""
+    until stable or for ``iterations`` iterations. W is a dense 0/1 matrix of any dtype
+    (float32 is the fastest for NumPy). Returns the final bool activity."""
     out = np.array(activity, bool, copy=True)
-    Wi = W.astype(np.int32)
     for q in range(len(out)):
         v = out[q]
         for _ in range(iterations):
+            active = np.flatnonzero(v)
             if rule == "sos":
-                s = Wi[v].sum(axis=0).astype(float)
+                s = W[active].sum(axis=0, dtype=np.float64)
             else:
                 s = np.zeros(c * l)
-                for a in range(c):
-                    rows = v[a * l:(a + 1) * l].nonzero()[0] + a * l
-                    if len(rows):
-                        s += W[rows].any(axis=0)
+                for a in np.unique(active // l):
+                    s += W[active[active // l == a]].max(axis=0)
             s += gamma * v
             s = s.reshape(c, l)
             new = (s == s.max(axis=1, keepdims=True)).reshape(-1)
