@@ -1,0 +1,147 @@
+"""Reservoir kernels, the fused readout against the generic Network path, the task."""
+import math
+
+import numpy as np
+import pytest
+
+from biosim.core import BiosimError
+from biosim.neurons.izhikevich import izhikevich_step
+from biosim.reservoir import Reservoir, ThreeFactorReadout, WhatWhenTask
+from biosim.reservoir.network import build_network
+from biosim.reservoir.reservoir import COEFFICIENTS, filter_step, neuron_step
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_neuron_step_matches_izhikevich_2003(published):
+    """With the 2003 coefficients the general quadratic kernel is the lead's Izhikevich
+    (2003) kernel (biosim.neurons), for both integration schemes."""
+    rng = np.random.default_rng(0)
+    n = 50
+    a, b = 0.02 + 0.08 * rng.random(n), 0.2 + 0.05 * rng.random(n)
+    c, d = -65 + 15 * rng.random(n), 8 - 6 * rng.random(n)
+    v1 = -70 + 20 * rng.random(n)
+    u1 = b * v1
+    v2, u2 = v1.copy(), u1.copy()
+    s1, s2 = np.zeros(n, bool), np.zeros(n)
+    coef = np.array(COEFFICIENTS["izhikevich2003"])
+    for _ in range(400):
+        I = 10 * rng.random(n)
+        izhikevich_step(v1, u1, a, b, c, d, I, s1, 0.5, 30.0, published)
+        neuron_step(v2, u2, a, b, c, d, I, s2, coef, 0.5, published)
+        assert np.array_equal(s1, s2 > 0)
+    np.testing.assert_allclose(v2, v1, rtol=0, atol=1e-9)
+
+
+def test_double_exponential_filter_closed_form():
+    """One spike through the double-exponential filter: r(t) = (exp(-t/td) - exp(-t/tr))
+    / (td - tr) (unit area), peak at t* = tr td ln(td/tr)/(td - tr) (Nicola & Clopath)."""
+    tr, td, dt = 2.0, 20.0, 0.01
+    x, h = np.zeros(1), np.zeros(1)
+    r = []
+    for k in range(20000):
+        filter_step(x, h, np.array([1.0 if k == 0 else 0.0]), math.exp(-dt / tr),
+                    math.exp(-dt / td), dt, tr, td)
+        r.append(x[0])
+    r = np.array(r)
+    t = (np.arange(r.size)) * dt
+    exact = (np.exp(-t / td) - np.exp(-t / tr)) / (td - tr)
+    assert abs(r.sum() * dt - 1.0) < dt / tr  # first-order scheme: area 1 + O(dt/tr)
+    assert abs(t[np.argmax(r)] - tr * td * math.log(td / tr) / (td - tr)) < 0.05
+    np.testing.assert_allclose(r, exact, atol=2e-3 * exact.max())
+
+
+def test_fused_kernel_equals_network_path():
+    """The fused numba trial gives the outputs and weights of the generic Network path
+    (ReservoirPopulation, projections, ArrayCurrent, callback, core ThreeFactor rule)."""
+    res = Reservoir(60, g=100, bias_std=3, n_inputs=1, input_gain=10, seed=3)
+    T = 400
+    x = np.zeros((T, 1))
+    x[:100, 0] = 1
+    t = np.arange(T) * res.dt
+    target = np.exp(-0.5 * ((t - 120) / 20) ** 2)[:, None]
+    window = (np.abs(t - 120) < 40).astype(float)
+    ro = ThreeFactorReadout(1, eta=5.0, gate_floor=0.1)
+    ro.init(res.n)
+    net, proj, outputs = build_network(res, ro, x, target, window)
+    net.run(T * res.dt)
+    y = ro.trial(res, x, target, window)
+    assert np.abs(ro.W_).max() > 0.1  # it learned something
+    np.testing.assert_allclose(np.array(outputs)[:, 0], y[:, 0], atol=1e-10)
+    np.testing.assert_allclose(proj.W.T, ro.W_, atol=1e-10)
+
+
+def test_offline_readout_consolidates_at_trial_end():
+    """An offline readout does not change within a trial; its summed change equals the
+    online rule's change computed with frozen weights (same eligibility, same errors)."""
+    res = Reservoir(40, g=100, bias_std=3, n_inputs=1, seed=1)
+    x = np.zeros((200, 1))
+    x[:50] = 1
+    target = np.ones((200, 2))
+    ro = ThreeFactorReadout(2, eta=[0.0, 2.0], modes=["online", "offline"], gate_floor=1.0)
+    y = ro.trial(res, x, target, np.ones(200))
+    assert np.all(y[:, 1] == 0.0)  # weights frozen during the trial (started at zero)
+    assert np.abs(ro.W_[1]).max() > 0
+    res.reset_state()
+    R = res.run(x)
+    e, acc = np.zeros(res.n), np.zeros(res.n)
+    decay = math.exp(-res.dt / ro.tau_e)
+    for k in range(200):
+        e = decay * e + (1 - decay) * R[k]
+        acc += 2.0 * 1.0 * (1.0 - 0.0) * e * res.dt
+    np.testing.assert_allclose(ro.W_[1], acc, rtol=1e-9)
+
+
+def test_reservoir_reproducible_and_rates():
+    """Same seed, same spikes; the 2003 reservoir fires at cortical rates (1-50 Hz)."""
+    x = np.zeros((800, 1))
+    x[:100] = 1
+    runs = [Reservoir(200, g=200, tau_decay=50, bias=4, bias_std=3, input_gain=20,
+                      seed=5).run(x, record_spikes=True)[1] for _ in range(2)]
+    assert np.array_equal(runs[0], runs[1])
+    rate = runs[0].mean() / 0.5e-3
+    assert 1.0 < rate < 50.0
+
+
+def test_task_statistics_and_shapes():
+    """Identities are drawn with the block's probabilities (binomial 5-sigma bounds)."""
+    p = np.array([0.5, 0.3])
+    task = WhatWhenTask([{"latency": 200, "probabilities": p, "n_trials": 2000}], seed=0)
+    ids = np.array([tr.identity for tr in task.trials()])
+    for i, pi in enumerate([*p, 1 - p.sum()]):
+        frac = np.mean(ids == (i if i < 2 else -1))
+        assert abs(frac - pi) < 5 * math.sqrt(pi * (1 - pi) / 2000)
+    tr = next(t for t in task.trials() if t.identity == 1)
+    x, y = task.inputs(tr), task.targets(tr)
+    assert x.shape == y.shape == (task.steps, 3)
+    assert task.times[np.argmax(y[:, 0])] == pytest.approx(tr.t_stim)
+    assert x[:, 2].sum() * task.dt == pytest.approx(task.stimulus_ms)
+
+
+@pytest.mark.parametrize("block, field", [
+    ({"latency": 100, "probabilities": [1.2], "n_trials": 5}, "blocks[0].probabilities"),
+    ({"latency": 100, "probabilities": [-0.1], "n_trials": 5}, "blocks[0].probabilities"),
+    ({"latency": 100, "probabilities": [0.7, 0.6], "n_trials": 5}, "blocks[0].probabilities"),
+    ({"latency": 900, "probabilities": [0.5], "n_trials": 5}, "blocks[0].latency"),
+    ({"latency": 100, "probabilities": [0.5]}, "blocks[0].n_trials"),
+])
+def test_task_bad_input(block, field):
+    with pytest.raises(BiosimError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        WhatWhenTask([block], trial_ms=500)
+
+
+def test_diverging_learning_rate_raises():
+    res = Reservoir(100, g=200, tau_decay=50, bias=4, bias_std=3, input_gain=20, seed=1)
+    x = np.zeros((800, 1))
+    x[:100] = 1
+    ro = ThreeFactorReadout(1, eta=1e7, gate_floor=1.0)
+    with pytest.raises(BiosimError, match="eta"):
+        for _ in range(5):
+            res.reset_state()
+            ro.trial(res, x, np.ones((800, 1)), np.ones(800))
+
+
+def test_bad_reservoir_input():
+    with pytest.raises(BiosimError, match="dt"):
+        Reservoir(10, model="nicola_clopath", dt=0.5)
+    with pytest.raises(BiosimError, match="inputs"):
+        Reservoir(10, n_inputs=2).run(np.zeros((5, 3)))
