@@ -163,7 +163,8 @@ def check_messages(messages, c, l, *, field="messages", allow_erased=False) -> n
             v.fail(field, "an integer array", f"dtype {a.dtype}")
     a = np.atleast_2d(a).astype(np.int64, copy=False)
     if a.ndim != 2 or a.shape[1] != c:
-        v.fail(field, f"shape (M, {c}): one neuron index per cluster", f"shape {np.shape(messages)}")
+        v.fail(field, f"shape (M, {c}): one neuron index per cluster",
+               f"shape {np.shape(messages)}")
     low = -1 if allow_erased else 0
     bad = np.argwhere((a < low) | (a >= l))
     if bad.size:

@@ -62,7 +62,8 @@ class CoyacLearner:
     connections_ : bool (n, n)
         Permanent binary symmetric connections (no intra-cluster ones).
     strengths_ : float (n, n)
-        Transient strengths h.
+        Transient strengths h (entries inside a cluster, diagonal included, are not
+        connections: they are never consolidated and nothing reads them).
     history_ : dict of int arrays, one entry per input (read-only property)
         ``"max_active"`` (most neurons firing in one cluster), ``"strengthened"``
         (connections strengthened) and ``"connections"`` (permanent connections, undirected).
