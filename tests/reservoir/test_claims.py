@@ -1,0 +1,152 @@
+"""The acceptance claims, measured (issue 3; theory in references.md section 2)."""
+import numpy as np
+import pytest
+
+from biosim.core.spec import evaluate, load_spec
+from biosim.reservoir import (FORCE, Reservoir, ThreeFactorReadout, WhatWhenTask, metrics,
+                              run_force, run_three_factor)
+
+RES = dict(g=200.0, tau_decay=50.0, bias=4.0, bias_std=3.0, input_gain=20.0)
+
+
+def _reservoir(n=200, seed=3):
+    return Reservoir(n, n_inputs=2, seed=seed, **RES)
+
+
+def _sine(n, train_ms, test_ms=1000.0, seed=1):
+    dt = 0.04
+    res = Reservoir(n, model="nicola_clopath", g=5000 / np.sqrt(0.1), p=0.1, tau_rise=2.0,
+                    tau_decay=20.0, dt=dt, bias=1000.0, n_inputs=0, seed=seed)
+    force = FORCE(1, alpha=0.5, every=20, feedback=5000.0, seed=seed + 1)
+
+    def sine(t0, T):
+        return np.sin(2 * np.pi * 5.0 * (t0 + np.arange(int(round(T / dt))) * dt) / 1000)[:, None]
+
+    force.run(res, np.zeros((int(500 / dt), 0)), train=False)
+    force.run(res, np.zeros((int(train_ms / dt), 0)), sine(500, train_ms))
+    y = force.run(res, np.zeros((int(test_ms / dt), 0)), train=False)
+    return np.corrcoef(y[:, 0], sine(500 + train_ms, test_ms)[:, 0])[0, 1]
+
+
+def test_force_sine_nicola_clopath():
+    """Nicola & Clopath (2017) 5 Hz sinusoid with their neuron, synapse and RLS constants
+    (G = Q = 5000, P(0) = 2 I, RLS every 20 steps of 0.04 ms), smaller than the paper for
+    CI: N = 300 (paper 2000), 2 s training (paper 5 s), 1 s test with learning off:
+    correlation with the target > 0.9."""
+    assert _sine(300, 2000.0) > 0.9
+
+
+@pytest.mark.slow
+def test_force_sine_paper_size():
+    """The paper's size: N = 2000, 5 s training, 5 s test."""
+    assert _sine(2000, 5000.0, 5000.0) > 0.9
+
+
+@pytest.fixture(scope="module")
+def probability_sweep():
+    out = {}
+    for p in (0.2, 0.5, 0.8):
+        task = WhatWhenTask([{"latency": 250, "probabilities": [p], "n_trials": 120}],
+                            trial_ms=400, seed=1)
+        ro = ThreeFactorReadout(2, eta=[1.0, 0.003], modes=["online", "offline"],
+                                gate_floor=0.5)
+        y = run_three_factor(_reservoir(), ro, task)
+        out[p] = (task, y[-20:].mean(axis=0), ro.W_.copy())
+    return out
+
+
+def test_when_readout_peaks_at_stimulus(probability_sweep):
+    """After training, the when readout (mean of the last 20 trials) peaks within 20 ms of
+    the stimulus time, for every probability."""
+    for task, y, _ in probability_sweep.values():
+        t_stim = task.cue_onset + 250
+        assert metrics.timing_error(y[:, 0], task.times, t_stim) <= 20.0
+
+
+def test_amplitude_tracks_probability(probability_sweep):
+    """LMS converges to the conditional expectation: amplitude = p x template. Across
+    p in {0.2, 0.5, 0.8}: Pearson r > 0.9 and slope 1 +/- 0.25, for the when readout
+    (online) and the what readout (offline)."""
+    ps = sorted(probability_sweep)
+    for col, template in ((0, "template"), (1, "what_template")):
+        amps = []
+        for p in ps:
+            task, y, _ = probability_sweep[p]
+            t_stim = task.cue_onset + 250
+            b = getattr(task, template)(t_stim)
+            mask = (np.abs(task.times - t_stim) <= task.gate_halfwidth) if col == 0 else b > 0
+            amps.append(metrics.amplitude(y[:, col], b, mask))
+        fit = metrics.probability_fit(ps, amps)
+        assert fit["pearson_r"] > 0.9, (col, amps)
+        assert abs(fit["slope"] - 1.0) < 0.25, (col, amps)
+
+
+def _switch_errors(learner, n_pre, n_post, reset=False):
+    """Errors of the when readout after a latency switch 150 -> 300 ms (p = 1), over the
+    windows around the old and the new stimulus time."""
+    blocks = [{"latency": 150, "probabilities": [1.0], "n_trials": n_pre},
+              {"latency": 300, "probabilities": [1.0], "n_trials": n_post}]
+    task = WhatWhenTask(blocks, trial_ms=400, seed=1)
+    if learner == "force":
+        y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10), task,
+                      reset_at=[n_pre] if reset else [])
+    else:
+        ro = ThreeFactorReadout(2, eta=[1.0, 0.003], modes=["online", "offline"],
+                                gate_floor=0.5)
+        y = run_three_factor(_reservoir(), ro, task)
+    t = task.times
+    m = (np.abs(t - 170) <= 40) | (np.abs(t - 320) <= 40)
+    return np.sqrt(((y[n_pre:, m, 0] - task.expected(1)[m, 0]) ** 2).mean(axis=1))
+
+
+def _remaining(e, k=10, floor=0.09):
+    """Fraction of the switch error still there after k post-switch trials, relative to
+    the asymptotic error ``floor`` of a readout trained on the new latency alone."""
+    return (e[k] - floor) / (e[0] - floor)
+
+
+def test_force_adaptation_depends_on_history():
+    """RLS without forgetting (lambda = 1) averages over all samples: after a switch it
+    needs longer when pre-trained longer (theory: remaining error ~ n_pre/(n_pre + k));
+    with a reset of P it recovers within 2 trials. Measured ratios."""
+    e10, e20 = _switch_errors("force", 10, 12), _switch_errors("force", 20, 12)
+    reset = _switch_errors("force", 20, 12, reset=True)
+    r10, r20 = _remaining(e10), _remaining(e20)
+    assert r20 / r10 > 1.1
+    assert r10 > 0.3
+    assert _remaining(reset, k=2) < 0.1
+
+
+def test_three_factor_adaptation_nearly_independent_of_history():
+    """After doubling pre-switch training (20 -> 40 trials) the fraction of the switch error
+    left after 20 post-switch trials grows little for the three-factor readout (measured
+    0.46 -> 0.50) and much for RLS without reset (0.46 -> 0.64); with 40 pre-switch trials
+    the three-factor error is the smaller one. (Not strictly history-independent: a
+    constant-rate rule on correlated features keeps slow modes from pre-training.)"""
+    tf = {n: _switch_errors("3f", n, 21) for n in (20, 40)}
+    rls = {n: _switch_errors("force", n, 21) for n in (20, 40)}
+    growth_tf = _remaining(tf[40], 20) / _remaining(tf[20], 20)
+    growth_rls = _remaining(rls[40], 20) / _remaining(rls[20], 20)
+    assert growth_tf < 1.15
+    assert growth_rls > 1.25
+    assert tf[40][20] < rls[40][20]
+
+
+def test_what_when_angle_against_shuffled(probability_sweep):
+    """What and when weights vs neuron-shuffled weights (the baseline of unrelated
+    vectors, |cos| ~ 1/sqrt(N)). Measured here: the learned pair is *less* orthogonal
+    than the shuffled baseline (both readouts are fitted on the same non-negative
+    features), so the paper's near-orthogonality claim is not reproduced; the test pins
+    the measured relation."""
+    _, _, W = probability_sweep[0.8]
+    angle = metrics.subspace_angle(W[1], W[0])
+    shuffled = np.median(metrics.shuffled_angle(W[1], W[0], 50, seed=0))
+    assert angle < shuffled
+
+
+def test_spec_evaluates():
+    """models/what_when.toml through the lead's spec loader: the metrics the sweep uses."""
+    m = evaluate(load_spec("what_when"), 1)
+    assert {"adaptation_trials", "timing_error_ms", "amplitude_when"} <= set(m)
+    assert m["timing_error_ms"] <= 20.0
+    assert abs(m["amplitude_when"] - m["expected_when"]) < 0.2
