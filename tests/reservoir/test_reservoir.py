@@ -47,7 +47,7 @@ def test_double_exponential_filter_closed_form():
     exact = (np.exp(-t / td) - np.exp(-t / tr)) / (td - tr)
     assert abs(r.sum() * dt - 1.0) < dt / tr  # first-order scheme: area 1 + O(dt/tr)
     assert abs(t[np.argmax(r)] - tr * td * math.log(td / tr) / (td - tr)) < 0.05
-    np.testing.assert_allclose(r, exact, atol=2e-3 * exact.max())
+    np.testing.assert_allclose(r, exact, rtol=dt / tr, atol=1e-3 * exact.max())
 
 
 def test_fused_kernel_equals_network_path():
