@@ -29,7 +29,7 @@ def main():
     CliqueNetwork(c, l).store(msgs[:10]).retrieve(msgs[:2])  # compile outside the timing
 
     store_nb = _rate(lambda: CliqueNetwork(c, l).store(msgs), M)
-    store_np = _rate(lambda: store_dense(np.zeros((c * l, c * l), bool), msgs, l), M, repeat=1)
+    store_np = _rate(lambda: store_dense(np.zeros((c * l, c * l), bool), msgs, l), M)
     net = CliqueNetwork(c, l).store(msgs)
     W = net.dense_weights()
     assert np.array_equal(W, store_dense(np.zeros_like(W), msgs, l))
@@ -43,7 +43,7 @@ def main():
         out = net.retrieve(cues, rule=rule)
         rate_nb = _rate(lambda: net.retrieve(cues, rule=rule), n_numba)
         flat = cues[:n_numpy].reshape(n_numpy, -1)
-        rate_np = _rate(lambda: retrieve_dense(W, flat, c, l, 1.0, 4, rule), n_numpy, repeat=1)
+        rate_np = _rate(lambda: retrieve_dense(W, flat, c, l, 1.0, 4, rule), n_numpy)
         same = np.array_equal(out[:n_numpy].reshape(n_numpy, -1),
                               retrieve_dense(W, flat, c, l, 1.0, 4, rule))
         err = np.mean(np.any(out.argmax(-1) != truth, axis=1) | (out.sum(-1) != 1).any(1))
