@@ -21,7 +21,8 @@ from biosim.dendrites.theory import (detection_error, expected_union_size,
                                      union_size_log_pmf)
 
 __all__ = [
-    "DendriticNeurons", "SDRInput", "SynapseGrowth", "MCResult", "false_match_rate", "false_negative_rate", "union_false_match_rate",
+    "DendriticNeurons", "SDRInput", "SynapseGrowth", "MCResult", "false_match_rate",
+    "false_negative_rate", "union_false_match_rate",
     "union_segment_false_match_rate", "detection_error", "expected_union_size",
     "false_match_probability", "false_negative_probability", "hypergeom_tail", "log_binom",
     "optimal_threshold", "union_false_match_probability",

@@ -47,10 +47,6 @@ class MCResult:
         return (self.p - p_true) / se if se > 0 else (0.0 if self.p == p_true else math.inf)
 
 
-def _words(n):
-    return (n + 63) // 64
-
-
 @njit(cache=True)
 def _false_match_kernel(state, n, a, s, theta, n_samples, resample):
     words = (n + 63) // 64

@@ -143,3 +143,27 @@ def test_optimal_threshold_in_nmda_range():
 def test_bad_input_names_field(call, field):
     with pytest.raises(BiosimError, match=rf"^{field}: expected"):
         call()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_random_parameters_against_exact_integers(data):
+    """Any valid (n, a, s, theta, v): false match and false negative equal the exact
+    rational value to 1e-9 relative (or are both exactly zero)."""
+    n = data.draw(st.integers(1, 3000))
+    a = data.draw(st.integers(1, n))
+    s = data.draw(st.integers(1, min(a, 60)))
+    theta = data.draw(st.integers(1, s))
+    v = data.draw(st.integers(0, min(a, n - a)))
+    for got, exact in ((T.false_match_probability(n, a, s, theta),
+                        T.false_match_probability_exact(n, a, s, theta)),
+                       (T.false_negative_probability(a, s, theta, v),
+                        T.false_negative_probability_exact(a, s, theta, v))):
+        if exact == 0:
+            assert got == 0.0
+        elif float(exact) > 1e-300:
+            assert rel_err(got, exact) < 1e-9
