@@ -66,19 +66,17 @@ def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, out
             s = sbuf[i] * ca + cbuf[i] * sa      # sin(theta_i + alpha)
             out[i] = omega[i] + (Y + out[i]) * c - (X + sx[i]) * s
     elif kind == _CSR:
-        sx = np.zeros(n)
-        sy = np.zeros(n)
-        for j in range(n):
-            cj = cbuf[j]
-            sj = sbuf[j]
-            for k in range(indptr[j], indptr[j + 1]):
-                i = indices[k]
-                sx[i] += data[k] * cj
-                sy[i] += data[k] * sj
+        # rows = post units (the transpose of the projection layout): gather, no scatter
         for i in range(n):
+            sx = 0.0
+            sy = 0.0
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                sx += data[k] * cbuf[j]
+                sy += data[k] * sbuf[j]
             c = cbuf[i] * ca - sbuf[i] * sa
             s = sbuf[i] * ca + cbuf[i] * sa
-            out[i] = omega[i] + (Y + sy[i]) * c - (X + sx[i]) * s
+            out[i] = omega[i] + (Y + sy) * c - (X + sx) * s
     else:
         for i in range(n):
             c = cbuf[i] * ca - sbuf[i] * sa
@@ -180,26 +178,26 @@ def natural_frequencies(n, dist="lorentzian", width=1.0, center=0.0, *, sample="
 # ---------------------------------------------------------------- coupling
 def coupling_arrays(coupling, n):
     """(kind, W, data, indptr, indices) for the kernels from None, a dense (n, n) array
-    or a scipy sparse matrix / :class:`biosim.core.projection.Weights` (rows = pre)."""
+    or a scipy sparse matrix / :class:`biosim.core.projection.Weights`, both (n_pre, n_post);
+    the kernels get the sparse matrix transposed (CSR rows = post units)."""
     empty_f, empty_i = np.zeros(0), np.zeros(0, np.int64)
     if coupling is None:
         return _NONE, np.zeros((0, 0)), empty_f, empty_i, empty_i
     if hasattr(coupling, "indptr") and hasattr(coupling, "indices"):
-        if hasattr(coupling, "tocsr"):                       # scipy.sparse
-            if coupling.shape != (n, n):
-                check.fail("coupling", f"shape ({n}, {n})", f"shape {coupling.shape}")
-            m = coupling.tocsr()
-            data = np.asarray(m.data, float)
-        else:                                                # core Weights (CSR)
-            if (coupling.n_pre, coupling.n_post) != (n, n):
-                check.fail("coupling", f"shape ({n}, {n})",
-                           f"shape ({coupling.n_pre}, {coupling.n_post})")
-            m = coupling
-            data = np.asarray(m.data, float)
+        import scipy.sparse as sp
+
+        if not hasattr(coupling, "tocsr"):                   # core Weights (CSR, rows = pre)
+            coupling = sp.csr_matrix((coupling.data, coupling.indices, coupling.indptr),
+                                     shape=(coupling.n_pre, coupling.n_post))
+        if coupling.shape != (n, n):
+            check.fail("coupling", f"shape ({n}, {n})", f"shape {coupling.shape}")
+        m = sp.csr_matrix(coupling.T)                        # rows = post units
+        m.sum_duplicates()
+        data = np.ascontiguousarray(m.data, dtype=float)
         if not np.all(np.isfinite(data)):
             check.fail("coupling", "finite values (no NaN or inf)", "a non-finite entry")
-        return (_CSR, np.zeros((0, 0)), np.ascontiguousarray(data),
-                np.ascontiguousarray(m.indptr, np.int64), np.ascontiguousarray(m.indices, np.int64))
+        return (_CSR, np.zeros((0, 0)), data, np.ascontiguousarray(m.indptr, np.int64),
+                np.ascontiguousarray(m.indices, np.int64))
     if getattr(coupling, "dense", False) and hasattr(coupling, "W"):
         coupling = coupling.W
     W = check.array("coupling", coupling, shape=(n, n))
