@@ -168,12 +168,19 @@ def init_module(n_input: int, n_e: int, params: SNNParams, seed=None) -> dict:
     return {"W": W, "delays": delays, "theta": np.full(n_e, params.theta_init)}
 
 
+INITIAL_REST = 500.0   # ms of silence VPRSNN runs before the first image
+
+
 def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
-    """Dynamic state at rest (VPRSNN starts 40 mV below rest and waits 500 ms first)."""
+    """The state after VPRSNN's initial 500 ms rest: voltages at rest (within 0.3 mV of it
+    after starting 40 mV below), conductances and traces empty, timers at
+    ``timer_rate * 500 ms`` (with a zero timer every neuron would be held silent for the
+    first 50 ms of the first image and then fire at once)."""
     big = np.int64(1) << 60
     return {
         "v_e": np.full(n_e, params.v_rest_e), "ge_e": np.zeros(n_e), "gi_e": np.zeros(n_e),
-        "timer": np.zeros(n_e), "refr_e": np.zeros(n_e, np.int64),
+        "timer": np.full(n_e, params.timer_rate * INITIAL_REST),
+        "refr_e": np.zeros(n_e, np.int64),
         "v_i": np.full(n_e, params.v_rest_i), "ge_i": np.zeros(n_e), "gi_i": np.zeros(n_e),
         "refr_i": np.zeros(n_e, np.int64),
         "last_post": np.full(n_e, -big), "last_arr": np.full((n_input, n_e), -big),

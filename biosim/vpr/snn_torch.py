@@ -18,7 +18,7 @@ import numpy as np
 
 from biosim.core.random import make_rng
 from biosim.core.validation import integer
-from biosim.vpr.snn_numba import SNNParams, init_module, kernel_constants
+from biosim.vpr.snn_numba import INITIAL_REST, SNNParams, init_module, kernel_constants
 
 
 class TorchVPRSNN:
@@ -78,7 +78,8 @@ class TorchVPRSNN:
         ts = dict(dtype=torch.float64, device=self.device)   # times in steps, exact
         return {
             "v_e": torch.full((M, n_e), p.v_rest_e, **z), "ge_e": torch.zeros(M, n_e, **z),
-            "gi_e": torch.zeros(M, n_e, **z), "timer": torch.zeros(M, n_e, **z),
+            "gi_e": torch.zeros(M, n_e, **z),
+            "timer": torch.full((M, n_e), p.timer_rate * INITIAL_REST, **z),
             "refr_e": torch.zeros(M, n_e, **ts), "v_i": torch.full((M, n_e), p.v_rest_i, **z),
             "ge_i": torch.zeros(M, n_e, **z), "gi_i": torch.zeros(M, n_e, **z),
             "refr_i": torch.zeros(M, n_e, **ts), "last_post": torch.full((M, n_e), never, **ts),

@@ -1,0 +1,187 @@
+"""VPRSNN training and query speed: biosim numba vs biosim torch (CPU) vs Brian2, one run.
+
+The same network (784 Poisson inputs -> n_e excitatory <-> n_e inhibitory, triplet STDP with
+delays, VPRSNN's constants, dt 0.5 ms) is written here in Brian2 as VPRSNN does
+(``NeuronGroup``/``Synapses``, ``method='euler'``, one ``run`` per 350 ms image and 150 ms
+rest, weights normalised in Python before every training image), started from the same
+weights and delays as biosim's. Times are per presentation; the RA-L protocol for a
+100-place module is 12,000 training presentations (60 epochs x 2 traverses x 100 places)
+with n_e = 400, and the modular Nordland run (ICRA 2023) is 132 modules of 25 places with
+400 neurons each (3,000 presentations per module). ``BIOSIM_BENCH_QUICK=1``: small sizes.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
+
+
+def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"):
+    """VPRSNN in Brian2, from given input weights (n_input, n_e), delays (steps), thetas."""
+    import brian2 as b2
+
+    from biosim.vpr.snn_numba import INITIAL_REST
+
+    b2.prefs.codegen.target = target
+    b2.defaultclock.dt = params.dt * b2.ms
+    n_in, n_e = W.shape
+    p = params
+    ns = {"v_rest_e": p.v_rest_e * b2.mV, "v_reset_e": p.v_reset_e * b2.mV,
+          "v_thresh_e": p.v_thresh_e * b2.mV, "offset": p.offset * b2.mV,
+          "tau_e": p.tau_e * b2.ms, "tau_ge": p.tau_ge * b2.ms, "tau_gi": p.tau_gi * b2.ms,
+          "e_inh_e": p.e_inh_e * b2.mV, "tau_theta": p.tau_theta * b2.ms,
+          "theta_plus": p.theta_plus * b2.mV, "refrac_e": p.refrac_e * b2.ms,
+          "timer_rate": p.timer_rate, "v_rest_i": p.v_rest_i * b2.mV,
+          "v_reset_i": p.v_reset_i * b2.mV, "v_thresh_i": p.v_thresh_i * b2.mV,
+          "tau_i": p.tau_i * b2.ms, "e_inh_i": p.e_inh_i * b2.mV, "tau_pre": p.tau_pre * b2.ms,
+          "tau_post1": p.tau_post1 * b2.ms, "tau_post2": p.tau_post2 * b2.ms,
+          "nu_pre": p.nu_pre * (1 if p.stdp == "vprsnn" else -1), "nu_post": p.nu_post,
+          "w_max": p.w_max}
+    theta_eq = "dtheta/dt = -theta / tau_theta : volt" if train else "theta : volt"
+    exc = b2.NeuronGroup(n_e, f"""
+        dv/dt = ((v_rest_e - v) + ge * (0*mV - v) + gi * (e_inh_e - v)) / tau_e : volt (unless refractory)
+        dge/dt = -ge / tau_ge : 1
+        dgi/dt = -gi / tau_gi : 1
+        dtimer/dt = timer_rate : second
+        {theta_eq}""",
+        threshold="(v > (theta - offset + v_thresh_e)) and (timer > refrac_e)",
+        reset="v = v_reset_e; timer = 0*ms" + ("; theta += theta_plus" if train else ""),
+        refractory=p.refrac_e * b2.ms, method="euler", namespace=ns)
+    inh = b2.NeuronGroup(n_e, """
+        dv/dt = ((v_rest_i - v) + ge * (0*mV - v) + gi * (e_inh_i - v)) / tau_i : volt (unless refractory)
+        dge/dt = -ge / tau_ge : 1
+        dgi/dt = -gi / tau_gi : 1""",
+        threshold="v > v_thresh_i", reset="v = v_reset_i", refractory=p.refrac_i * b2.ms,
+        method="euler", namespace=ns)
+    exc.v, inh.v = p.v_rest_e * b2.mV, p.v_rest_i * b2.mV
+    exc.timer = p.timer_rate * INITIAL_REST * b2.ms
+    exc.theta = theta * b2.mV
+    inp = b2.PoissonGroup(n_in, 0 * b2.Hz)
+    model, on_pre, on_post = "w : 1", "ge_post += w", ""
+    if train:
+        model += """
+            post2before : 1
+            dpre/dt = -pre / tau_pre : 1 (event-driven)
+            dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
+            dpost2/dt = -post2 / tau_post2 : 1 (event-driven)"""
+        on_pre += "; pre = 1.; w = clip(w + nu_pre * post1, 0, w_max)"
+        on_post = ("post2before = post2; w = clip(w + nu_post * pre * post2before, 0, w_max); "
+                   "post1 = 1.; post2 = 1.")
+    s_in = b2.Synapses(inp, exc, model, on_pre=on_pre, on_post=on_post, namespace=ns)
+    s_in.connect(True)
+    s_in.w = W[s_in.i[:], s_in.j[:]]
+    s_in.delay = delays[s_in.i[:], s_in.j[:]] * p.dt * b2.ms
+    s_ei = b2.Synapses(exc, inh, on_pre=f"ge_post += {p.w_ei}")
+    s_ei.connect(j="i")
+    s_ie = b2.Synapses(inh, exc, on_pre=f"gi_post += {p.w_ie}")
+    s_ie.connect(condition="i != j")
+    mon = b2.SpikeMonitor(exc, record=False)
+    net = b2.Network(exc, inh, inp, s_in, s_ei, s_ie, mon)
+
+    def present(pixels):
+        counts = np.zeros((len(pixels), n_e), np.int64)
+        for k, x in enumerate(pixels):
+            if train:
+                w_now = np.asarray(s_in.w[:]).reshape(n_in, n_e)
+                s_in.w = (w_now * (p.weight_sum / w_now.sum(axis=0))).ravel()
+            before = np.asarray(mon.count[:]).copy()
+            inp.rates = x * p.rate_scale * b2.Hz
+            net.run(p.present_time * b2.ms, namespace={})
+            counts[k] = np.asarray(mon.count[:]) - before
+            inp.rates = 0 * b2.Hz
+            net.run(p.rest_time * b2.ms, namespace={})
+        return counts
+
+    return present
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def main():
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from biosim.vpr.preprocess import preprocess
+    from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams, init_module
+    from biosim.vpr.synthetic import synthetic_route
+
+    params = SNNParams()
+    ds = synthetic_route(25, ("summer", "rain"), seed=0)
+    images = preprocess(ds.reference.images).reshape(25, -1).astype(float)
+    n_e = 100 if QUICK else 400
+    n_train = 4 if QUICK else 10
+    n_test = 4 if QUICK else 10
+    x_train, x_test = images[:n_train], images[10:10 + n_test]
+    rows = {}
+
+    net = NumbaVPRSNN(1, 784, n_e, params, seed=1)
+    net.present([images[:1]], True)                                   # compile
+    net = NumbaVPRSNN(1, 784, n_e, params, seed=1)
+    init = {k: v.copy() for k, v in net.modules[0].items()}
+    t_tr, _ = timed(net.present, [x_train], True)
+    net.reset_state()
+    t_te, c = timed(net.present, [x_test], False)
+    rows["biosim numba"] = (t_tr / n_train, t_te / n_test, c[0].sum(1).mean())
+
+    try:
+        import torch
+
+        from biosim.vpr.snn_torch import TorchVPRSNN
+
+        torch.set_num_threads(1)
+        tn = TorchVPRSNN(1, 784, n_e, params, seed=1)
+        k = 2
+        t_tr, _ = timed(tn.present, [x_train[:k]], True)
+        tn.set_modules(net.modules)                                   # numba's trained W
+        t_te, c = timed(tn.present, [x_test[:k]], False)
+        rows["biosim torch CPU"] = (t_tr / k, t_te / k, c[0].sum(1).mean())
+    except ImportError:
+        pass
+
+    try:
+        import brian2  # noqa: F401
+
+        target = "cython"
+        try:
+            import Cython  # noqa: F401
+        except ImportError:
+            target = "numpy"
+        k = 2 if QUICK else 4
+        b_train = brian2_network(init["W"], init["delays"], init["theta"], params, True, target)
+        b_train(x_train[:1])                                          # code generation
+        t_tr, _ = timed(b_train, x_train[1:1 + k])
+        trained = net.modules[0]
+        b_test = brian2_network(trained["W"], trained["delays"], trained["theta"], params,
+                                False, target)
+        b_test(x_test[:1])
+        t_te, c = timed(b_test, x_test[:k])
+        rows[f"Brian2 {target}"] = (t_tr / k, t_te / k, c.sum(1).mean())
+    except ImportError:
+        print("brian2 not installed: no peer timing")
+
+    print(f"VPRSNN, n_e = {n_e}, dt = {params.dt} ms, one CPU core; per 500 ms presentation")
+    print(f"{'implementation':<18} {'train s':>9} {'query s':>9} {'queries/s':>9} "
+          f"{'spikes/query':>12}")
+    for name, (a, b, sp) in rows.items():
+        print(f"{name:<18} {a:9.4f} {b:9.4f} {1 / b:9.1f} {sp:12.1f}")
+    base = rows["biosim numba"]
+    for name, (a, b, _) in rows.items():
+        if name != "biosim numba":
+            print(f"numba speed-up over {name}: training x{a / base[0]:.0f}, "
+                  f"queries x{b / base[1]:.0f}")
+    if not QUICK:
+        print("\nExtrapolation (n_e = 400, from the per-presentation times above):")
+        for name, (a, b, _) in rows.items():
+            module = 12000 * a + 300 * b
+            nordland = 132 * (3000 * a + 75 * b)
+            print(f"{name:<18} 100-place module (RA-L): {module / 60:8.1f} min; "
+                  f"Nordland 132 x 25-place modules: {nordland / 3600:8.1f} h on one core")
+
+
+if __name__ == "__main__":
+    main()
