@@ -5,7 +5,10 @@ integrates (``when="groups"``), spikes are detected after the update and labelle
 start of the step (Brian2's ``thresholds``), then reset; the synaptic input of spikes of
 step n (``Isyn += w`` on_pre, delay d steps -> Brian2 delay d dt) acts in step n + 1 + d, after
 which ``Isyn`` is cleared. The published Izhikevich scheme is a custom update (two dt/2
-half-steps for v, then u with the new v); forward Euler uses Brian2's ``method="euler"``.
+half-steps for v, then u with the new v), one floating-point operation a statement so that
+Brian2 rounds as biosim does; forward Euler uses Brian2's ``method="euler"``. LIF uses
+``method="euler"`` with Brian2 refractoriness ``refractory + dt`` (biosim clamps v for
+``refractory`` ms after the step of the spike; Brian2 counts from that step).
 Variables are dimensionless numbers in biosim's units (ms, mV). Results agree with biosim
 to rounding: Brian2 sums synaptic input in its own order, and its code generation may
 reorder arithmetic.
@@ -103,9 +106,10 @@ def _group(b2, pop, inputs, dt, now, n_steps):
     if isinstance(pop, PoissonGroup):
         return b2.PoissonGroup(pop.n, rates=pop.rates * b2.Hz, dt=clock, name=name)
     if isinstance(pop, SpikeGenerator):
-        keep = pop.times >= now * dt
-        times = np.floor((pop.times[keep] - now * dt) / dt + 1e-9) * dt
-        return b2.SpikeGeneratorGroup(pop.n, pop.indices[keep], times * b2.ms, dt=clock,
+        keep = pop.times >= now * dt  # a unit fires once in a step, however many times fall in it
+        steps = np.floor((pop.times[keep] - now * dt) / dt + 1e-9).astype(np.int64)
+        pairs = np.unique(np.stack([steps, pop.indices[keep]]), axis=1)
+        return b2.SpikeGeneratorGroup(pop.n, pairs[1], pairs[0] * dt * b2.ms, dt=clock,
                                       name=name)
     if not isinstance(pop, (Izhikevich, LIF)):
         check.fail("populations", "Izhikevich, LIF, PoissonGroup or SpikeGenerator for Brian2 "
@@ -129,12 +133,12 @@ def _group(b2, pop, inputs, dt, now, n_steps):
             ns[f"ta_{k}"] = b2.TimedArray(table, dt=dt * b2.ms, name=f"ta_{name}_{k}")
             terms.append(f"ta_{k}(t, i)")
         elif isinstance(q, GaussianNoise):
-            lines += [f"xi_{k} : 1", f"mu_{k} : 1 (constant)", f"sd_{k} : 1 (constant)"]
+            lines += [f"noise_{k} : 1", f"mu_{k} : 1 (constant)", f"sd_{k} : 1 (constant)"]
             mu, sd = np.zeros(pop.n), np.zeros(pop.n)
             mu[unit], sd[unit] = q.mean, q.std
             setters += [(f"mu_{k}", mu), (f"sd_{k}", sd)]
-            terms.append(f"xi_{k}")
-            extras.append((f"xi_{k} = mu_{k} + sd_{k} * randn()", q.every * dt))
+            terms.append(f"noise_{k}")
+            extras.append((f"noise_{k} = mu_{k} + sd_{k} * randn()", q.every * dt))
         else:
             check.fail("inputs", "ConstantCurrent, ArrayCurrent or GaussianNoise for Brian2 "
                                  "export", type(q).__name__)
@@ -172,7 +176,7 @@ def _group(b2, pop, inputs, dt, now, n_steps):
             lines += ["dv/dt = ((v_rest - v) + R * I) / (tau_m * ms) : 1 (unless refractory)",
                       current]
         group = b2.NeuronGroup(pop.n, "\n".join(lines), threshold="v >= v_thresh",
-                               reset="v = v_reset", refractory=pop.refractory * b2.ms,
+                               reset="v = v_reset", refractory=(pop.refractory + dt) * b2.ms,
                                method="euler", namespace=ns, dt=clock, name=name)
         group.v = pop.state["v"]
         if pop.conductance:
