@@ -78,7 +78,7 @@ def _make_layer_classes():
 
 
 def ActiveDendriteNet(n_in: int, n_out: int, *, hidden=(256, 256), context_dim: int,
-                      n_segments: int = 5, k_frac: float = 0.1, dendrites: bool = True,
+                      n_segments: int = 5, k_frac: float = 0.2, dendrites: bool = True,
                       seg_scale: float = 1.0, seed=None):
     """A torch ``nn.Module``: hidden layers of dendritic units with k-WTA (top ``k_frac`` of
     units stay active), then a linear read-out. Call as ``net(x, context)``. Segment weights
@@ -179,11 +179,13 @@ def train_continual(net, tasks, *, epochs: int = 3, lr: float = 3e-3, batch_size
 
 
 def continual_learning_demo(n_tasks: int = 5, *, hidden=(256, 256), n_segments=None,
-                            k_frac: float = 0.1, epochs: int = 3, lr: float = 3e-3,
+                            k_frac: float = 0.2, epochs: int = 3, lr: float = 3e-3,
                             seed=0) -> dict:
     """Permuted digits with the active-dendrite network and its dendrite-free twin (same
     seed, same layers, same k-WTA). Returns {"dendrites": result, "twin": result}, each as
-    :func:`train_continual` returns it."""
+    :func:`train_continual` returns it. Defaults (ours, for 8x8 digits on a CPU in seconds):
+    two layers of 256 units with 20 % winners (Iyer et al. used 2 x 2048 units, 5 % winners,
+    on MNIST); 3 epochs of Adam at lr 3e-3 per task."""
     import torch
 
     torch.set_num_threads(1)

@@ -27,13 +27,14 @@ def test_permuted_tasks_are_permutations():
 def test_dendrites_forget_less_than_twin():
     """Iyer et al. (2022), permuted MNIST: active dendrites + k-WTA keep earlier tasks far
     better than a network without dendrites. Here 5 permuted-digit tasks (CPU, ~15 s):
-    the dendritic network ends >= 0.1 higher in mean accuracy and forgets >= 0.1 less."""
+    the dendritic network ends >= 0.15 higher in mean accuracy and forgets >= 0.15 less
+    (measured: 0.73 vs 0.38 and 0.25 vs 0.67 at seed 0; seeds 1-2 alike)."""
     r = active.continual_learning_demo(5, seed=0)
     d, t = r["dendrites"], r["twin"]
-    assert np.all(np.diag(d["accuracy"]) > 0.7) and np.all(np.diag(t["accuracy"]) > 0.7)
+    assert np.all(np.diag(d["accuracy"]) > 0.8) and np.all(np.diag(t["accuracy"]) > 0.8)
     assert d["context_accuracy"] > 0.95
-    assert d["final"] > t["final"] + 0.1
-    assert d["forgetting"] < t["forgetting"] - 0.1
+    assert d["final"] > t["final"] + 0.15
+    assert d["forgetting"] < t["forgetting"] - 0.15
 
 
 def test_bad_input():
