@@ -183,28 +183,37 @@ def union_size_log_pmf(n, a, M):
     """log P(|x_1 | ... | x_M| = u) for u = 0..n, the union of M independent random SDRs.
 
     Exact: the union grows by k new bits with probability C(n-u, k) C(u, a-k) / C(n, a).
-    Scalars only; returns an array of length n + 1 (entries -inf where impossible).
+    n, a scalars; M a scalar (returns an array of length n + 1, -inf where impossible) or an
+    array of counts (returns shape M.shape + (n + 1,), from one pass of the chain).
     """
     n, a = (int(x) for x in _validate(n, a))
-    M = int(_as_int_array("M", M, low=1))
+    Ms = _as_int_array("M", M, low=1)
+    out = np.empty(Ms.shape + (n + 1,))
     u = np.arange(n + 1)
     k = np.arange(a + 1)
     log_step = (log_binom((n - u)[:, None], k[None, :]) + log_binom(u[:, None], a - k[None, :])
                 - log_binom(n, a))
     logp = np.full(n + 1, -np.inf)
     logp[a] = 0.0
-    for _ in range(M - 1):
-        new = np.full(n + 1, -np.inf)
-        for kk in range(a + 1):
-            contrib = logp[: n + 1 - kk] + log_step[: n + 1 - kk, kk]
-            new[kk:] = np.logaddexp(new[kk:], contrib)
-        logp = new
-    return logp
+    for m in range(1, int(Ms.max(initial=1)) + 1):
+        if m > 1:
+            new = np.full(n + 1, -np.inf)
+            for kk in range(a + 1):
+                contrib = logp[: n + 1 - kk] + log_step[: n + 1 - kk, kk]
+                new[kk:] = np.logaddexp(new[kk:], contrib)
+            logp = new
+        out[Ms == m] = logp
+    return out
 
 
-def _mixture(logp, log_tail_of_u, log):
-    mask = np.isfinite(logp)
-    return _out(logsumexp(logp[mask] + log_tail_of_u(np.nonzero(mask)[0])), log)
+def _union_mixture(n, k_union, M, log_tail_of_u, log):
+    """sum_u P(|union of M random k_union-subsets| = u) * tail(u), for each M."""
+    logp = union_size_log_pmf(n, k_union, M)
+    u = np.arange(n + 1)
+    lt = np.full(n + 1, -np.inf)
+    ok = u >= 1
+    lt[ok] = log_tail_of_u(u[ok])
+    return _out(logsumexp(logp + lt, axis=-1), log)
 
 
 def union_false_match_probability(n, a, s, theta, M, *, exact=True, log=False):
@@ -212,14 +221,15 @@ def union_false_match_probability(n, a, s, theta, M, *, exact=True, log=False):
 
     The segment holds s synapses from a pattern outside the union. ``exact=True`` averages
     the false-match probability over the exact distribution of the union size; ``exact=False``
-    is the paper's approximation: a replaced by a' = n (1 - (1 - a/n)^M), rounded. Scalars.
+    is the paper's approximation: a replaced by a' = n (1 - (1 - a/n)^M), rounded.
+    n, a, s, theta scalars; M a scalar or an array.
     """
     n, a, s, theta = (int(x) for x in _validate(n, a, s, theta))
-    M = int(_as_int_array("M", M, low=1))
+    M = _as_int_array("M", M, low=1)
     if not exact:
-        a_u = int(np.rint(expected_union_size(n, a, M)))
+        a_u = np.rint(expected_union_size(n, a, M)).astype(np.int64)
         return _out(_log_tail(theta, n, s, a_u), log)
-    return _mixture(union_size_log_pmf(n, a, M), lambda u: _log_tail(theta, n, s, u), log)
+    return _union_mixture(n, a, M, lambda u: _log_tail(theta, n, s, u), log)
 
 
 def union_segment_false_match_probability(n, a, s, theta, M, *, exact=True, log=False):
@@ -227,14 +237,15 @@ def union_segment_false_match_probability(n, a, s, theta, M, *, exact=True, log=
 
     The segment's synapses are the union of M random s-subsets of the n cells; it fires for
     a random input of a active bits when at least theta synapses are active. ``exact=False``
-    is the paper's approximation s' = n (1 - (1 - s/n)^M), rounded. Scalars.
+    is the paper's approximation s' = n (1 - (1 - s/n)^M), rounded.
+    n, a, s, theta scalars; M a scalar or an array.
     """
     n, a, s, theta = (int(x) for x in _validate(n, a, s, theta))
-    M = int(_as_int_array("M", M, low=1))
+    M = _as_int_array("M", M, low=1)
     if not exact:
-        s_u = int(np.rint(expected_union_size(n, s, M)))
+        s_u = np.rint(expected_union_size(n, s, M)).astype(np.int64)
         return _out(_log_tail(theta, n, s_u, a), log)
-    return _mixture(union_size_log_pmf(n, s, M), lambda u: _log_tail(theta, n, u, a), log)
+    return _union_mixture(n, s, M, lambda u: _log_tail(theta, n, u, a), log)
 
 
 def detection_error(n, a, s, theta, v, *, fp_weight=1.0):

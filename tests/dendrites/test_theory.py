@@ -167,3 +167,13 @@ def test_random_parameters_against_exact_integers(data):
             assert got == 0.0
         elif float(exact) > 1e-300:
             assert rel_err(got, exact) < 1e-9
+
+
+def test_union_vectorised_over_M():
+    Ms = np.array([1, 3, 8, 20])
+    grid = T.union_segment_false_match_probability(1024, 40, 24, 10, Ms)
+    one = [T.union_segment_false_match_probability(1024, 40, 24, 10, int(M)) for M in Ms]
+    assert np.allclose(grid, one, rtol=1e-12, atol=0)
+    assert grid[0] == pytest.approx(T.false_match_probability(1024, 40, 24, 10), rel=1e-12)
+    apx = T.union_false_match_probability(1024, 40, 24, 10, Ms, exact=False)
+    assert apx.shape == (4,) and np.all(np.diff(apx) > 0)
