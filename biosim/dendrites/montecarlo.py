@@ -131,8 +131,12 @@ def _samples(n_samples):
     return integer("n_samples", n_samples, low=1)
 
 
-def _scalars(*xs):
-    return [int(x) if np.ndim(x) == 0 else fail("parameters", "scalars", x) for x in xs]
+def _scalars(n, *xs):
+    """Scalar ints; n (first) must fit the 32-bit range reduction of the generator."""
+    out = [int(x) if np.ndim(x) == 0 else fail("parameters", "scalars", x) for x in (n, *xs)]
+    if out[0] >= 2**32:
+        fail("n", "n < 2**32 for Monte Carlo", out[0])
+    return out
 
 
 def false_match_rate(n, a, s, theta, n_samples, *, seed=None, backend="numba",
