@@ -322,7 +322,8 @@ class KuramotoPopulation(Population):
     ``K`` acts in O(N) through the mean field. ``omega``: natural frequencies (rad/ms,
     scalar or per unit; see :func:`natural_frequencies`); ``sigma``: phase noise
     (rad / sqrt(ms)); ``theta0``: initial phases (default uniform on [0, 2 pi) from the
-    network's seed). ``method="rk4"`` integrates the population's own terms to fourth order
+    network's seed). ``gain`` multiplies the projection input (e.g. k/N for weights
+    K_ij of order 1, as in adaptive-coupling models). ``method="rk4"`` integrates the population's own terms to fourth order
     with the projection input held fixed over the step (the network delivers it once per
     step); with projections the result is first order in dt, exactly as ``"euler"``.
     State ``theta`` (rad); ``r`` and ``psi`` give the population's order parameter.
@@ -331,13 +332,14 @@ class KuramotoPopulation(Population):
     activity_dtype = np.float64
 
     def __init__(self, n, omega=0.0, K=0.0, alpha=0.0, sigma=0.0, method="euler",
-                 theta0=None, name=None):
+                 theta0=None, gain=1.0, name=None):
         super().__init__(n, name)
         self.omega = check.per_unit("omega", omega, self.n)
         self.K = check.number("K", K)
         self.alpha = check.number("alpha", alpha)
         self.sigma = check.nonnegative("sigma", sigma)
         self.method = check.choice("method", method, ("rk4", "euler"))
+        self.gain = check.number("gain", gain)
         self.theta0 = None if theta0 is None else check.per_unit("theta0", theta0, self.n)
         self.inputs = {"I": np.zeros((self.n, 2))}
         self.activity = np.zeros((self.n, 2))
@@ -351,7 +353,7 @@ class KuramotoPopulation(Population):
         self.activity[:, 1] = np.sin(theta)
 
     def step(self, t, dt):
-        I = self.inputs["I"]
+        I = self.inputs["I"] * self.gain if self.gain != 1.0 else self.inputs["I"]
         noise = self._rng.standard_normal(self.n) if self.sigma > 0 else np.zeros(0)
         _pop_step(self.state["theta"], self.omega, self.K, self.alpha,
                   np.ascontiguousarray(I[:, 0]), np.ascontiguousarray(I[:, 1]), dt,
