@@ -23,7 +23,7 @@ def _task(n_trials):
 
 def biosim_rate(n, n_trials):
     res = Reservoir(n, n_inputs=3, seed=1, **RES)
-    ro = ThreeFactorReadout(3, eta=[1.0, 0.003, 0.003], modes=["online", "offline", "offline"],
+    ro = ThreeFactorReadout(3, eta=[1.0, 0.03, 0.03], modes=["online", "offline", "offline"],
                             gate_floor=0.5)
     run_three_factor(res, ro, _task(2))  # compile outside the timing
     task = _task(n_trials)
@@ -64,7 +64,7 @@ def brian2_rate(n, n_trials):
     S = b2.Synapses(G, G, "w : 1", on_pre="J_post += w/tdm", namespace={"tdm": td})
     S.connect(i=pre, j=res.indices)
     S.w = res.data
-    ro = ThreeFactorReadout(3, eta=[1.0, 0.003, 0.003], modes=["online", "offline", "offline"],
+    ro = ThreeFactorReadout(3, eta=[1.0, 0.03, 0.03], modes=["online", "offline", "offline"],
                             gate_floor=0.5)
     ro.init(n)
     decay = np.exp(-dt / ro.tau_e)

@@ -12,23 +12,22 @@ def run_three_factor(reservoir, readout, task, trials=None, *, stimulus_gain=0.0
     """Run ``trials`` (default ``task.trials()``) with learning; returns the outputs
     (n_trials, steps, 1 + K).
 
-    Attention: each trial attends the actual stimulus and the expected stimulus time,
-    which is the peak of the when readout (output 0) in the previous trial when that peak
-    is >= ``expect_threshold`` (no expectation before). ``stimulus_gain`` scales the
+    Attention: each trial attends the actual stimulus and the expected stimulus times,
+    those where the when readout (output 0) predicted >= ``expect_threshold`` in the
+    previous trial (no expectation before the first trial). ``stimulus_gain`` scales the
     stimulus channels into the reservoir (0: stimuli act only through the error, so the
     readouts can only predict them from the cue). ``reset_state``: each trial starts
     from the reservoir's initial state (a long inter-trial interval)."""
     trials = task.trials() if trials is None else trials
     gains = np.concatenate([[1.0], np.full(task.n_stimuli, stimulus_gain)])
     out = np.zeros((len(trials), task.steps, 1 + task.n_stimuli))
-    t_exp = None
+    expected = None
     for k, tr in enumerate(trials):
         if reset_state:
             reservoir.reset_state()
         out[k] = readout.trial(reservoir, task.inputs(tr) * gains, task.targets(tr),
-                               task.window(tr, t_exp))
-        peak = int(np.argmax(out[k, :, 0]))
-        t_exp = task.times[peak] if out[k, peak, 0] >= expect_threshold else None
+                               task.window(tr, expected))
+        expected = out[k, :, 0] >= expect_threshold
     return out
 
 

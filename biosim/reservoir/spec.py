@@ -55,7 +55,7 @@ def build(spec: dict, seed=None):
         task = WhatWhenTask(blocks, dt=dt, seed=s_task, **task_kw)
         opts = {"expect_threshold": ro_kw.pop("expect_threshold", 0.1),
                 "stimulus_gain": check.number("stimulus_gain", ro_kw.pop("stimulus_gain", 0.0))}
-        eta = [ro_kw.pop("eta_when", 1.0)] + [ro_kw.pop("eta_what", 0.003)] * n_stim
+        eta = [ro_kw.pop("eta_when", 1.0)] + [ro_kw.pop("eta_what", 0.03)] * n_stim
         readout = ThreeFactorReadout(1 + n_stim, eta=eta,
                                      modes=["online"] + ["offline"] * n_stim, **ro_kw)
         reservoir = Reservoir(n_inputs=1 + n_stim, seed=s_res, **res_kw)

@@ -156,14 +156,31 @@ class WhatWhenTask:
             y[:, 1 + i] = p * self.what_template(t_stim)
         return y
 
-    def window(self, trial: Trial, t_expected: float | None = None) -> np.ndarray:
-        """Attention windows (steps, 1 + K): around the actual stimulus (trials with one)
-        and around the expected stimulus time ``t_expected`` (ms, all trials; None: no
-        expectation yet). The when readout attends |t - t_s| <= ``gate_halfwidth``, the what
-        readouts their whole target interval."""
+    def window(self, trial: Trial, expected=None) -> np.ndarray:
+        """Attention windows (steps, 1 + K): around the actual stimulus (trials with one) and
+        around the expected stimulus, given as a time in ms or as a boolean mask over steps
+        (e.g. where the previous trial's prediction was high); None: no expectation. The
+        when readout attends within ``gate_halfwidth`` of these times, the what readouts
+        from the cue onset to the latest of them + ``target_width``."""
+        t = self.times
+        when = np.zeros(self.steps, bool)
+        ends = []
+        if trial.identity >= 0:
+            when |= np.abs(t - trial.t_stim) <= self.gate_halfwidth
+            ends.append(trial.t_stim)
+        if expected is not None:
+            e = np.asarray(expected)
+            if e.ndim == 0:
+                e = np.abs(t - float(e)) <= 0.5 * self.dt
+            elif e.shape != (self.steps,):
+                check.fail("expected", f"a time in ms or a mask of {self.steps} steps",
+                           f"shape {e.shape}")
+            if e.any():
+                half = int(round(self.gate_halfwidth / self.dt))
+                when |= np.convolve(e.astype(float), np.ones(2 * half + 1), "same") > 0.5
+                ends.append(t[np.nonzero(e)[0][-1]])
         w = np.zeros((self.steps, 1 + self.n_stimuli))
-        for t_s in (trial.t_stim if trial.identity >= 0 else None, t_expected):
-            if t_s is not None:
-                w[:, 0] = np.maximum(w[:, 0], np.abs(self.times - t_s) <= self.gate_halfwidth)
-                w[:, 1:] = np.maximum(w[:, 1:], self.what_template(t_s)[:, None])
+        w[:, 0] = when
+        if ends:
+            w[:, 1:] = self.what_template(max(ends))[:, None]
         return w

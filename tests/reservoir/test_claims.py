@@ -46,17 +46,17 @@ def test_force_sine_paper_size():
 def probability_sweep():
     out = {}
     for p in (0.2, 0.5, 0.8):
-        task = WhatWhenTask([{"latency": 250, "probabilities": [p], "n_trials": 120}],
+        task = WhatWhenTask([{"latency": 250, "probabilities": [p], "n_trials": 200}],
                             trial_ms=400, seed=1)
-        ro = ThreeFactorReadout(2, eta=[1.0, 0.003], modes=["online", "offline"],
+        ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
                                 gate_floor=0.5)
         y = run_three_factor(_reservoir(), ro, task)
-        out[p] = (task, y[-20:].mean(axis=0), ro.W_.copy())
+        out[p] = (task, y[-100:].mean(axis=0), ro.W_.copy())
     return out
 
 
 def test_when_readout_peaks_at_stimulus(probability_sweep):
-    """After training, the when readout (mean of the last 20 trials) peaks within 20 ms of
+    """After 200 trials, the when readout (mean of the last 100 trials) peaks within 20 ms of
     the stimulus time, for every probability."""
     for task, y, _ in probability_sweep.values():
         t_stim = task.cue_onset + 250
@@ -91,7 +91,7 @@ def _switch_errors(learner, n_pre, n_post, reset=False):
         y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10), task,
                       reset_at=[n_pre] if reset else [])
     else:
-        ro = ThreeFactorReadout(2, eta=[1.0, 0.003], modes=["online", "offline"],
+        ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
                                 gate_floor=0.5)
         y = run_three_factor(_reservoir(), ro, task)
     t = task.times
@@ -117,12 +117,11 @@ def test_force_adaptation_depends_on_history():
     assert _remaining(reset, k=2) < 0.1
 
 
-def test_three_factor_adaptation_nearly_independent_of_history():
+def test_three_factor_adaptation_independent_of_history():
     """After doubling pre-switch training (20 -> 40 trials) the fraction of the switch error
-    left after 20 post-switch trials grows little for the three-factor readout (measured
-    0.46 -> 0.50) and much for RLS without reset (0.46 -> 0.64); with 40 pre-switch trials
-    the three-factor error is the smaller one. (Not strictly history-independent: a
-    constant-rate rule on correlated features keeps slow modes from pre-training.)"""
+    left after 20 post-switch trials does not grow for the three-factor readout (measured
+    0.41 -> 0.31; 0.30 with 80) but grows for RLS without reset (0.46 -> 0.64; 0.78 with
+    80); with 40 pre-switch trials the three-factor error is the smaller one."""
     tf = {n: _switch_errors("3f", n, 21) for n in (20, 40)}
     rls = {n: _switch_errors("force", n, 21) for n in (20, 40)}
     growth_tf = _remaining(tf[40], 20) / _remaining(tf[20], 20)
