@@ -5,3 +5,4 @@ One module per model family; matplotlib is imported inside each function.
 from biosim.plot.spiking import *  # noqa: F401,F403
 from biosim.plot.sweep import *  # noqa: F401,F403
 from biosim.plot.vpr import *  # noqa: F401,F403
+from biosim.plot.dendrites import *  # noqa: F401,F403
