@@ -81,14 +81,14 @@ def test_amplitude_tracks_probability(probability_sweep):
         assert abs(fit["slope"] - 1.0) < 0.25, (col, amps)
 
 
-def _switch_errors(learner, n_pre, n_post, reset=False):
+def _switch_errors(learner, n_pre, n_post, reset=False, lam=1.0):
     """Errors of the when readout after a latency switch 150 -> 300 ms (p = 1), over the
     windows around the old and the new stimulus time."""
     blocks = [{"latency": 150, "probabilities": [1.0], "n_trials": n_pre},
               {"latency": 300, "probabilities": [1.0], "n_trials": n_post}]
     task = WhatWhenTask(blocks, trial_ms=400, seed=1)
     if learner == "force":
-        y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10), task,
+        y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10, lam=lam), task,
                       reset_at=[n_pre] if reset else [])
     else:
         ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
@@ -108,13 +108,15 @@ def _remaining(e, k=10, floor=0.09):
 def test_force_adaptation_depends_on_history():
     """RLS without forgetting (lambda = 1) averages over all samples: after a switch it
     needs longer when pre-trained longer (theory: remaining error ~ n_pre/(n_pre + k));
-    with a reset of P it recovers within 2 trials. Measured ratios."""
+    with a reset of P it recovers within 2 trials, and a forgetting factor lambda = 0.995
+    (per update, 80 updates per trial) within 10. Measured ratios."""
     e10, e20 = _switch_errors("force", 10, 12), _switch_errors("force", 20, 12)
     reset = _switch_errors("force", 20, 12, reset=True)
     r10, r20 = _remaining(e10), _remaining(e20)
     assert r20 / r10 > 1.1
     assert r10 > 0.3
     assert _remaining(reset, k=2) < 0.1
+    assert _remaining(_switch_errors("force", 20, 12, lam=0.995)) < 0.1
 
 
 def test_three_factor_adaptation_independent_of_history():
@@ -129,6 +131,32 @@ def test_three_factor_adaptation_independent_of_history():
     assert growth_tf < 1.15
     assert growth_rls > 1.25
     assert tf[40][20] < rls[40][20]
+
+
+def test_probability_switch():
+    """p: 0.9 -> 0.3 at a fixed latency. Mean when amplitude over post-switch trials 10-30:
+    the three-factor readout is near 0.3 whatever the pre-training (20 or 40 trials); RLS
+    without reset stays near the running average of all outcomes, further away after
+    longer pre-training; with a reset of P it is near 0.3 again."""
+    def late_amplitude(learner, n_pre, reset=False):
+        blocks = [{"latency": 250, "probabilities": [0.9], "n_trials": n_pre},
+                  {"latency": 250, "probabilities": [0.3], "n_trials": 30}]
+        task = WhatWhenTask(blocks, trial_ms=400, seed=1)
+        if learner == "force":
+            y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10), task,
+                          reset_at=[n_pre] if reset else [])
+        else:
+            ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
+                                    gate_floor=0.5)
+            y = run_three_factor(_reservoir(), ro, task)
+        b, near = task.template(270.0), np.abs(task.times - 270.0) <= 40
+        return metrics.amplitude(y[n_pre + 10:].mean(axis=0)[:, 0], b, near)
+
+    for n_pre in (20, 40):
+        assert abs(late_amplitude("3f", n_pre) - 0.3) < 0.15
+    rls = {n: late_amplitude("force", n) - 0.3 for n in (20, 40)}
+    assert rls[20] > 0.2 and rls[40] / rls[20] > 1.1
+    assert abs(late_amplitude("force", 40, reset=True) - 0.3) < 0.15
 
 
 def test_what_when_angle_against_shuffled(probability_sweep):
