@@ -2,6 +2,7 @@
 three-factor readouts (on the core ``ThreeFactor`` rule), FORCE as the baseline, the
 what/when prediction task and its metrics. ``kind = "what_when"`` specs are run by
 :func:`evaluate_spec`."""
+from biosim.reservoir import metrics
 from biosim.reservoir.experiment import run_force, run_three_factor
 from biosim.reservoir.force import FORCE
 from biosim.reservoir.readout import ThreeFactorReadout
@@ -9,5 +10,5 @@ from biosim.reservoir.reservoir import Reservoir
 from biosim.reservoir.spec import build, evaluate_spec, validate_spec
 from biosim.reservoir.task import Trial, WhatWhenTask
 
-__all__ = ["Reservoir", "ThreeFactorReadout", "FORCE", "WhatWhenTask", "Trial",
+__all__ = ["metrics", "Reservoir", "ThreeFactorReadout", "FORCE", "WhatWhenTask", "Trial",
            "run_three_factor", "run_force", "build", "evaluate_spec", "validate_spec"]
