@@ -17,7 +17,7 @@ AKOrN networks with a contrastive objective.
 Scoring (:func:`discovery_scores`): segments are computed on the pixels brighter than
 ``threshold`` (the background of this image set is black), with k = number of objects,
 both for AKOrN (k-means on the oscillator states) and for the baseline (k-means on the
-raw pixel values); FG-ARI against the ground-truth masks. Also reported: AKOrN clustered
+raw pixel values); FG-ARI against the ground-truth masks. Also reported: both clustered
 on all pixels with k = objects + 1 (the paper's protocol).
 """
 from __future__ import annotations
@@ -123,8 +123,8 @@ def train_object_discovery(images, iters=300, batch=16, lr=3e-3, seed=0, model=N
 
 def discovery_scores(model, images, labels, threshold=0.3, seed=0):
     """Mean FG-ARI over the images of AKOrN and of the k-means-on-pixels baseline (see the
-    module docstring); returns a dict with ``akorn``, ``kmeans``, ``akorn_all_pixels`` and
-    the per-image segmentations ``segments_akorn`` / ``segments_kmeans`` (0 = background)."""
+    module docstring); returns a dict with ``akorn``, ``kmeans``, ``akorn_all_pixels``,
+    ``kmeans_all_pixels`` and the per-image segmentations ``segments_akorn`` / ``segments_kmeans`` (0 = background)."""
     images = check.array("images", images, ndim=3)
     labels = check.array("labels", labels, dtype=np.int64, shape=images.shape)
     with torch.no_grad():
@@ -132,8 +132,8 @@ def discovery_scores(model, images, labels, threshold=0.3, seed=0):
                   generator=torch.Generator().manual_seed(seed))
     B, C, D, H, W = x.shape
     feats = x.reshape(B, C * D, H, W).permute(0, 2, 3, 1).numpy()
-    out = {"akorn": [], "kmeans": [], "akorn_all_pixels": [], "segments_akorn": [],
-           "segments_kmeans": []}
+    out = {"akorn": [], "kmeans": [], "akorn_all_pixels": [], "kmeans_all_pixels": [],
+           "segments_akorn": [], "segments_kmeans": []}
     for f, img, lab in zip(feats, images, labels):
         k = int(lab.max())
         fg = img > threshold
@@ -143,8 +143,9 @@ def discovery_scores(model, images, labels, threshold=0.3, seed=0):
         out["akorn"].append(fg_ari(seg_a, lab))
         out["kmeans"].append(fg_ari(seg_k, lab))
         out["akorn_all_pixels"].append(fg_ari(kmeans_segments(f, k + 1, seed), lab))
+        out["kmeans_all_pixels"].append(fg_ari(kmeans_segments(img, k + 1, seed), lab))
         out["segments_akorn"].append(seg_a)
         out["segments_kmeans"].append(seg_k)
-    for key in ("akorn", "kmeans", "akorn_all_pixels"):
+    for key in ("akorn", "kmeans", "akorn_all_pixels", "kmeans_all_pixels"):
         out[key] = float(np.mean(out[key]))
     return out
