@@ -109,7 +109,8 @@ class TorchVPRSNN:
         for n_img, idx in groups.items():
             batch = torch.tensor(np.stack([pix[m] for m in idx]), dtype=self.dtype,
                                  device=self.device)
-            counts = self._run(torch.tensor(idx, device=self.device), batch, bool(train), clock, gen)
+            counts = self._run(torch.tensor(idx, device=self.device), batch, bool(train),
+                               clock, gen)
             for b, m in enumerate(idx):
                 out[m] = counts[b].cpu().numpy().astype(np.int64)
         n_steps = self.params.present_steps + self.params.rest_steps
@@ -163,15 +164,15 @@ class TorchVPRSNN:
                 st["ge_i"] *= k.ge_decay
                 st["gi_i"] *= k.gi_decay
                 fire_i = free_i & (st["v_i"] > k.v_thresh_i)
-                # 2. input spikes: Bernoulli per step, arriving after their delays
-                slot = s % D
+                # 2. input spikes: Bernoulli per step; hist[..., d] holds the spikes of
+                # d steps ago, so a synapse with delay d receives hist[..., d] now
+                hist = torch.roll(hist, 1, dims=2)
                 if s < k.n_present:
-                    hist[:, :, slot] = (torch.rand(B, n_in, generator=gen,
-                                                   device=self.device, dtype=self.dtype)
-                                        < prob).to(self.dtype)
+                    hist[:, :, 0] = (torch.rand(B, n_in, generator=gen, device=self.device,
+                                                dtype=self.dtype) < prob).to(self.dtype)
                 else:
-                    hist[:, :, slot] = 0.0
-                arr = torch.gather(hist, 2, (slot - delays) % D)        # (B, n_in, n_e)
+                    hist[:, :, 0] = 0.0
+                arr = torch.gather(hist, 2, delays)                      # (B, n_in, n_e)
                 st["ge_e"] += (arr * W).sum(dim=1)
                 if train:
                     post1 = torch.exp(-(t - st["last_post"]) * dt / p.tau_post1).to(self.dtype)

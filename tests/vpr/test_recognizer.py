@@ -3,9 +3,10 @@
 Acceptance (issue 8, after Hussaini, Milford & Fischer, RA-L 2022): Recall@1 far above chance,
 the weighted assignment at least as good as the standard one, SAD on the same images reported
 beside it, sparse responses (a few active neurons, tens of spikes per image, <= 7 spikes per
-neuron and 350 ms). CI reduction: 20 places (2 modules of 10 places, 40 neurons each), 15
-epochs instead of 100 places and 60 epochs (the full protocol is in
-benchmarks/bench_vpr_snn.py and the slow test below).
+neuron and 350 ms). CI reduction: 10 places (one module of 40 neurons), 30 epochs, instead of
+100 places (400 neurons) and 60 epochs (the slow test below). Measured on route seeds 0-1 x
+model seeds 1-2: weighted R@1 0.9, 0.9, 0.9, 0.8; standard 0.7, 0.7, 0.9, 0.8; ~6 of 40
+neurons and ~20 spikes per query.
 """
 import json
 
@@ -25,12 +26,12 @@ CONDITIONS = ("summer", "autumn", "rain")
 
 @pytest.fixture(scope="module")
 def route():
-    return synthetic_route(20, CONDITIONS, seed=0)
+    return synthetic_route(10, CONDITIONS, seed=0)
 
 
 @pytest.fixture(scope="module")
 def model(route):
-    return SpikingPlaceRecognizer(module_size=10, epochs=15, seed=1).fit(list(route.references))
+    return SpikingPlaceRecognizer(module_size=10, epochs=30, seed=1).fit(list(route.references))
 
 
 def test_recall_far_above_chance_and_weighted_at_least_standard(route, model):
@@ -39,27 +40,32 @@ def test_recall_far_above_chance_and_weighted_at_least_standard(route, model):
     standard = recall_at_k(model.scores(counts, "standard"), route.ground_truth)
     sad = recall_at_k(sad_similarity(preprocess(route.reference.images),
                                      preprocess(route.query.images)), route.ground_truth)
-    print(f"R@1 weighted {weighted:.2f} standard {standard:.2f} SAD {sad:.2f} chance 0.05")
-    assert weighted >= 0.25                     # chance is 1 / 20
+    print(f"R@1 weighted {weighted:.2f} standard {standard:.2f} SAD {sad:.2f} chance 0.1")
+    assert weighted >= 0.6                      # chance is 1 / 10
     assert weighted >= standard
     assert 0.0 < sad <= 1.0
 
 
 def test_response_statistics_are_sparse(route, model):
-    counts = np.concatenate(model.query_counts(route.query.images))     # (80, 20)
+    counts = np.concatenate(model.query_counts(route.query.images))     # (40, 10)
     assert counts.max() <= 7                                             # timer quirk
     per_image = counts.sum(axis=0)
-    assert 5 <= per_image.mean() <= 100                                  # tens of spikes
+    assert 5 <= per_image.mean() <= 60                                   # tens of spikes
     assert (counts > 0).sum(axis=0).mean() <= 0.25 * counts.shape[0]    # a few neurons
     used = np.concatenate([S.sum(axis=1) > 0 for S in model.counts_])
     assert used.mean() >= 0.9                                            # (almost) all used
 
 
-def test_predict_shape_and_modules(route, model):
-    s = model.predict(route.query.images)
-    assert s.shape == (20, 20)
-    assert len(model.modules_) == 2 and model.modules_[0]["W"].shape == (784, 40)
-    np.testing.assert_array_equal(model.places_, np.arange(20))
+def test_modules_split_places_and_concatenate_scores():
+    ds = synthetic_route(5, CONDITIONS, seed=0)
+    m = SpikingPlaceRecognizer(module_size=2, epochs=1, seed=0).fit(
+        [ds.reference.images[::-1]], place_ids=np.arange(5)[::-1] + 10)
+    np.testing.assert_array_equal(m.places_, np.arange(10, 15))
+    assert [list(p) for p in m.module_places_] == [[10, 11], [12, 13], [14]]
+    assert [x["W"].shape for x in m.modules_] == [(784, 8), (784, 8), (784, 8)]
+    # the 5-place remainder module keeps 8 neurons; each module's S has its own places
+    assert [S.shape for S in m.counts_] == [(8, 2), (8, 2), (8, 1)]
+    assert m.predict(ds.query.images).shape == (5, 5)
 
 
 def test_hyperactive_neurons_are_silenced(route, model):

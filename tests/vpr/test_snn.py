@@ -120,29 +120,29 @@ def test_bad_parameters():
 
 @pytest.mark.torch
 def test_torch_and_numba_agree_in_distribution():
-    """Same seed (same initial weights and delays), different Poisson draws: after the
-    same training the mean spike count per image, the fraction of neurons active and the
-    thresholds agree within 10% (seed-to-seed spread: 2-3%)."""
+    """Same seed (same initial weights and delays), different Poisson draws, 4 modules of 12
+    neurons trained on 6 images in 4 orders: the mean spike count per test image, the fraction
+    of active (neuron, image) pairs and the mean threshold increase agree within 10%
+    (measured over seeds 21-23: within 2%, 2% and 5%)."""
     pytest.importorskip("torch")
     import torch
 
     from biosim.vpr.snn_torch import TorchVPRSNN
 
     torch.set_num_threads(1)
+    orders = [IMAGES, IMAGES[::-1], IMAGES[[1, 3, 5, 0, 2, 4]], IMAGES[[4, 2, 0, 5, 3, 1]]]
     stats = {}
     for cls in (NumbaVPRSNN, TorchVPRSNN):
-        net = cls(2, 784, 12, SNNParams(), seed=21)
-        np.testing.assert_allclose(net.modules[1]["W"], NumbaVPRSNN(2, 784, 12, seed=21)
-                                   .modules[1]["W"], rtol=1e-6)
-        net.present([IMAGES, IMAGES[::-1]], train=True)
+        net = cls(4, 784, 12, SNNParams(), seed=21)
+        np.testing.assert_allclose(net.modules[3]["W"], NumbaVPRSNN(4, 784, 12, seed=21)
+                                   .modules[3]["W"], rtol=1e-6)
+        net.present(orders, train=True)
         net.reset_state()
-        c = np.concatenate(net.present([IMAGES, IMAGES[::-1]], train=False))
+        c = np.concatenate(net.present(orders, train=False))
         stats[cls.backend] = (c.sum(axis=1).mean(), (c > 0).mean(),
                               np.mean([m["theta"].mean() for m in net.modules]) - 20.0)
-    (n_sp, n_act, n_th), (t_sp, t_act, t_th) = stats["numba"], stats["torch"]
-    assert abs(t_sp - n_sp) <= 0.1 * n_sp, stats
-    assert abs(t_act - n_act) <= 0.1 * n_act, stats
-    assert abs(t_th - n_th) <= 0.1 * n_th, stats
+    for n, t in zip(stats["numba"], stats["torch"]):
+        assert abs(t - n) <= 0.1 * n, stats
 
 
 @pytest.mark.slow
