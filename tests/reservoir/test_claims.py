@@ -125,13 +125,15 @@ def test_three_factor_adaptation_independent_of_history():
     """After doubling pre-switch training (20 -> 40 trials) the fraction of the switch error
     left after 20 post-switch trials does not grow for the three-factor readout (measured
     0.41 -> 0.31; 0.30 with 80) but grows for RLS without reset (0.46 -> 0.64; 0.78 with
-    80); with 40 pre-switch trials the three-factor error is the smaller one."""
+    80); with 40 pre-switch trials the three-factor error is the smaller one. Across
+    reservoir seeds 3-6 the growth ratio (40 vs 20) was 0.76-1.15 for the three-factor
+    readout and 1.39-1.44 for RLS."""
     tf = {n: _switch_errors("3f", n, 21) for n in (20, 40)}
     rls = {n: _switch_errors("force", n, 21) for n in (20, 40)}
     growth_tf = _remaining(tf[40], 20) / _remaining(tf[20], 20)
     growth_rls = _remaining(rls[40], 20) / _remaining(rls[20], 20)
-    assert growth_tf < 1.15
-    assert growth_rls > 1.25
+    assert growth_tf < 1.2
+    assert growth_rls > 1.3
     assert tf[40][20] < rls[40][20]
 
 
