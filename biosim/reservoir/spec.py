@@ -1,82 +1,140 @@
-"""``kind = "what_when"`` specs: a reservoir, a three-factor readout and the task, as TOML
-(``models/what_when.toml``); :func:`evaluate_spec` runs one seed and returns the metrics
-that a sweep records."""
+"""Specs of the reservoir family, as TOML: ``kind = "what_when"`` (a reservoir, a
+three-factor readout and the task, ``models/what_when.toml``) and ``kind = "force_sine"``
+(Nicola & Clopath's FORCE sinusoid). :func:`evaluate_spec` runs one seed and returns the
+metrics that a sweep records."""
 from __future__ import annotations
 
 import numpy as np
 
 from biosim.core import validation as check
 
-SECTIONS = {
-    "reservoir": {"n", "frac_exc", "p", "g", "w_exc", "w_inh", "tau_rise", "tau_decay", "dt",
-                  "bias", "bias_std", "noise_std", "input_p", "input_gain"},
-    "readout": {"eta_when", "eta_what", "tau_e", "gate_floor", "expect_threshold",
-                "stimulus_gain"},
-    "task": {"trial_ms", "cue_onset", "cue_ms", "stimulus_ms", "target_width",
-             "gate_halfwidth", "blocks"},
+RESERVOIR = {"n", "frac_exc", "p", "g", "w_exc", "w_inh", "tau_rise", "tau_decay", "dt",
+             "bias", "bias_std", "noise_std", "input_p", "input_gain"}
+KINDS = {
+    "what_when": {
+        "reservoir": RESERVOIR,
+        "readout": {"eta_when", "eta_what", "tau_e", "gate_floor", "expect_threshold",
+                    "stimulus_gain"},
+        "task": {"trial_ms", "cue_onset", "cue_ms", "stimulus_ms", "target_width",
+                 "gate_halfwidth", "blocks"},
+    },
+    "force_sine": {
+        "reservoir": RESERVOIR,
+        "force": {"alpha", "every", "lam", "feedback"},
+        "run": {"settle_ms", "train_ms", "test_ms", "frequency_hz"},
+    },
 }
-TOP = {"kind", "name", "description", *SECTIONS}
 
 
-def _section(spec, name):
-    table = spec.get(name, {})
-    if not isinstance(table, dict):
-        check.fail(name, "a table", table)
-    for key in table:
-        if key not in SECTIONS[name]:
-            check.fail(f"{name}.{key}", "one of " + ", ".join(sorted(SECTIONS[name])),
+def _sections(spec):
+    """The spec's kind and its sections as dicts (unknown fields rejected)."""
+    if not isinstance(spec, dict):
+        check.fail("spec", "a TOML table", spec)
+    kind = check.choice("kind", spec.get("kind", "what_when"), tuple(KINDS))
+    schema = KINDS[kind]
+    for key in spec:
+        if key not in {"kind", "name", "description", *schema}:
+            check.fail(key, "one of " + ", ".join(["kind", "name", "description", *schema]),
                        "unknown")
-    return table
+    out = {}
+    for name, fields in schema.items():
+        table = spec.get(name, {})
+        if not isinstance(table, dict):
+            check.fail(name, "a table", table)
+        for key in table:
+            if key not in fields:
+                check.fail(f"{name}.{key}", "one of " + ", ".join(sorted(fields)), "unknown")
+        out[name] = dict(table)
+    return kind, out
+
+
+def _in(section, fn, *args, **kw):
+    """Call a constructor; its errors name the spec field (``section.field``)."""
+    try:
+        return fn(*args, **kw)
+    except check.BiosimError as e:
+        raise check.BiosimError(f"{section}.{e}") from None
 
 
 def build(spec: dict, seed=None):
-    """(reservoir, readout, task, run options) from a spec; every field is validated by
-    the constructors, errors name the spec field."""
+    """(reservoir, readout, task, run options) from a what_when spec; every field is
+    validated by the constructors and errors name the spec field."""
     from biosim.reservoir.readout import ThreeFactorReadout
     from biosim.reservoir.reservoir import Reservoir
     from biosim.reservoir.task import WhatWhenTask
 
-    if not isinstance(spec, dict):
-        check.fail("spec", "a TOML table", spec)
-    for key in spec:
-        if key not in TOP:
-            check.fail(key, "one of " + ", ".join(sorted(TOP)), "unknown")
-    res_kw, ro_kw, task_kw = (dict(_section(spec, s)) for s in ("reservoir", "readout", "task"))
+    kind, sec = _sections(spec)
+    if kind != "what_when":
+        check.fail("kind", "'what_when' for build()", kind)
+    res_kw, ro_kw, task_kw = sec["reservoir"], sec["readout"], sec["task"]
     if "blocks" not in task_kw:
         check.fail("task.blocks", "a list of [[task.blocks]] tables", "missing")
-    try:
-        ss = np.random.SeedSequence(seed)
-        s_res, s_task = ss.spawn(2)
-        blocks = task_kw.pop("blocks")
-        if not isinstance(blocks, list) or not blocks:
-            check.fail("blocks", "a non-empty list of [[task.blocks]]", blocks)
-        n_stim = len(blocks[0].get("probabilities", [])) if isinstance(blocks[0], dict) else 0
-        dt = res_kw.get("dt", 0.5)
-        task = WhatWhenTask(blocks, dt=dt, seed=s_task, **task_kw)
-        opts = {"expect_threshold": ro_kw.pop("expect_threshold", 0.1),
-                "stimulus_gain": check.number("stimulus_gain", ro_kw.pop("stimulus_gain", 0.0))}
-        eta = [ro_kw.pop("eta_when", 1.0)] + [ro_kw.pop("eta_what", 0.03)] * n_stim
-        readout = ThreeFactorReadout(1 + n_stim, eta=eta,
-                                     modes=["online"] + ["offline"] * n_stim, **ro_kw)
-        reservoir = Reservoir(n_inputs=1 + n_stim, seed=s_res, **res_kw)
-    except check.BiosimError as e:
-        msg = str(e)
-        for section, fields in SECTIONS.items():
-            field = msg.split(":")[0].split(".")[0].split("[")[0]
-            if field in fields or (section == "readout" and field == "eta"):
-                raise check.BiosimError(f"{section}.{msg}") from None
-        raise
+    s_res, s_task = np.random.SeedSequence(seed).spawn(2)
+    task = _in("task", WhatWhenTask, task_kw.pop("blocks"), dt=res_kw.get("dt", 0.5),
+               seed=s_task, **task_kw)
+    n_stim = task.n_stimuli
+    opts = {"expect_threshold": _in("readout", check.number, "expect_threshold",
+                                    ro_kw.pop("expect_threshold", 0.1)),
+            "stimulus_gain": _in("readout", check.number, "stimulus_gain",
+                                 ro_kw.pop("stimulus_gain", 0.0))}
+    eta = [ro_kw.pop("eta_when", 1.0)] + [ro_kw.pop("eta_what", 0.03)] * n_stim
+    readout = _in("readout", ThreeFactorReadout, 1 + n_stim, eta=eta,
+                  modes=["online"] + ["offline"] * n_stim, **ro_kw)
+    reservoir = _in("reservoir", Reservoir, n_inputs=1 + n_stim, seed=s_res, **res_kw)
     return reservoir, readout, task, opts
 
 
 def validate_spec(spec: dict) -> dict:
-    """Check a what_when spec by building it; returns it."""
-    build(spec, 0)
+    """Check a what_when or force_sine spec by building it; returns it."""
+    kind, sec = _sections(spec)
+    if kind == "what_when":
+        build(spec, 0)
+    else:
+        _build_force(sec, 0)
     return spec
 
 
+def _build_force(sec, seed):
+    from biosim.reservoir.force import FORCE
+    from biosim.reservoir.reservoir import Reservoir
+
+    s_res, s_force = np.random.SeedSequence(seed).spawn(2)
+    res_kw = {"dt": 0.04, "tau_rise": 2.0, "tau_decay": 20.0, "bias": 1000.0, **sec["reservoir"]}
+    reservoir = _in("reservoir", Reservoir, model="nicola_clopath", n_inputs=0, seed=s_res,
+                    **res_kw)
+    force = _in("force", FORCE, 1, seed=s_force, **sec["force"])
+    run = {"settle_ms": 500.0, "train_ms": 2000.0, "test_ms": 1000.0, "frequency_hz": 5.0,
+           **sec["run"]}
+    for key, value in run.items():
+        run[key] = _in("run", check.positive, key, value)
+    return reservoir, force, run
+
+
+def _evaluate_force(sec, seed):
+    """Settle, train on sin(2 pi f t), test with learning off; correlation and RMS error
+    over the test window, firing rate."""
+    reservoir, force, run = _build_force(sec, seed)
+    dt = reservoir.dt
+
+    def steps(ms):
+        return int(round(ms / dt))
+
+    def sine(t0, ms):
+        t = t0 + np.arange(steps(ms)) * dt
+        return np.sin(2 * np.pi * run["frequency_hz"] * t / 1000.0)[:, None]
+
+    force.run(reservoir, np.zeros((steps(run["settle_ms"]), 0)), train=False)
+    force.run(reservoir, np.zeros((steps(run["train_ms"]), 0)),
+              sine(run["settle_ms"], run["train_ms"]))
+    y = force.run(reservoir, np.zeros((steps(run["test_ms"]), 0)), train=False)[:, 0]
+    target = sine(run["settle_ms"] + run["train_ms"], run["test_ms"])[:, 0]
+    return {"test_correlation": float(np.corrcoef(y, target)[0, 1]),
+            "test_rms": float(np.sqrt(np.mean((y - target) ** 2)))}
+
+
 def evaluate_spec(spec: dict, seed: int) -> dict[str, float]:
-    """Run the spec's task for one seed; metrics (times in ms):
+    """Run a spec for one seed. force_sine: ``test_correlation``, ``test_rms``.
+    what_when: the metrics below (times in ms):
 
     - ``timing_error_ms``: |t_peak - t_stim| of the when readout (mean output over the last
       10 trials of the last block);
@@ -93,6 +151,9 @@ def evaluate_spec(spec: dict, seed: int) -> dict[str, float]:
     from biosim.reservoir import metrics
     from biosim.reservoir.experiment import run_three_factor
 
+    kind, sec = _sections(spec)
+    if kind == "force_sine":
+        return _evaluate_force(sec, seed)
     reservoir, readout, task, opts = build(spec, seed)
     trials = task.trials()
     out = run_three_factor(reservoir, readout, task, trials, **opts)

@@ -181,3 +181,37 @@ def test_spec_evaluates():
     assert {"adaptation_trials", "timing_error_ms", "amplitude_when"} <= set(m)
     assert m["timing_error_ms"] <= 20.0
     assert abs(m["amplitude_when"] - m["expected_when"]) < 0.2
+
+
+FORCE_SINE = {  # the text of models/force_sine.toml, as a dict
+    "kind": "force_sine",
+    "reservoir": {"n": 300, "p": 0.1, "g": 15811.39, "tau_rise": 2.0, "tau_decay": 20.0,
+                  "dt": 0.04, "bias": 1000.0},
+    "force": {"alpha": 0.5, "every": 20, "lam": 1.0, "feedback": 5000.0},
+    "run": {"settle_ms": 500.0, "train_ms": 2000.0, "test_ms": 1000.0, "frequency_hz": 5.0},
+}
+
+
+def test_force_sine_spec():
+    """kind = "force_sine" through evaluate_spec: the Nicola & Clopath sine (as above)."""
+    from biosim.reservoir import evaluate_spec
+
+    assert evaluate_spec(FORCE_SINE, 1)["test_correlation"] > 0.9
+
+
+@pytest.mark.parametrize("section, field, value, match", [
+    ("reservoir", "g", -1.0, "reservoir.g"),
+    ("readout", "eta_when", -1.0, "readout.eta"),
+    ("readout", "colour", 1.0, "readout.colour"),
+    ("task", "trial_ms", 100.0, r"task.blocks\[0\].latency"),
+])
+def test_spec_errors_name_the_field(section, field, value, match):
+    import copy
+
+    from biosim.core import BiosimError
+    from biosim.reservoir import validate_spec
+
+    spec = copy.deepcopy(load_spec("what_when"))
+    spec[section][field] = value
+    with pytest.raises(BiosimError, match=match):
+        validate_spec(spec)
