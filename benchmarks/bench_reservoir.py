@@ -4,7 +4,8 @@ biosim's fused numba kernel against the same reservoir in Brian2 (Izhikevich 200
 equations, forward Euler in both, exponential synapses, 10% connectivity) with the readout
 and its learning in a Python ``network_operation`` every step. Timed in one process;
 BIOSIM_BENCH_QUICK=1 selects N = 300 and fewer trials. BIOSIM_BRIAN2_TARGET picks Brian2's
-code generation target (default "cython", falling back to "numpy")."""
+code generation target (default "cython", falling back to "numpy"). For reference it
+also times the Brian2 reservoir alone (no readout, no input)."""
 import os
 import time
 
@@ -35,7 +36,7 @@ def biosim_rate(n, n_trials):
     return rate, spikes.mean() / 0.5e-3, out
 
 
-def brian2_rate(n, n_trials):
+def brian2_rate(n, n_trials, with_readout=True):
     import brian2 as b2
 
     target = os.environ.get("BIOSIM_BRIAN2_TARGET", "cython")
@@ -86,7 +87,7 @@ def brian2_rate(n, n_trials):
         ro.pending_[1:] += m[1:, None] * ro.eligibility_[1:]
         trial["k"] = k + 1
 
-    net = b2.Network(G, S, readout)
+    net = b2.Network(G, S, readout) if with_readout else b2.Network(G, S)
     G.v, G.u = res.v0, res.u0
     net.store()
 
@@ -96,7 +97,8 @@ def brian2_rate(n, n_trials):
             trial.update(k=0, I=task.inputs(tr) @ res.W_in, targets=task.targets(tr),
                          window=task.window(tr, tr.t_stim))
             net.run(task.trial_ms * b2.ms)
-            ro.consolidate()
+            if with_readout:
+                ro.consolidate()
 
     task = _task(n_trials)
     run(task.trials()[:1], task)  # code generation outside the timing
@@ -111,9 +113,11 @@ def main():
     for n in sizes:
         rate_bs, hz, _ = biosim_rate(n, 10 if quick else 40)
         rate_b2, target = brian2_rate(n, 2 if quick else 3)
+        rate_res, _ = brian2_rate(n, 2 if quick else 3, with_readout=False)
         print(f"N={n:5d} (rate {hz:5.1f} Hz): biosim {rate_bs:8.2f} trials/s   "
               f"brian2[{target}] + network_operation {rate_b2:7.2f} trials/s   "
-              f"ratio {rate_bs / rate_b2:6.1f}x")
+              f"ratio {rate_bs / rate_b2:6.1f}x   (brian2 reservoir alone, no readout: "
+              f"{rate_res:7.2f} trials/s)")
 
 
 if __name__ == "__main__":
