@@ -26,11 +26,11 @@ _MAX_INPUT_FLOATS = 1 << 22
 
 
 @njit(cache=True, nogil=True)
-def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_list, n_fired,
-               pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr,
-               w_dense, csr_data, csr_post, csr_ptr, syn_delay,
-               in_base, in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
-               pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
+def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_list,
+               n_fired, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr,
+               w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base, in_size, in_toff,
+               in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in, pop_off, rec_spk,
+               spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
 
@@ -139,11 +139,10 @@ def _cat(parts, dtype):
 def _take_normals(inp: GaussianNoise, out: np.ndarray) -> None:
     """Fill ``out`` (rows, size) with the next rows of ``inp.draw()``, leaving the input's
     buffer and its Generator where as many ``draw()`` calls would (same blocks)."""
-    m, k = out.shape[0], 0
-    take = min(m, inp._buffer.shape[0] - inp._row)
-    out[:take] = inp._buffer[inp._row:inp._row + take]
-    inp._row += take
-    k = take
+    m = out.shape[0]
+    k = min(m, inp._buffer.shape[0] - inp._row)
+    out[:k] = inp._buffer[inp._row:inp._row + k]
+    inp._row += k
     while k < m:
         if m - k >= inp.block:  # a whole block: draw straight into out
             blk = out[k:k + inp.block]
