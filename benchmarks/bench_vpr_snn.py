@@ -42,7 +42,8 @@ def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"
           "w_max": p.w_max}
     theta_eq = "dtheta/dt = -theta / tau_theta : volt" if train else "theta : volt"
     exc = b2.NeuronGroup(n_e, f"""
-        dv/dt = ((v_rest_e - v) + ge * (0*mV - v) + gi * (e_inh_e - v)) / tau_e : volt (unless refractory)
+        dv/dt = ((v_rest_e - v) + ge * (0*mV - v) + gi * (e_inh_e - v)) / tau_e
+                : volt (unless refractory)
         dge/dt = -ge / tau_ge : 1
         dgi/dt = -gi / tau_gi : 1
         dtimer/dt = timer_rate : second
@@ -51,7 +52,8 @@ def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"
         reset="v = v_reset_e; timer = 0*ms" + ("; theta += theta_plus" if train else ""),
         refractory=p.refrac_e * b2.ms, method="euler", namespace=ns)
     inh = b2.NeuronGroup(n_e, """
-        dv/dt = ((v_rest_i - v) + ge * (0*mV - v) + gi * (e_inh_i - v)) / tau_i : volt (unless refractory)
+        dv/dt = ((v_rest_i - v) + ge * (0*mV - v) + gi * (e_inh_i - v)) / tau_i
+                : volt (unless refractory)
         dge/dt = -ge / tau_ge : 1
         dgi/dt = -gi / tau_gi : 1""",
         threshold="v > v_thresh_i", reset="v = v_reset_i", refractory=p.refrac_i * b2.ms,
@@ -107,26 +109,26 @@ def timed(fn, *args):
 def main():
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from biosim.vpr.preprocess import preprocess
-    from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams, init_module
+    from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
     from biosim.vpr.synthetic import synthetic_route
 
     params = SNNParams()
     ds = synthetic_route(25, ("summer", "rain"), seed=0)
     images = preprocess(ds.reference.images).reshape(25, -1).astype(float)
     n_e = 100 if QUICK else 400
-    n_train = 4 if QUICK else 10
-    n_test = 4 if QUICK else 10
-    x_train, x_test = images[:n_train], images[10:10 + n_test]
+    k = 2 if QUICK else 4        # presentations timed for every implementation
+    x_train, x_test = images[:k], images[10:10 + k]
     rows = {}
 
+    # numba: the same k training then k test presentations (compiled beforehand)
+    NumbaVPRSNN(1, 784, n_e, params, seed=1).present([images[:1]], True)
     net = NumbaVPRSNN(1, 784, n_e, params, seed=1)
-    net.present([images[:1]], True)                                   # compile
-    net = NumbaVPRSNN(1, 784, n_e, params, seed=1)
-    init = {k: v.copy() for k, v in net.modules[0].items()}
+    init = {key: v.copy() for key, v in net.modules[0].items()}
     t_tr, _ = timed(net.present, [x_train], True)
+    trained = {key: v.copy() for key, v in net.modules[0].items()}
     net.reset_state()
     t_te, c = timed(net.present, [x_test], False)
-    rows["biosim numba"] = (t_tr / n_train, t_te / n_test, c[0].sum(1).mean())
+    rows["biosim numba"] = (t_tr / k, t_te / k, c[0].sum(1).mean())
 
     try:
         import torch
@@ -134,14 +136,13 @@ def main():
         from biosim.vpr.snn_torch import TorchVPRSNN
 
         torch.set_num_threads(1)
-        tn = TorchVPRSNN(1, 784, n_e, params, seed=1)
-        k = 2
-        t_tr, _ = timed(tn.present, [x_train[:k]], True)
-        tn.set_modules(net.modules)                                   # numba's trained W
-        t_te, c = timed(tn.present, [x_test[:k]], False)
+        tn = TorchVPRSNN(1, 784, n_e, params, seed=1)               # same initial W, delays
+        t_tr, _ = timed(tn.present, [x_train], True)
+        tn.set_modules([trained])                                    # numba's trained module
+        t_te, c = timed(tn.present, [x_test], False)
         rows["biosim torch CPU"] = (t_tr / k, t_te / k, c[0].sum(1).mean())
     except ImportError:
-        pass
+        print("torch not installed: no torch timing")
 
     try:
         import brian2  # noqa: F401
@@ -151,20 +152,21 @@ def main():
             import Cython  # noqa: F401
         except ImportError:
             target = "numpy"
-        k = 2 if QUICK else 4
+        for train in (True, False):                                  # code generation, untimed
+            m = init if train else trained
+            brian2_network(m["W"], m["delays"], m["theta"], params, train, target)(images[:1])
         b_train = brian2_network(init["W"], init["delays"], init["theta"], params, True, target)
-        b_train(x_train[:1])                                          # code generation
-        t_tr, _ = timed(b_train, x_train[1:1 + k])
-        trained = net.modules[0]
+        t_tr, _ = timed(b_train, x_train)
         b_test = brian2_network(trained["W"], trained["delays"], trained["theta"], params,
                                 False, target)
-        b_test(x_test[:1])
-        t_te, c = timed(b_test, x_test[:k])
+        t_te, c = timed(b_test, x_test)
         rows[f"Brian2 {target}"] = (t_tr / k, t_te / k, c.sum(1).mean())
     except ImportError:
         print("brian2 not installed: no peer timing")
 
-    print(f"VPRSNN, n_e = {n_e}, dt = {params.dt} ms, one CPU core; per 500 ms presentation")
+    print(f"VPRSNN, n_e = {n_e}, dt = {params.dt} ms, one CPU core; per 500 ms presentation,"
+          f" mean of {k} (first training images: a nearly untrained, very active network whose\n"
+          "spike counts are heavy-tailed, so spikes/query differ by chance between columns)")
     print(f"{'implementation':<18} {'train s':>9} {'query s':>9} {'queries/s':>9} "
           f"{'spikes/query':>12}")
     for name, (a, b, sp) in rows.items():

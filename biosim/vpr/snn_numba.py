@@ -50,7 +50,7 @@ class SNNParams:
     theta_plus: float = 0.05
     tau_theta: float = 1e7
     refrac_e: float = 5.0
-    timer_rate: float = 0.1         # Diehl & Cook's timer quirk; 1.0 gives a plain 5 ms refractoriness
+    timer_rate: float = 0.1         # Diehl & Cook's timer quirk; 1.0: a plain 5 ms refractory
     e_exc: float = 0.0
     e_inh_e: float = -100.0
     tau_ge: float = 1.0
@@ -258,8 +258,8 @@ def _input_counts(pixels, k, seed):
 
 
 @njit(cache=True)
-def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e,
-               st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, last_arr, clock, k, train,
+def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer,
+               st_refr_e, st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, last_arr, clock, k, train,
                tab_pre, tab_post1, tab_post2, seed, counts):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
@@ -443,10 +443,10 @@ class NumbaVPRSNN:
                 mod["order"], mod["dptr"] = delay_buckets(mod["delays"], p.delay_steps)
             st = self._state[m]
             counts = np.zeros((pixels.shape[0], self.n_e), np.int64)
-            run_images(pixels, mod["W"], mod["theta"], mod["delays"], mod["order"], mod["dptr"], st["v_e"],
-                       st["ge_e"], st["gi_e"], st["timer"], st["refr_e"], st["v_i"],
-                       st["ge_i"], st["gi_i"], st["refr_i"], st["last_post"], st["last_arr"],
-                       st["clock"], k, bool(train), *tabs,
+            run_images(pixels, mod["W"], mod["theta"], mod["delays"], mod["order"],
+                       mod["dptr"], st["v_e"], st["ge_e"], st["gi_e"], st["timer"],
+                       st["refr_e"], st["v_i"], st["ge_i"], st["gi_i"], st["refr_i"],
+                       st["last_post"], st["last_arr"], st["clock"], k, bool(train), *tabs,
                        int(run_rngs[m].integers(2**31)), counts)
             out.append(counts)
         return out

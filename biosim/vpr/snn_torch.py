@@ -54,7 +54,10 @@ class TorchVPRSNN:
 
     @property
     def modules(self) -> list[dict]:
-        return [{"W": self.W[m].cpu().double().numpy(), "theta": self.theta[m].cpu().double().numpy(),
+        def np64(t):
+            return t.cpu().double().numpy()
+
+        return [{"W": np64(self.W[m]), "theta": np64(self.theta[m]),
                  "delays": self.delays[m].cpu().numpy()} for m in range(self.n_modules)]
 
     def set_modules(self, modules: list[dict]):
