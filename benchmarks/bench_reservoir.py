@@ -24,7 +24,7 @@ def _task(n_trials):
 
 def biosim_rate(n, n_trials):
     res = Reservoir(n, n_inputs=3, seed=1, **RES)
-    ro = ThreeFactorReadout(3, eta=[1.0, 0.03, 0.03], modes=["online", "offline", "offline"],
+    ro = ThreeFactorReadout(3, eta=[200.0, 6.0, 6.0], modes=["online", "offline", "offline"],
                             gate_floor=0.5)
     run_three_factor(res, ro, _task(2))  # compile outside the timing
     task = _task(n_trials)
@@ -65,13 +65,12 @@ def brian2_rate(n, n_trials, with_readout=True):
     S = b2.Synapses(G, G, "w : 1", on_pre="J_post += w/tdm", namespace={"tdm": td})
     S.connect(i=pre, j=res.indices)
     S.w = res.data
-    ro = ThreeFactorReadout(3, eta=[1.0, 0.03, 0.03], modes=["online", "offline", "offline"],
+    ro = ThreeFactorReadout(3, eta=[200.0, 6.0, 6.0], modes=["online", "offline", "offline"],
                             gate_floor=0.5)
     ro.init(n)
     decay = np.exp(-dt / ro.tau_e)
     trial = {}
 
-    @b2.network_operation(dt=dt * b2.ms, when="end")
     def readout():
         k = trial["k"]
         if k >= trial["I"].shape[0]:
@@ -80,14 +79,16 @@ def brian2_rate(n, n_trials, with_readout=True):
         r = G.r[:]
         y = ro.W_ @ r
         gate = np.where(trial["window"][k] > 0, 1.0, ro.gate_floor)
-        m = ro.eta * gate * (trial["targets"][k] - y) * dt
+        m = ro.eta / n * gate * (trial["targets"][k] - y) * dt
         ro.eligibility_ *= decay
         ro.eligibility_ += (1 - decay) * r
         ro.W_[0] += m[0] * ro.eligibility_[0]
         ro.pending_[1:] += m[1:, None] * ro.eligibility_[1:]
         trial["k"] = k + 1
 
-    net = b2.Network(G, S, readout) if with_readout else b2.Network(G, S)
+    net = b2.Network(G, S)
+    if with_readout:
+        net.add(b2.NetworkOperation(readout, dt=dt * b2.ms, when="end"))
     G.v, G.u = res.v0, res.u0
     net.store()
 

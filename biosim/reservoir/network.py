@@ -56,7 +56,7 @@ def build_network(reservoir, readout, inputs, targets, window):
     out = net.add(LinearReadout(readout.n_outputs, name="readout"))
     net.connect(res, res, all_to_all(), weight=reservoir.W)
     W0 = np.zeros((reservoir.n, readout.n_outputs)) if readout.W_ is None else readout.W_.T
-    proj = net.connect(res, out, all_to_all(), weight=W0, rule=readout.rule(dt))
+    proj = net.connect(res, out, all_to_all(), weight=W0, rule=readout.rule(dt, reservoir.n))
     net.add(ArrayCurrent(res, reservoir.currents(inputs)))
     targets = np.asarray(targets, float)
     window = np.asarray(window, float)

@@ -3,9 +3,10 @@ three-factor rule (the core :class:`~biosim.core.ThreeFactor` with a filtered-pr
 eligibility)::
 
     e_kj <- e_kj exp(-dt/tau_e) + (1 - exp(-dt/tau_e)) r_j        (eligibility, unit gain)
-    w_kj <- w_kj + eta_k G_k(t) E_k(t) e_kj dt                       (three factors)
+    w_kj <- w_kj + (eta_k / n) G_k(t) E_k(t) e_kj dt                 (three factors)
 
-with E_k = target_k - y_k (the error, third factor) and G_k the attention gate: 1 inside
+with n the number of neurons (so that the change of the output per unit error does not
+grow with the reservoir), E_k = target_k - y_k (the error, third factor) and G_k the attention gate: 1 inside
 the windows around the actual and the expected stimulus (``window`` of the task), else
 ``gate_floor``. "online" readouts apply dw every step (the "when" readout); "offline"
 readouts accumulate dw during a trial and consolidate it at the end of the trial (the
@@ -76,7 +77,7 @@ class ThreeFactorReadout:
     ----------
     n_outputs : int
     eta : float or sequence
-        Learning rate per readout (1/ms per unit of r^2).
+        Learning rate per readout; the rate applied to each synapse is eta / n.
     modes : sequence of "online"/"offline"
         Per readout (default all online).
     tau_e : float
@@ -85,7 +86,7 @@ class ThreeFactorReadout:
         Gate value elsewhere (0: learning only in attended windows).
     """
 
-    def __init__(self, n_outputs, eta=0.05, modes=None, *, tau_e=5.0, gate_floor=0.0):
+    def __init__(self, n_outputs, eta=10.0, modes=None, *, tau_e=5.0, gate_floor=0.0):
         self.n_outputs = check.integer("n_outputs", n_outputs, low=1)
         eta = np.broadcast_to(np.asarray(eta, float), (self.n_outputs,))
         self.eta = check.array("eta", eta, low=0.0).copy()
@@ -97,10 +98,11 @@ class ThreeFactorReadout:
         self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
         self.W_ = None
 
-    def rule(self, dt: float, k: int = 0) -> ThreeFactor:
-        """The core rule that readout ``k`` applies (for the generic Network path)."""
+    def rule(self, dt: float, n: int, k: int = 0) -> ThreeFactor:
+        """The core rule that readout ``k`` applies to a reservoir of ``n`` neurons (for the
+        generic Network path)."""
         decay = math.exp(-dt / self.tau_e)
-        return ThreeFactor(float(self.eta[k]), self.tau_e, modulators=("error", "gate"),
+        return ThreeFactor(float(self.eta[k]) / n, self.tau_e, modulators=("error", "gate"),
                            eligibility=filtered_pre, eligibility_params=[1.0 - decay],
                            tau_pre=None)
 
@@ -123,7 +125,7 @@ class ThreeFactorReadout:
                                  (T, self.n_outputs))
         Y = np.zeros((T, self.n_outputs))
         S = np.zeros((T if record_spikes else 0, reservoir.n), np.bool_)
-        eta = self.eta if learn else np.zeros_like(self.eta)
+        eta = self.eta / reservoir.n if learn else np.zeros_like(self.eta)
         self.eligibility_[:] = 0.0
         run_trial(reservoir.state, reservoir.params, reservoir.scalars, reservoir.indptr,
                   reservoir.indices, reservoir.data, I, self.W_, self.eligibility_,

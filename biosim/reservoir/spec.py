@@ -77,7 +77,7 @@ def build(spec: dict, seed=None):
                                     ro_kw.pop("expect_threshold", 0.1)),
             "stimulus_gain": _in("readout", check.number, "stimulus_gain",
                                  ro_kw.pop("stimulus_gain", 0.0))}
-    eta = [ro_kw.pop("eta_when", 1.0)] + [ro_kw.pop("eta_what", 0.03)] * n_stim
+    eta = [ro_kw.pop("eta_when", 200.0)] + [ro_kw.pop("eta_what", 6.0)] * n_stim
     readout = _in("readout", ThreeFactorReadout, 1 + n_stim, eta=eta,
                   modes=["online"] + ["offline"] * n_stim, **ro_kw)
     reservoir = _in("reservoir", Reservoir, n_inputs=1 + n_stim, seed=s_res, **res_kw)

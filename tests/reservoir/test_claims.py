@@ -50,7 +50,7 @@ def probability_sweep():
     for p in (0.2, 0.5, 0.8):
         task = WhatWhenTask([{"latency": 250, "probabilities": [p], "n_trials": 200}],
                             trial_ms=400, seed=1)
-        ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
+        ro = ThreeFactorReadout(2, eta=[200.0, 6.0], modes=["online", "offline"],
                                 gate_floor=0.5)
         y = run_three_factor(_reservoir(), ro, task)
         out[p] = (task, y[-100:].mean(axis=0), ro.W_.copy())
@@ -93,7 +93,7 @@ def _switch_errors(learner, n_pre, n_post, reset=False, lam=1.0):
         y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10, lam=lam), task,
                       reset_at=[n_pre] if reset else [])
     else:
-        ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
+        ro = ThreeFactorReadout(2, eta=[200.0, 6.0], modes=["online", "offline"],
                                 gate_floor=0.5)
         y = run_three_factor(_reservoir(), ro, task)
     t = task.times
@@ -150,7 +150,7 @@ def test_probability_switch():
             y = run_force(_reservoir(), FORCE(2, alpha=1e-4, every=10), task,
                           reset_at=[n_pre] if reset else [])
         else:
-            ro = ThreeFactorReadout(2, eta=[1.0, 0.03], modes=["online", "offline"],
+            ro = ThreeFactorReadout(2, eta=[200.0, 6.0], modes=["online", "offline"],
                                     gate_floor=0.5)
             y = run_three_factor(_reservoir(), ro, task)
         b, near = task.template(270.0), np.abs(task.times - 270.0) <= 40

@@ -60,7 +60,7 @@ def test_fused_kernel_equals_network_path():
     t = np.arange(T) * res.dt
     target = np.exp(-0.5 * ((t - 120) / 20) ** 2)[:, None]
     window = (np.abs(t - 120) < 40).astype(float)
-    ro = ThreeFactorReadout(1, eta=5.0, gate_floor=0.1)
+    ro = ThreeFactorReadout(1, eta=300.0, gate_floor=0.1)
     ro.init(res.n)
     net, proj, outputs = build_network(res, ro, x, target, window)
     net.run(T * res.dt)
@@ -77,7 +77,7 @@ def test_offline_readout_consolidates_at_trial_end():
     x = np.zeros((200, 1))
     x[:50] = 1
     target = np.ones((200, 2))
-    ro = ThreeFactorReadout(2, eta=[0.0, 2.0], modes=["online", "offline"], gate_floor=1.0)
+    ro = ThreeFactorReadout(2, eta=[0.0, 80.0], modes=["online", "offline"], gate_floor=1.0)
     y = ro.trial(res, x, target, np.ones(200))
     assert np.all(y[:, 1] == 0.0)  # weights frozen during the trial (started at zero)
     assert np.abs(ro.W_[1]).max() > 0
@@ -87,7 +87,7 @@ def test_offline_readout_consolidates_at_trial_end():
     decay = math.exp(-res.dt / ro.tau_e)
     for k in range(200):
         e = decay * e + (1 - decay) * R[k]
-        acc += 2.0 * 1.0 * (1.0 - 0.0) * e * res.dt
+        acc += (80.0 / res.n) * 1.0 * (1.0 - 0.0) * e * res.dt  # (eta / n) G E e dt
     np.testing.assert_allclose(ro.W_[1], acc, rtol=1e-9)
 
 
@@ -133,7 +133,7 @@ def test_diverging_learning_rate_raises():
     res = Reservoir(100, g=200, tau_decay=50, bias=4, bias_std=3, input_gain=20, seed=1)
     x = np.zeros((800, 1))
     x[:100] = 1
-    ro = ThreeFactorReadout(1, eta=1e7, gate_floor=1.0)
+    ro = ThreeFactorReadout(1, eta=1e9, gate_floor=1.0)
     with pytest.raises(BiosimError, match="eta"):
         for _ in range(5):
             res.reset_state()
