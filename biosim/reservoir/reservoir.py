@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
+from biosim.core.connectivity import fixed_probability
 from biosim.core.random import make_rng
 
 MODELS = ("izhikevich2003", "nicola_clopath")
@@ -124,12 +125,16 @@ class Reservoir:
         Input channels (cue, stimuli, ...); each projects to every neuron with probability
         ``input_p`` and weight ``input_gain`` x U(0, 1).
     seed : int, SeedSequence or Generator
+
+    The defaults are the what/when reservoir (``models/what_when.toml``): each trial
+    starts from the same state and, without noise, the cue-driven trajectory is the same
+    in every trial (noise of a few units destroys the timing: the network is chaotic).
     """
 
-    def __init__(self, n=500, *, frac_exc=0.8, p=0.1, g=4.0, w_exc=0.5, w_inh=1.0,
-                 model="izhikevich2003", tau_rise=0.0, tau_decay=20.0, dt=0.5, scheme=None,
-                 bias=0.0, bias_std=0.0, noise_std=0.0, n_inputs=1, input_p=0.3,
-                 input_gain=10.0, seed=None):
+    def __init__(self, n=200, *, frac_exc=0.8, p=0.1, g=200.0, w_exc=0.5, w_inh=1.0,
+                 model="izhikevich2003", tau_rise=0.0, tau_decay=50.0, dt=0.5, scheme=None,
+                 bias=4.0, bias_std=3.0, noise_std=0.0, n_inputs=1, input_p=0.3,
+                 input_gain=20.0, seed=None):
         self.n = check.integer("n", n, low=2)
         self.frac_exc = check.probability("frac_exc", frac_exc)
         self.p = check.number("p", p, low=0.0, high=1.0, low_open=True)
@@ -176,9 +181,7 @@ class Reservoir:
         self.coef = np.array(COEFFICIENTS[self.model])
         self.bias_ = self.bias + self.bias_std * rng.standard_normal(n)
         # recurrent CSR, rows = pre
-        mask = rng.random((n, n)) < self.p
-        np.fill_diagonal(mask, False)
-        pre, post = np.nonzero(mask)
+        pre, post = fixed_probability(self.p, allow_self=False)(n, n, rng, same=True)
         scale = self.g / math.sqrt(self.p * n)
         if self.model == "izhikevich2003":
             w = rng.random(pre.size)

@@ -53,7 +53,8 @@ def test_double_exponential_filter_closed_form():
 def test_fused_kernel_equals_network_path():
     """The fused numba trial gives the outputs and weights of the generic Network path
     (ReservoirPopulation, projections, ArrayCurrent, callback, core ThreeFactor rule)."""
-    res = Reservoir(60, g=100, bias_std=3, n_inputs=1, input_gain=10, seed=3)
+    res = Reservoir(60, g=100, tau_decay=20, bias=0, bias_std=3, n_inputs=1, input_gain=10,
+                    seed=3)
     T = 400
     x = np.zeros((T, 1))
     x[:100, 0] = 1
