@@ -8,7 +8,7 @@ from biosim.core import validation as check
 
 
 def run_three_factor(reservoir, readout, task, trials=None, *, stimulus_gain=0.0,
-                     expect_threshold=0.1, reset_state=True):
+                     expect_threshold=0.1, reset_state=True, consolidate="trial"):
     """Run ``trials`` (default ``task.trials()``) with learning; returns the outputs
     (n_trials, steps, 1 + K).
 
@@ -17,7 +17,10 @@ def run_three_factor(reservoir, readout, task, trials=None, *, stimulus_gain=0.0
     previous trial (no expectation before the first trial). ``stimulus_gain`` scales the
     stimulus channels into the reservoir (0: stimuli act only through the error, so the
     readouts can only predict them from the cue). ``reset_state``: each trial starts
-    from the reservoir's initial state (a long inter-trial interval)."""
+    from the reservoir's initial state (a long inter-trial interval). ``consolidate``:
+    the offline (what) readouts take their accumulated change at the end of every
+    ``"trial"`` or of every ``"block"`` (and of the run)."""
+    consolidate = check.choice("consolidate", consolidate, ("trial", "block"))
     trials = task.trials() if trials is None else trials
     gains = np.concatenate([[1.0], np.full(task.n_stimuli, stimulus_gain)])
     out = np.zeros((len(trials), task.steps, 1 + task.n_stimuli))
@@ -25,8 +28,10 @@ def run_three_factor(reservoir, readout, task, trials=None, *, stimulus_gain=0.0
     for k, tr in enumerate(trials):
         if reset_state:
             reservoir.reset_state()
+        last = k + 1 == len(trials) or trials[k + 1].block != tr.block
         out[k] = readout.trial(reservoir, task.inputs(tr) * gains, task.targets(tr),
-                               task.window(tr, expected))
+                               task.window(tr, expected),
+                               consolidate=consolidate == "trial" or last)
         expected = out[k, :, 0] >= expect_threshold
     return out
 

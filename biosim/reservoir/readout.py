@@ -112,9 +112,11 @@ class ThreeFactorReadout:
         self.eligibility_ = np.zeros_like(self.W_)
         self.pending_ = np.zeros_like(self.W_)
 
-    def trial(self, reservoir, inputs, targets, window, *, learn=True, record_spikes=False):
+    def trial(self, reservoir, inputs, targets, window, *, learn=True, record_spikes=False,
+              consolidate=True):
         """Run one trial from the reservoir's current state; returns the outputs (steps, K)
-        (and the raster). ``window``: (steps,) or (steps, K), 1 where attention is on."""
+        (and the raster). ``consolidate=False`` keeps the offline changes pending (for
+        consolidation at the end of a block). ``window``: (steps,) or (steps, K), 1 where attention is on."""
         if self.W_ is None or self.W_.shape[1] != reservoir.n:
             self.init(reservoir.n)
         I = reservoir.currents(inputs)
@@ -132,7 +134,8 @@ class ThreeFactorReadout:
                   self.pending_, np.array([m == "online" for m in self.modes]), eta,
                   targets, np.ascontiguousarray(window), math.exp(-reservoir.dt / self.tau_e),
                   self.gate_floor, Y, S)
-        self.consolidate()
+        if consolidate:
+            self.consolidate()
         return (Y, S) if record_spikes else Y
 
     def consolidate(self) -> None:

@@ -92,6 +92,25 @@ def test_offline_readout_consolidates_at_trial_end():
     np.testing.assert_allclose(ro.W_[1], acc, rtol=1e-9)
 
 
+def test_block_consolidation():
+    """With consolidate="block" the what readout is frozen within a block (its output
+    stays zero from zero weights) and takes the block's summed change at the block end;
+    per-trial consolidation changes it from the second trial on."""
+    from biosim.reservoir import run_three_factor
+
+    blocks = [{"latency": 150, "probabilities": [1.0], "n_trials": 4}]
+    outs = {}
+    for mode in ("trial", "block"):
+        task = WhatWhenTask(blocks, trial_ms=300, seed=0)
+        ro = ThreeFactorReadout(2, eta=[200.0, 6.0], modes=["online", "offline"])
+        outs[mode] = run_three_factor(Reservoir(50, n_inputs=2, seed=1), ro, task,
+                                      consolidate=mode)
+        assert np.abs(ro.W_[1]).max() > 0 and not ro.pending_.any()
+    assert np.all(outs["block"][:, :, 1] == 0.0)
+    assert np.abs(outs["trial"][1:, :, 1]).max() > 0
+    np.testing.assert_array_equal(outs["block"][0], outs["trial"][0])
+
+
 def test_reservoir_reproducible_and_rates():
     """Same seed, same spikes; the 2003 reservoir fires at cortical rates (1-50 Hz)."""
     x = np.zeros((800, 1))
