@@ -27,7 +27,7 @@ from biosim.core import validation as check
 from biosim.core.random import make_rng
 
 __all__ = ["akorn_step", "akorn_run", "akorn_energy", "rotation_generators",
-           "random_unit_vectors", "KuramotoLayer", "NormReadout"]
+           "random_unit_vectors"]
 
 
 # ---------------------------------------------------------------- checks

@@ -32,21 +32,63 @@ __all__ = ["natural_frequencies", "simulate", "KuramotoResult", "KuramotoPopulat
 _NONE, _DENSE, _CSR = 0, 1, 2
 
 
+# ---------------------------------------------------------------- sincos
+# sin and cos together, branch-free so that LLVM vectorises the loops that call it (libm's
+# sin/cos are scalar calls): Cody-Waite reduction by pi/2 in three parts and the fdlibm
+# kernel polynomials on [-pi/4, pi/4]; |error| < 4e-16 for |x| <= 1e6 (larger phases are
+# reduced mod 2 pi by _wrap_large).
+_PIO2_1, _PIO2_2, _PIO2_3 = 1.57079632673412561417e+00, 6.07710050630396597660e-11, \
+    2.02226624879595063154e-21
+_S = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
+      2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)
+_C = (4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05,
+      -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11)
+
+
+@njit(inline="always")
+def _sincos(x):
+    k = math.floor(x * 0.63661977236758134308 + 0.5)
+    r = ((x - k * _PIO2_1) - k * _PIO2_2) - k * _PIO2_3
+    z = r * r
+    s = r + r * z * (_S[0] + z * (_S[1] + z * (_S[2] + z * (_S[3] + z * (_S[4] + z * _S[5])))))
+    c = 1.0 - 0.5 * z + z * z * (_C[0] + z * (_C[1] + z * (_C[2] + z * (_C[3] + z * (
+        _C[4] + z * _C[5])))))
+    h = k * 0.5
+    odd = h != math.floor(h)
+    q = k * 0.25 - math.floor(k * 0.25)            # quadrant / 4: 0, .25, .5, .75
+    ss = c if odd else s
+    cc = s if odd else c
+    ss = -ss if q >= 0.5 else ss
+    cc = -cc if (q == 0.25 or q == 0.5) else cc
+    return ss, cc
+
+
+@njit(cache=True)
+def _wrap_large(theta):
+    """Reduce phases mod 2 pi once any exceeds 1e6 rad (where _sincos loses accuracy);
+    phases stay unwrapped below that."""
+    big = False
+    for i in range(theta.size):
+        if abs(theta[i]) > 1e6:
+            big = True
+    if big:
+        for i in range(theta.size):
+            theta[i] -= 2.0 * math.pi * math.floor(theta[i] / (2.0 * math.pi) + 0.5)
+
+
 # ---------------------------------------------------------------- kernels
 @njit(cache=True)
 def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, out):
-    """out = dtheta/dt; returns (sum cos theta, sum sin theta) of the input phases."""
+    """out = dtheta/dt at phases ``theta`` (cbuf, sbuf: scratch for cos, sin)."""
     n = theta.size
     ca, sa = math.cos(alpha), math.sin(alpha)
+    for i in range(n):
+        sbuf[i], cbuf[i] = _sincos(theta[i])
     sc = 0.0
     ss = 0.0
     for i in range(n):
-        c = math.cos(theta[i])
-        s = math.sin(theta[i])
-        cbuf[i] = c
-        sbuf[i] = s
-        sc += c
-        ss += s
+        sc += cbuf[i]
+        ss += sbuf[i]
     # global term K r sin(psi - theta_i - alpha) = K (Y cos(theta_i + a) - X sin(theta_i + a))
     X = K * sc / n
     Y = K * ss / n
@@ -68,21 +110,20 @@ def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, out
     elif kind == _CSR:
         # rows = post units (the transpose of the projection layout): gather, no scatter
         for i in range(n):
-            sx = 0.0
-            sy = 0.0
+            gx = 0.0
+            gy = 0.0
             for k in range(indptr[i], indptr[i + 1]):
                 j = indices[k]
-                sx += data[k] * cbuf[j]
-                sy += data[k] * sbuf[j]
+                gx += data[k] * cbuf[j]
+                gy += data[k] * sbuf[j]
             c = cbuf[i] * ca - sbuf[i] * sa
             s = sbuf[i] * ca + cbuf[i] * sa
-            out[i] = omega[i] + (Y + sy) * c - (X + sx) * s
+            out[i] = omega[i] + (Y + gy) * c - (X + gx) * s
     else:
         for i in range(n):
             c = cbuf[i] * ca - sbuf[i] * sa
             s = sbuf[i] * ca + cbuf[i] * sa
             out[i] = omega[i] + Y * c - X * s
-    return sc, ss
 
 
 @njit(cache=True)
@@ -119,13 +160,17 @@ def _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, n_ste
         else:
             for i in range(n):
                 theta[i] += dt * k1[i]
+        if has_noise:
+            for i in range(n):
+                theta[i] += sq * noise[step, i]
+        _wrap_large(theta)
+        for i in range(n):
+            sb[i], cb[i] = _sincos(theta[i])
         sc = 0.0
         ss = 0.0
         for i in range(n):
-            if has_noise:
-                theta[i] += sq * noise[step, i]
-            sc += math.cos(theta[i])
-            ss += math.sin(theta[i])
+            sc += cb[i]
+            ss += sb[i]
         g = t0 + step
         r_out[g] = math.hypot(sc, ss) / n
         psi_out[g] = math.atan2(ss, sc)
@@ -269,16 +314,20 @@ def _field_rhs(theta, omega, K, ca, sa, Fx, Fy, out):
     """dtheta/dt with the global term and a frozen external field F = sum_j W[j, i]
     (cos theta_j, sin theta_j) (the projection input)."""
     n = theta.size
+    cb = np.empty(n)
+    sb = np.empty(n)
+    for i in range(n):
+        sb[i], cb[i] = _sincos(theta[i])
     sc = 0.0
     ss = 0.0
     for i in range(n):
-        sc += math.cos(theta[i])
-        ss += math.sin(theta[i])
+        sc += cb[i]
+        ss += sb[i]
     X = K * sc / n
     Y = K * ss / n
     for i in range(n):
-        c0 = math.cos(theta[i])
-        s0 = math.sin(theta[i])
+        c0 = cb[i]
+        s0 = sb[i]
         c = c0 * ca - s0 * sa
         s = s0 * ca + c0 * sa
         out[i] = omega[i] + (Y + Fy[i]) * c - (X + Fx[i]) * s
@@ -308,8 +357,8 @@ def _pop_step(theta, omega, K, alpha, Fx, Fy, dt, rk4, noise, sq, activity):
     for i in range(n):
         if noise.size:
             theta[i] += sq * noise[i]
-        activity[i, 0] = math.cos(theta[i])
-        activity[i, 1] = math.sin(theta[i])
+        activity[i, 1], activity[i, 0] = _sincos(theta[i])
+    _wrap_large(theta)
 
 
 class KuramotoPopulation(Population):
