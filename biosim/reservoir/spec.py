@@ -14,7 +14,7 @@ KINDS = {
     "what_when": {
         "reservoir": RESERVOIR,
         "readout": {"eta_when", "eta_what", "tau_e", "gate_floor", "expect_threshold",
-                    "stimulus_gain"},
+                    "stimulus_gain", "consolidate"},
         "task": {"trial_ms", "cue_onset", "cue_ms", "stimulus_ms", "target_width",
                  "gate_halfwidth", "blocks"},
     },
@@ -76,7 +76,9 @@ def build(spec: dict, seed=None):
     opts = {"expect_threshold": _in("readout", check.number, "expect_threshold",
                                     ro_kw.pop("expect_threshold", 0.1)),
             "stimulus_gain": _in("readout", check.number, "stimulus_gain",
-                                 ro_kw.pop("stimulus_gain", 0.0))}
+                                 ro_kw.pop("stimulus_gain", 0.0)),
+            "consolidate": _in("readout", check.choice, "consolidate",
+                               ro_kw.pop("consolidate", "trial"), ("trial", "block"))}
     eta = [ro_kw.pop("eta_when", 200.0)] + [ro_kw.pop("eta_what", 6.0)] * n_stim
     readout = _in("readout", ThreeFactorReadout, 1 + n_stim, eta=eta,
                   modes=["online"] + ["offline"] * n_stim, **ro_kw)
