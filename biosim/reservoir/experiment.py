@@ -19,7 +19,8 @@ def run_three_factor(reservoir, readout, task, trials=None, *, stimulus_gain=0.0
     readouts can only predict them from the cue). ``reset_state``: each trial starts
     from the reservoir's initial state (a long inter-trial interval). ``consolidate``:
     the offline (what) readouts take their accumulated change at the end of every
-    ``"trial"`` or of every ``"block"`` (and of the run)."""
+    ``"trial"`` or of every ``"block"`` (and of the run); a block's change is the sum
+    over its trials, so scale the what learning rate by 1 / (trials per block)."""
     consolidate = check.choice("consolidate", consolidate, ("trial", "block"))
     trials = task.trials() if trials is None else trials
     gains = np.concatenate([[1.0], np.full(task.n_stimuli, stimulus_gain)])
