@@ -5,8 +5,11 @@ modules of ``module_size`` consecutive places (ICRA 2023), each an independent n
 ``n_neurons`` excitatory neurons (default 4 per place, VPRSNN's 400 for 100). For ``epochs``
 epochs every reference traverse is shown, place after place (shuffled within the module
 when ``shuffle``), with STDP on. Then, with weights and thresholds frozen, each reference
-image is shown once more and the spike counts give ``S`` (n_neurons, n_places) per module;
-hyperactive neurons (firing for at least ``hyperactive_tau`` places) are silenced. A query
+image is shown once more and the spike counts give ``S`` (n_neurons, n_places) per module
+and ``activity_``, the number of reference images each neuron fired for. With
+``hyperactive_tau`` (ICRA 2023) every module is shown every reference image (of all modules,
+all traverses: modules x images presentations) and the neurons that fire for at least
+``hyperactive_tau`` of them never vote. A query
 is shown once (350 ms); its spike counts are scored against ``S`` (weighted or standard
 assignment) and the module scores are concatenated: ``predict`` returns a
 similarity matrix (n_places x n_queries), rows in the order of ``places_``.
@@ -202,21 +205,26 @@ class SpikingPlaceRecognizer:
                     x = x[rng.permutation(len(x))]
                 batch.append(x)
             net.present(batch, train=True)
-        # frozen labelling pass: S[i, l] over one presentation of every reference image
+        # frozen labelling pass: S[i, l] over one presentation of every reference image;
+        # with hyperactive_tau, every module sees every reference image (ICRA 2023)
         net.reset_state()
-        labels = net.present([np.concatenate([pix[k][i] for k, i in mod]) for mod in idx],
+        every = [(k, np.arange(len(ids))) for k, (_, ids) in enumerate(travs)]
+        shown = [every if self.hyperactive_tau is not None else mod for mod in idx]
+        labels = net.present([np.concatenate([pix[k][i] for k, i in mod]) for mod in shown],
                              train=False, seed=int(rng.integers(2**62)))
         self.places_ = places
         self.module_places_ = chunks
         self.input_shape_ = tuple(shape0)
-        self.counts_, self.presentations_ = [], []
-        for ch, mod, c in zip(chunks, idx, labels):
+        self.counts_, self.presentations_, self.activity_ = [], [], []
+        for ch, mod, c in zip(chunks, shown, labels):
             ids = np.concatenate([travs[k][1][i] for k, i in mod])
-            col = np.searchsorted(ch, ids)
+            own = np.isin(ids, ch)
+            col = np.searchsorted(ch, ids[own])
             S = np.zeros((n_e, len(ch)))
-            np.add.at(S.T, col, c)
+            np.add.at(S.T, col, c[own])
             self.counts_.append(S)
             self.presentations_.append(np.bincount(col, minlength=len(ch)).astype(float))
+            self.activity_.append((c > 0).sum(axis=0).astype(float))
         self.modules_ = net.modules
         self.predict_seed_ = int(rng.integers(2**62))
         self._net = net
@@ -244,9 +252,9 @@ class SpikingPlaceRecognizer:
         """Similarity (n_places, n_queries) from query spike counts, module by module."""
         method = choice("assignment", assignment or self.assignment, tuple(asg.SCORES))
         out = []
-        for S, n, q in zip(self.counts_, self.presentations_, counts):
+        for S, n, a, q in zip(self.counts_, self.presentations_, self.activity_, counts):
             if self.hyperactive_tau is not None:
-                S = asg.remove_hyperactive(S, self.hyperactive_tau)
+                S = np.where((a >= self.hyperactive_tau)[:, None], 0.0, S)
             if method == "weighted":
                 out.append(asg.weighted_scores(S, q, gamma=self.gamma, relevance=self.relevance))
             else:
@@ -272,6 +280,7 @@ class SpikingPlaceRecognizer:
                                                 self.presentations_, self.module_places_)):
             arrays.update({f"W_{m}": mod["W"], f"theta_{m}": mod["theta"],
                            f"delays_{m}": mod["delays"], f"counts_{m}": S,
+                           f"activity_{m}": self.activity_[m],
                            f"presentations_{m}": n, f"module_places_{m}": ch})
         save_npz(folder / "weights.npz", **arrays)
         meta = {"format": FORMAT, "version": VERSION, "n_modules": len(self.modules_),
@@ -309,6 +318,7 @@ class SpikingPlaceRecognizer:
             model.module_places_ = [arr[f"module_places_{m}"] for m in range(n_mod)]
             model.counts_ = [arr[f"counts_{m}"] for m in range(n_mod)]
             model.presentations_ = [arr[f"presentations_{m}"] for m in range(n_mod)]
+            model.activity_ = [arr[f"activity_{m}"] for m in range(n_mod)]
             model.modules_ = [{"W": arr[f"W_{m}"], "theta": arr[f"theta_{m}"],
                                "delays": arr[f"delays_{m}"]} for m in range(n_mod)]
             model.input_shape_ = tuple(meta["input_shape"])
@@ -321,7 +331,8 @@ class SpikingPlaceRecognizer:
         for m, mod in enumerate(model.modules_):
             n_in, n_e = mod["W"].shape
             if (mod["theta"].shape != (n_e,) or mod["delays"].shape != (n_in, n_e)
-                    or model.counts_[m].shape != (n_e, len(model.module_places_[m]))):
+                    or model.counts_[m].shape != (n_e, len(model.module_places_[m]))
+                    or model.activity_[m].shape != (n_e,)):
                 fail("model", "consistent array shapes; weights.npz is corrupted", str(folder))
         return model
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from biosim.core.validation import BiosimError
-from biosim.vpr.assignment import remove_hyperactive, weighted_scores
+from biosim.vpr.assignment import weighted_scores
 from biosim.vpr.baselines import sad_similarity
 from biosim.vpr.metrics import recall_at_k
 from biosim.vpr.preprocess import preprocess
@@ -69,16 +69,30 @@ def test_modules_split_places_and_concatenate_scores():
 
 
 def test_hyperactive_neurons_are_silenced(route, model):
+    """ICRA 2023: neurons firing for at least tau reference images never vote."""
     counts = model.query_counts(route.query.images)
-    model.hyperactive_tau = 3
+    tau = int(model.activity_[0].max())          # the most active neurons
+    model.hyperactive_tau = tau
     try:
         s = model.scores(counts)
     finally:
         model.hyperactive_tau = None
-    manual = np.concatenate([weighted_scores(remove_hyperactive(S, 3), q)
-                             for S, q in zip(model.counts_, counts)])
-    np.testing.assert_allclose(s, manual)
+    S = model.counts_[0].copy()
+    hyper = model.activity_[0] >= tau
+    assert 0 < hyper.sum() < len(hyper)
+    S[hyper] = 0.0
+    np.testing.assert_allclose(s, weighted_scores(S, counts[0]))
     assert not np.allclose(s, model.scores(counts))
+
+
+def test_hyperactive_detection_sees_every_reference_image():
+    ds = synthetic_route(4, CONDITIONS, seed=0)
+    m = SpikingPlaceRecognizer(module_size=2, epochs=1, hyperactive_tau=3, seed=0)
+    m.fit(list(ds.references))
+    # 8 reference images (4 places x 2 traverses) shown to each module; S keeps its own 2
+    assert all(a.max() <= 8 for a in m.activity_)
+    assert any(a.max() > 4 for a in m.activity_)
+    assert [S.shape for S in m.counts_] == [(8, 2), (8, 2)]
 
 
 def test_ensemble_sums_scores(route, model):
