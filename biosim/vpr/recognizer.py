@@ -297,7 +297,7 @@ class SpikingPlaceRecognizer:
         folder = Path(folder)
         meta_path = folder / "model.json"
         if not meta_path.is_file():
-            fail("model", f"a model folder with model.json (from `biosim vpr train`)", str(folder))
+            fail("model", "a model folder with model.json (from `biosim vpr train`)", str(folder))
         try:
             meta = json.loads(meta_path.read_text())
         except (ValueError, UnicodeDecodeError):

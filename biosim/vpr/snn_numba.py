@@ -169,6 +169,7 @@ def init_module(n_input: int, n_e: int, params: SNNParams, seed=None) -> dict:
 
 
 INITIAL_REST = 500.0   # ms of silence VPRSNN runs before the first image
+EMISSION_HISTORY = 16  # input spike times kept per input (a power of 2), see run_images
 
 
 def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
@@ -183,7 +184,9 @@ def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
         "refr_e": np.zeros(n_e, np.int64),
         "v_i": np.full(n_e, params.v_rest_i), "ge_i": np.zeros(n_e), "gi_i": np.zeros(n_e),
         "refr_i": np.zeros(n_e, np.int64),
-        "last_post": np.full(n_e, -big), "last_arr": np.full((n_input, n_e), -big),
+        "last_post": np.full(n_e, -big),
+        "em_hist": np.full((n_input, EMISSION_HISTORY), -big),
+        "em_pos": np.zeros(n_input, np.int64),
         "clock": np.zeros(1, np.int64),
     }
 
@@ -259,13 +262,17 @@ def _input_counts(pixels, k, seed):
 
 @njit(cache=True)
 def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer,
-               st_refr_e, st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, last_arr, clock, k, train,
+               st_refr_e, st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, em_hist, em_pos, clock,
+               k, train,
                tab_pre, tab_post1, tab_post2, seed, counts):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
     Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
     Mutates the weights ``W``, thresholds ``theta`` (when ``train``) and the state; writes
     each excitatory neuron's spike count during each presentation into ``counts``.
+    A synapse's pre trace is ``exp(-(t - last arrival) / tau_pre)``; the last arrival is
+    found at post spikes from each input's last ``EMISSION_HISTORY`` spike times plus the
+    synapse's delay (exact unless an input fires more than 16 times within one delay).
     """
     np.random.seed(seed)
     n_in, n_e = W.shape
@@ -280,6 +287,8 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
     fired_i = np.empty(n_e, np.int64)
     is_i = np.zeros(n_e, np.bool_)
     post1 = np.zeros(n_e)
+    n_hist = em_hist.shape[1]
+    hist_mask = n_hist - 1
     n_ring = n_delay + 1
     ring = np.zeros((n_ring, n_e))
     n_pre, n_p1, n_p2 = tab_pre.size, tab_post1.size, tab_post2.size
@@ -297,6 +306,11 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
         _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
             t = clock[0]
+            if train and s < n_present:          # remember when each input fired
+                for m in range(bptr[s], bptr[s + 1]):
+                    i = ids[m]
+                    em_hist[i, em_pos[i] & hist_mask] = t
+                    em_pos[i] += 1
             # 1. state update (Euler), thresholds
             ne = 0
             for j in range(n_e):
@@ -340,7 +354,6 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
                             st_ge_e[j] += W[i, j]
                             if post1[j] != 0.0:
                                 W[i, j] = min(max(W[i, j] + post1[j], 0.0), k.w_max)
-                            last_arr[i, j] = t
             else:
                 # frozen weights: add each spike's delayed input to a ring buffer at once
                 slot = t % n_ring
@@ -366,10 +379,16 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
                     p2 = tab_post2[dp] if dp < n_p2 else 0.0
                     if p2 > 0.0:
                         for i in range(n_in):
-                            da = t - last_arr[i, j]
-                            if da < n_pre:
-                                w = W[i, j] + k.nu_post * tab_pre[da] * p2
-                                W[i, j] = min(w, k.w_max)
+                            # pre trace: time since the last spike of i that has arrived
+                            n_em = em_pos[i]
+                            for r in range(min(n_hist, n_em)):
+                                arrival = em_hist[i, (n_em - 1 - r) & hist_mask] + delays[i, j]
+                                if arrival <= t:
+                                    da = t - arrival
+                                    if da < n_pre:
+                                        w = W[i, j] + k.nu_post * tab_pre[da] * p2
+                                        W[i, j] = min(w, k.w_max)
+                                    break
                     last_post[j] = t
                     theta[j] += k.theta_plus
                 st_v_e[j] = k.v_reset_e
@@ -446,7 +465,8 @@ class NumbaVPRSNN:
             run_images(pixels, mod["W"], mod["theta"], mod["delays"], mod["order"],
                        mod["dptr"], st["v_e"], st["ge_e"], st["gi_e"], st["timer"],
                        st["refr_e"], st["v_i"], st["ge_i"], st["gi_i"], st["refr_i"],
-                       st["last_post"], st["last_arr"], st["clock"], k, bool(train), *tabs,
+                       st["last_post"], st["em_hist"], st["em_pos"], st["clock"], k,
+                       bool(train), *tabs,
                        int(run_rngs[m].integers(2**31)), counts)
             out.append(counts)
         return out
