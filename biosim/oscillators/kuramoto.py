@@ -78,8 +78,9 @@ def _wrap_large(theta):
 
 # ---------------------------------------------------------------- kernels
 @njit(cache=True)
-def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, out):
-    """out = dtheta/dt at phases ``theta`` (cbuf, sbuf: scratch for cos, sin)."""
+def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, cs, out):
+    """out = dtheta/dt at phases ``theta`` (cbuf, sbuf: scratch for cos, sin; cs: (n, 2)
+    scratch for the sparse path, cos and sin side by side so one gather fetches both)."""
     n = theta.size
     ca, sa = math.cos(alpha), math.sin(alpha)
     for i in range(n):
@@ -110,12 +111,15 @@ def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, out
     elif kind == _CSR:
         # rows = post units (the transpose of the projection layout): gather, no scatter
         for i in range(n):
+            cs[i, 0] = cbuf[i]
+            cs[i, 1] = sbuf[i]
+        for i in range(n):
             gx = 0.0
             gy = 0.0
             for k in range(indptr[i], indptr[i + 1]):
                 j = indices[k]
-                gx += data[k] * cbuf[j]
-                gy += data[k] * sbuf[j]
+                gx += data[k] * cs[j, 0]
+                gy += data[k] * cs[j, 1]
             c = cbuf[i] * ca - sbuf[i] * sa
             s = sbuf[i] * ca + cbuf[i] * sa
             out[i] = omega[i] + (Y + gy) * c - (X + gx) * s
@@ -136,6 +140,7 @@ def _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, n_ste
     n = theta.size
     cb = np.empty(n)
     sb = np.empty(n)
+    cs = np.empty((n if kind == _CSR else 0, 2))
     k1 = np.empty(n)
     k2 = np.empty(n)
     k3 = np.empty(n)
@@ -144,17 +149,17 @@ def _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, n_ste
     sq = sigma * math.sqrt(dt)
     has_noise = noise.shape[0] > 0
     for step in range(n_steps):
-        _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, k1)
+        _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k1)
         if rk4:
             for i in range(n):
                 tmp[i] = theta[i] + 0.5 * dt * k1[i]
-            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, k2)
+            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k2)
             for i in range(n):
                 tmp[i] = theta[i] + 0.5 * dt * k2[i]
-            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, k3)
+            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k3)
             for i in range(n):
                 tmp[i] = theta[i] + dt * k3[i]
-            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, k4)
+            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k4)
             for i in range(n):
                 theta[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
         else:
@@ -241,8 +246,9 @@ def coupling_arrays(coupling, n):
         data = np.ascontiguousarray(m.data, dtype=float)
         if not np.all(np.isfinite(data)):
             check.fail("coupling", "finite values (no NaN or inf)", "a non-finite entry")
+        itype = np.int32 if n < 2 ** 31 else np.int64     # less memory traffic per synapse
         return (_CSR, np.zeros((0, 0)), data, np.ascontiguousarray(m.indptr, np.int64),
-                np.ascontiguousarray(m.indices, np.int64))
+                np.ascontiguousarray(m.indices, itype))
     if getattr(coupling, "dense", False) and hasattr(coupling, "W"):
         coupling = coupling.W
     W = check.array("coupling", coupling, shape=(n, n))
