@@ -27,7 +27,7 @@ from biosim.core.validation import BiosimError
 MODEL_DIRS = [Path(__file__).resolve().parents[2] / "models"]
 
 #: kind -> module providing validate_spec(spec) and evaluate_spec(spec, seed)
-FAMILIES = {"what_when": "biosim.reservoir"}
+FAMILIES = {"what_when": "biosim.reservoir", "force_sine": "biosim.reservoir"}
 
 # ------------------------------------------------------------------ schema of kind "network"
 # field -> (type, constraint); constraint: "pos", "nonneg", "prob", "int>=1", tuple of options
