@@ -39,6 +39,12 @@ def _backend(name, n_modules, n_input, n_e, params, seed, device):
     return TorchVPRSNN(n_modules, n_input, n_e, params, seed, device=device)
 
 
+def _sorted_members(ids: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """Indices of the images showing one of ``places``, ordered by place id (stable)."""
+    sel = np.flatnonzero(np.isin(ids, places))
+    return sel[np.argsort(ids[sel], kind="stable")]
+
+
 class SpikingPlaceRecognizer:
     """VPRSNN place recogniser.
 
@@ -168,8 +174,7 @@ class SpikingPlaceRecognizer:
         the place of each image (default: image index), one array per traverse.
         """
         params = self._check()
-        for attr in ("input_shape_",):
-            self.__dict__.pop(attr, None)
+        self.__dict__.pop("input_shape_", None)     # refitting: any image shape is fine
         travs = self._traverses(references, place_ids)
         shape0 = np.asarray(travs[0][0]).shape[1:]
         pix = []
@@ -188,10 +193,9 @@ class SpikingPlaceRecognizer:
         rng = make_rng(self.seed)
         net = _backend(self.backend, len(chunks), pix[0].shape[1], n_e, params,
                        int(rng.integers(2**62)), self.device)
-        # the images of each module, traverse after traverse, place after place
-        idx = [[(k, np.flatnonzero(np.isin(ids, ch))[np.argsort(ids[np.isin(ids, ch)],
-                                                                 kind="stable")])
-                for k, (_, ids) in enumerate(travs)] for ch in chunks]
+        # the images of each module: (traverse, image indices sorted by place), per traverse
+        idx = [[(k, _sorted_members(ids, ch)) for k, (_, ids) in enumerate(travs)]
+               for ch in chunks]
         epochs = range(self.epochs)
         if self.progress:
             from tqdm.auto import tqdm
