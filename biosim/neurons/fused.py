@@ -27,19 +27,19 @@ _MAX_INPUT_FLOATS = 1 << 22
 
 @njit(cache=True, nogil=True)
 def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_list,
-               n_fired, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr,
-               w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base, in_size, in_toff,
-               in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in, pop_off, rec_spk,
-               spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
+               n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay,
+               pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base,
+               in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
+               pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
 
     ``ring[s % L]`` holds the spikes of step s (all units), ``fired_list[s % L, :n_fired[s %
-    L]]`` their indices. Projection p reads step ``now - 1 - delay`` (``pj_delay[p] < 0``: one
-    delay per synapse in ``syn_delay``). Input q (``in_contig[q]``: first unit when it feeds
-    a whole population, else -1: units ``in_tgt``) adds row ``in_row[r, q]`` of its block of
-    ``x_in`` (noise: mean + std z).
-    Input q adds row ``in_row[r, q]`` of its block of ``x_in`` (noise: mean + std z).
+    L]]`` their indices, ``last_spike`` each unit's latest spike step. Projection p reads
+    step ``now - 1 - delay`` (``pj_delay[p] < 0``: one delay per synapse in ``syn_delay``).
+    Input q (``in_contig[q]``: its first unit when it feeds a whole population, else -1:
+    units ``in_tgt``) adds row ``in_row[r, q]`` of its block of ``x_in`` (noise: mean +
+    std z).
     """
     L = ring.shape[0]
     N = v.size
@@ -68,6 +68,8 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
                             Ip[csr_post[s]] += csr_data[s]
             else:
                 for i in range(npre):
+                    if now - 1 - last_spike[pre + i] >= L:  # no spike in the window
+                        continue
                     for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
                         if ring[(now - 1 - syn_delay[s]) % L, pre + i]:
                             Ip[csr_post[s]] += csr_data[s]
@@ -104,6 +106,7 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
         for k in range(N):
             if fr[k]:
                 fired_list[slot, nf] = k
+                last_spike[k] = now
                 nf += 1
                 if rec_spk[k]:
                     spk_step[n_spk] = r
@@ -251,6 +254,9 @@ class _Runner:
         for row in range(self.L):
             k = np.flatnonzero(self.ring[row])
             self.fired_list[row, :k.size], self.n_fired[row] = k, k.size
+        self.last_spike = np.full(self.N, now - 1 - self.L, np.int64)
+        for k in range(self.L, 0, -1):  # oldest first, so the latest step wins
+            self.last_spike[self.ring[(now - k) % self.L] != 0] = now - k
 
     def _store(self):
         now = self.net.step_count
@@ -330,7 +336,7 @@ class _Runner:
             x_in, in_base, in_row = self._input_rows(now, n)
             n_spk = _run_steps(n, now, dt, self.v, self.u, self.a, self.b, self.c, self.d,
                                self.v_peak, self.published, self.I, self.ring,
-                               self.fired_list, self.n_fired, *self.pj,
+                               self.fired_list, self.n_fired, self.last_spike, *self.pj,
                                in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
                                self.in_noise, self.in_mean, self.in_std, in_row, x_in,
                                self.pop_off, self.rec_spk, spk_step, spk_idx, counts,
