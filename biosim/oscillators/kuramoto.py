@@ -275,7 +275,8 @@ def simulate(theta0, omega, dt, n_steps, *, K=0.0, coupling=None, alpha=0.0, sig
 
     ``omega``: natural frequencies (scalar or per unit); ``K``: global (all-to-all) coupling,
     computed in O(N) through the mean field; ``coupling``: optional extra coupling matrix
-    W (n_pre, n_post), dense array or CSR (scipy.sparse), added as
+    W (n_pre, n_post): a dense array, a scipy.sparse matrix or a projection's
+    :class:`~biosim.core.projection.Weights`, added as
     ``sum_j W[j, i] sin(theta_j - theta_i - alpha)`` (all-to-all W = K/N gives the same
     dynamics as ``K``); ``alpha``: Sakaguchi phase lag (rad); ``sigma``: phase-noise
     amplitude (rad / sqrt(time unit)), added after each deterministic step
