@@ -6,3 +6,4 @@ from biosim.plot.spiking import *  # noqa: F401,F403
 from biosim.plot.sweep import *  # noqa: F401,F403
 from biosim.plot.vpr import *  # noqa: F401,F403
 from biosim.plot.dendrites import *  # noqa: F401,F403
+from biosim.plot.oscillators import *  # noqa: F401,F403
