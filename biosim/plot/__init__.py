@@ -7,3 +7,5 @@ from biosim.plot.sweep import *  # noqa: F401,F403
 from biosim.plot.vpr import *  # noqa: F401,F403
 from biosim.plot.dendrites import *  # noqa: F401,F403
 from biosim.plot.oscillators import *  # noqa: F401,F403
+from biosim.plot.memory import *  # noqa: F401,F403
+from biosim.plot.reservoir import *  # noqa: F401,F403
