@@ -140,6 +140,9 @@ class Projection:
                 return
         elif self.delay.ndim == 0:
             x = self.history[(now - 1 - int(self.delay)) % self.history.shape[0]]
+            if self.pre.activity.dtype == np.bool_ and w.dense:
+                _dense_spikes(w.W, x != 0.0, out)
+                return
         else:
             _csr_delayed(w.data, w.indptr, w.indices, self.delay, self.history, now, out)
             return

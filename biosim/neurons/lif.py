@@ -3,7 +3,8 @@
 Current-based:      tau_m v' = (v_rest - v) + R I
 Conductance-based:  tau_m v' = (v_rest - v) + g_e (E_e - v) + g_i (E_i - v),
                     g_e' = -g_e / tau_e, g_i' = -g_i / tau_i (inputs ``ge``/``gi`` add jumps)
-Spike when v >= v_thresh; v <- v_reset, then clamped for ``refractory`` ms.
+Spike when v >= v_thresh; v <- v_reset, then clamped for the ``refractory`` ms after the
+step of the spike (Brian2's ``refractory = refractory + dt``).
 Time in ms, voltages in mV, conductances relative to the leak (dimensionless).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ def lif_step(v, ge, gi, refr, I, in_e, in_i, fired, dt, tau_m, v_rest, v_reset, 
             gi[k] -= dt * gi[k] / tau_i
         else:
             drive = R * I[k]
-        if refr[k] > 0.0:
+        if refr[k] > 0.5 * dt:  # a remainder under half a step is rounding, not refractory
             refr[k] -= dt
             fired[k] = False
             continue
