@@ -175,11 +175,15 @@ def test_torch_backend_recognizer(route, tmp_path):
 
 @pytest.mark.slow
 def test_hundred_places_protocol():
-    """Issue 8 acceptance at full size: 100 places, two reference conditions, 60 epochs in
-    modules of 25 places (ICRA 2023), weighted >= standard, far above chance (0.01)."""
+    """Issue 8 acceptance at full size, RA-L protocol: 100 places (one module of 400
+    neurons), references summer + autumn, 60 epochs, query rain. Measured (route seed 0,
+    model seed 1; 7.5 min on one shared core): R@1 weighted 0.74, standard 0.60, SAD 0.77,
+    chance 0.01; 9.5 active neurons and 26 spikes per query, <= 7 per neuron, all used."""
     ds = synthetic_route(100, CONDITIONS, seed=0)
-    m = SpikingPlaceRecognizer(module_size=25, epochs=60, seed=1).fit(list(ds.references))
+    m = SpikingPlaceRecognizer(module_size=100, epochs=60, seed=1).fit(list(ds.references))
     counts = m.query_counts(ds.query.images)
     weighted = recall_at_k(m.scores(counts, "weighted"), ds.ground_truth)
     standard = recall_at_k(m.scores(counts, "standard"), ds.ground_truth)
-    assert weighted >= 0.3 and weighted >= standard
+    assert weighted >= 0.5 and weighted >= standard
+    q = counts[0]
+    assert q.max() <= 7 and (q > 0).sum(axis=0).mean() <= 20 and q.sum(axis=0).mean() <= 60
