@@ -1,0 +1,120 @@
+"""xoshiro256++ and the ziggurat normals of biosim.core.fastrandom against the published
+generator, Marsaglia & Tsang's constants and the normal distribution's closed forms."""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from biosim.core import fastrandom as fr
+
+MASK = (1 << 64) - 1
+
+
+def xoshiro256pp(s, n):
+    """n outputs of xoshiro256++ from state s (pure Python, transcribed from the published
+    algorithm of Blackman & Vigna, prng.di.unimi.it/xoshiro256plusplus.c)."""
+    s = [int(x) for x in s]
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & MASK
+
+    out = []
+    for _ in range(n):
+        out.append((rotl((s[0] + s[3]) & MASK, 23) + s[0]) & MASK)
+        t = (s[1] << 17) & MASK
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+    return out, s
+
+
+def draws(n, seed=0):
+    return fr.standard_normal(fr.seed_state(np.random.default_rng(seed)), n)
+
+
+def test_xoshiro_published_vector():
+    """State {1, 2, 3, 4}: the first ten outputs of the reference C implementation (the test
+    vector of rand_xoshiro, rust-random/rngs, xoshiro256plusplus.rs)."""
+    expected = [41943041, 58720359, 3588806011781223, 3591011842654386,
+                9228616714210784205, 9973669472204895162, 14011001112246962877,
+                12406186145184390807, 15849039046786891736, 10450023813501588000]
+    state = np.array([1, 2, 3, 4], np.uint64)
+    out = np.empty(10, np.uint64)
+    fr.fill_uint64(state, out)
+    assert out.tolist() == expected
+    assert xoshiro256pp([1, 2, 3, 4], 10)[0] == expected
+
+
+def test_xoshiro_matches_the_pure_python_transcription():
+    state = fr.seed_state(np.random.default_rng(7))
+    ref, ref_state = xoshiro256pp(state, 2000)
+    out = np.empty(2000, np.uint64)
+    fr.fill_uint64(state, out)
+    assert out.tolist() == ref and state.tolist() == ref_state
+
+
+def test_ziggurat_tables():
+    """r and v of the 256-layer ziggurat as published (Marsaglia & Tsang 2000: r =
+    3.6541528853610088, v = 0.00492867323399); every layer has area v."""
+    assert fr.ZIGGURAT_R == pytest.approx(3.6541528853610088, abs=1e-12)
+    assert fr.ZIGGURAT_V == pytest.approx(0.00492867323399, abs=1e-13)
+    x, f = fr._X, np.exp(-0.5 * fr._X ** 2)
+    areas = x[1:-1] * (f[2:] - f[1:-1])  # layers 1..255
+    np.testing.assert_allclose(areas, fr.ZIGGURAT_V, rtol=1e-9)
+    assert x[0] * f[1] == pytest.approx(fr.ZIGGURAT_V, rel=1e-12)  # base strip
+    assert np.all(np.diff(x[1:]) < 0) and x[-1] == 0.0
+
+
+def test_normals_distribution():
+    """2e6 draws: KS against the normal CDF, equiprobable-bin chi-square, mean, variance,
+    skewness and excess kurtosis within 5 standard errors (sampling theory)."""
+    n = 2_000_000
+    z = draws(n)
+    assert stats.kstest(z[:1_000_000], "norm").pvalue > 1e-3
+    edges = stats.norm.ppf(np.linspace(0, 1, 201)[1:-1])
+    counts = np.bincount(np.searchsorted(edges, z), minlength=200)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    assert abs(z.mean()) < 5 / math.sqrt(n)
+    assert abs(z.var() - 1.0) < 5 * math.sqrt(2 / n)
+    assert abs(stats.skew(z)) < 5 * math.sqrt(6 / n)
+    assert abs(stats.kurtosis(z)) < 5 * math.sqrt(24 / n)
+
+
+@pytest.mark.parametrize("c", [1.0, 3.0, 4.0, 4.5])
+def test_normals_tails(c):
+    """P(|z| > c) = erfc(c / sqrt 2) within 5 binomial standard errors (4e6 draws; 3.65 is
+    where the ziggurat's tail algorithm takes over)."""
+    n = 4_000_000
+    z = draws(n, seed=int(10 * c))
+    p = math.erfc(c / math.sqrt(2))
+    assert abs(np.mean(np.abs(z) > c) - p) < 5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_successive_draws_uncorrelated():
+    """Lags 1-3 of z and of z^2 (layer/magnitude reuse): |rho| < 5 / sqrt(n)."""
+    n = 1_000_000
+    z = draws(n, seed=3)
+    for y in (z, z * z - 1.0):
+        for lag in (1, 2, 3):
+            assert abs(np.corrcoef(y[:-lag], y[lag:])[0, 1]) < 5 / math.sqrt(n)
+
+
+def test_same_seed_same_draws_whatever_the_cuts():
+    a = draws(5000, seed=11)
+    assert np.array_equal(a, draws(5000, seed=11))
+    assert not np.array_equal(a, draws(5000, seed=12))
+    state = fr.seed_state(np.random.default_rng(11))
+    parts = [fr.standard_normal(state, k) for k in (1, 999, 17, 3983)]
+    assert np.array_equal(a, np.concatenate(parts))
+    assert fr.standard_normal(fr.seed_state(np.random.default_rng(11)), (50, 100)).ravel() \
+        .tolist() == a[:5000].tolist()
+
+
+def test_seed_state_from_the_generator():
+    s = fr.seed_state(np.random.default_rng(5))
+    assert s.dtype == np.uint64 and s.shape == (4,) and s.any()
+    assert s.tolist() == np.random.default_rng(5).integers(0, 2**64, 4, np.uint64).tolist()
