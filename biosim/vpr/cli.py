@@ -4,7 +4,8 @@
 :class:`biosim.vpr.recognizer.SpikingPlaceRecognizer` and saves it; the config (TOML or
 JSON) has a ``[data]`` table, either ``synthetic = {n_places, conditions, seed}`` (the
 procedural route: all conditions but the last are references) or
-``references = ["folder_or.npy", ...]``, and a ``[model]`` table of constructor arguments
+``references = ["folder_or.npy", ...]`` (an entry may also be a table
+``{path = "...", every = 8, offset = 0, count = 100}`` selecting frames), and a ``[model]`` table of constructor arguments
 (``params`` for network constants). ``biosim vpr eval --model model/ --query Q --gt G``
 scores query images (a folder or a uint8 ``.npy`` stack; ``synthetic`` for the query
 condition of a synthetic training config) and prints Recall@K, AUC and the
@@ -38,6 +39,9 @@ def add_arguments(parser) -> None:
     e.add_argument("--gt", default="same", help="'same', a .npy matrix or a .csv (see "
                    "biosim.vpr.datasets.load_ground_truth)")
     e.add_argument("--tolerance", type=int, default=0, help="ground-truth tolerance in frames")
+    e.add_argument("--every", type=int, default=1, help="keep every n-th query frame")
+    e.add_argument("--offset", type=int, default=0, help="first query frame kept")
+    e.add_argument("--count", type=int, help="number of query frames kept")
     e.add_argument("--assignment", choices=("weighted", "standard"))
     e.add_argument("--out", help="write the report (JSON) and similarity (.npy) here")
 
@@ -61,16 +65,23 @@ def _read_config(path) -> dict:
     return cfg
 
 
-def _images(spec, field):
-    """A uint8 image stack from a .npy file or an image folder."""
+def _images(spec, field, every=1, offset=0, count=None):
+    """A uint8 image stack from a .npy file or an image folder, or from a table
+    ``{path, every, offset, count}``; frames ``offset, offset + every, ...`` (``count``)."""
+    if isinstance(spec, dict):
+        if "path" not in spec:
+            fail(field, "a path or a table with 'path'", spec)
+        return _images(spec["path"], field, spec.get("every", 1), spec.get("offset", 0),
+                       spec.get("count"))
+    from biosim.vpr.datasets import load_traverse, select_frames
+
     path = Path(spec)
     if path.suffix.lower() == ".npy":
         if not path.is_file():
             fail(field, "an existing .npy image stack", str(path))
-        return np.load(path, allow_pickle=False)
-    from biosim.vpr.datasets import load_traverse
-
-    return load_traverse(path).images
+        a = np.load(path, allow_pickle=False)
+        return a[select_frames(len(a), every, offset, count)]
+    return load_traverse(path, every=every, offset=offset, count=count).images
 
 
 def _synthetic(data: dict):
@@ -130,7 +141,7 @@ def evaluate(args) -> int:
         ds = _synthetic(cfg["data"])
         query, refs = ds.query.images, ds.reference.images
     else:
-        query = _images(args.query, "query")
+        query = _images(args.query, "query", args.every, args.offset, args.count)
         if cfg is not None and "references" in cfg.get("data", {}):
             refs = _images(cfg["data"]["references"][0], "references")
     gt = load_ground_truth(args.gt, len(model.places_), len(query), args.tolerance)

@@ -187,3 +187,19 @@ def test_hundred_places_protocol():
     assert weighted >= 0.5 and weighted >= standard
     q = counts[0]
     assert q.max() <= 7 and (q > 0).sum(axis=0).mean() <= 20 and q.sum(axis=0).mean() <= 60
+
+
+def test_cli_on_image_folders(nordland_dir, tmp_path, capsys):
+    """Real Nordland frames: references and queries read from folders, frames selected."""
+    from biosim.cli import main
+
+    cfg = {"data": {"references": [{"path": str(nordland_dir / "summer"), "every": 20,
+                                    "count": 5}]},
+           "model": {"module_size": 5, "epochs": 2}}
+    (tmp_path / "n.json").write_text(json.dumps(cfg))
+    assert main(["vpr", "train", "--config", str(tmp_path / "n.json"), "--out",
+                 str(tmp_path / "m"), "--no-progress"]) == 0
+    assert main(["vpr", "eval", "--model", str(tmp_path / "m"), "--query",
+                 str(nordland_dir / "winter"), "--every", "20", "--count", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "snn" in out and "sad" in out
