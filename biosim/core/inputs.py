@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from biosim.core import fastrandom
 from biosim.core import validation as check
 
 
@@ -87,8 +88,11 @@ class ArrayCurrent(Input):
 class GaussianNoise(Input):
     """``mean + std N(0, 1)``, one draw per unit, redrawn every ``every`` steps.
 
-    Draws come in blocks of ``block`` rows from this input's own Generator (fast, and the
-    same numbers whatever the run lengths and checkpoints)."""
+    The normals come from this input's own xoshiro256++ stream
+    (:mod:`biosim.core.fastrandom`, seeded from the Generator the network gives it, state in
+    ``_state``), ``block`` rows at a time. The stream is sequential: the same numbers in the
+    same order whatever the block size, run lengths, checkpoints and the path (generic loop
+    or fused kernel) that draws them."""
 
     def __init__(self, target, std, mean=0.0, every: int = 1, var="I", indices=None,
                  block: int = 256):
@@ -101,18 +105,18 @@ class GaussianNoise(Input):
                            f"shape {a.shape}")
         self.every = check.integer("every", every, low=1)
         self.block = check.integer("block", block, low=1)
-        self._rng = None
+        self._state = None
         self._buffer = np.zeros((0, self.size))
         self._row = 0
         self._current = None
 
     def initialize(self, rng):
-        self._rng = rng
+        self._state = fastrandom.seed_state(rng)
 
     def draw(self) -> np.ndarray:
         """The next standard-normal row of this input's stream."""
         if self._row == self._buffer.shape[0]:
-            self._buffer = self._rng.standard_normal((self.block, self.size))
+            self._buffer = fastrandom.standard_normal(self._state, (self.block, self.size))
             self._row = 0
         self._row += 1
         return self._buffer[self._row - 1]

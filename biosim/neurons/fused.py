@@ -5,7 +5,7 @@ holds nothing the kernel does not support (plasticity rules, callbacks, inputs o
 constant/step/array currents and Gaussian noise, monitors other than spikes/rate/state of
 v, u, I, spikes). It does, step for step, the same floating-point operations in the same
 order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), draws the
-noise from each input's own Generator in the same blocks, and leaves every object (state,
+noise from each input's own stream in the same order, and leaves every object (state,
 input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
 as the generic loop would: the two paths give bit-identical spikes, and a run may switch
 between them, or be checkpointed, at any step.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from biosim.core.fastrandom import fill_normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
 from biosim.neurons.izhikevich import izhikevich_update
@@ -140,24 +141,16 @@ def _cat(parts, dtype):
 
 
 def _take_normals(inp: GaussianNoise, out: np.ndarray) -> None:
-    """Fill ``out`` (rows, size) with the next rows of ``inp.draw()``, leaving the input's
-    buffer and its Generator where as many ``draw()`` calls would (same blocks)."""
+    """Fill ``out`` (rows, size) with the next rows of ``inp.draw()``: the rows left in the
+    input's buffer, then straight from its (sequential) stream; the buffer is left holding
+    the last row, all used, as after that many ``draw()`` calls."""
     m = out.shape[0]
     k = min(m, inp._buffer.shape[0] - inp._row)
     out[:k] = inp._buffer[inp._row:inp._row + k]
     inp._row += k
-    while k < m:
-        if m - k >= inp.block:  # a whole block: draw straight into out
-            blk = out[k:k + inp.block]
-            inp._rng.standard_normal(out=blk)
-            k += inp.block
-            if k == m:
-                inp._buffer, inp._row = blk.copy(), inp.block
-        else:
-            inp._buffer = inp._rng.standard_normal((inp.block, inp.size))
-            inp._row = m - k
-            out[k:] = inp._buffer[:m - k]
-            k = m
+    if k < m:
+        fill_normal(inp._state, out[k:].reshape(-1))
+        inp._buffer, inp._row = out[m - 1:].copy(), 1
 
 
 class _Runner:
