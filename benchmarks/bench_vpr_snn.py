@@ -19,13 +19,19 @@ import numpy as np
 QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
 
 
-def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"):
-    """VPRSNN in Brian2, from given input weights (n_input, n_e), delays (steps), thetas."""
+def brian2_network(W, delays, theta, params, train: bool, target: str = "cython", seed=None):
+    """VPRSNN in Brian2, from given input weights (n_input, n_e), delays (steps), thetas.
+
+    Returns ``present(images) -> spike counts (n_images, n_e)``, which runs the network;
+    ``present.input_weights()`` reads the current input weights (n_input, n_e).
+    """
     import brian2 as b2
 
     from biosim.vpr.snn_numba import INITIAL_REST
 
     b2.prefs.codegen.target = target
+    if seed is not None:
+        b2.seed(seed)
     b2.defaultclock.dt = params.dt * b2.ms
     n_in, n_e = W.shape
     p = params
@@ -97,6 +103,7 @@ def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"
             net.run(p.rest_time * b2.ms, namespace={})
         return counts
 
+    present.input_weights = lambda: np.asarray(s_in.w[:]).reshape(n_in, n_e)
     return present
 
 
