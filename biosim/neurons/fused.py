@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from biosim.core.fastrandom import fill_normal
+from biosim.core.fastrandom import normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
 from biosim.neurons.izhikevich import izhikevich_update
@@ -31,7 +31,7 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
                n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay,
                pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base,
                in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
-               pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
+               in_avail, in_state, z_new, pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
 
@@ -40,7 +40,9 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
     step ``now - 1 - delay`` (``pj_delay[p] < 0``: one delay per synapse in ``syn_delay``).
     Input q (``in_contig[q]``: its first unit when it feeds a whole population, else -1:
     units ``in_tgt``) adds row ``in_row[r, q]`` of its block of ``x_in`` (noise: mean +
-    std z).
+    std z). Noise rows from ``in_avail[q]`` on are drawn here from the stream of state
+    ``in_state[q]`` into ``z_new`` (units ``in_toff[q]`` on), at the steps where the row
+    changes.
     """
     L = ring.shape[0]
     N = v.size
@@ -76,8 +78,18 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
                             Ip[csr_post[s]] += csr_data[s]
         # 3. inputs, in the order added
         for q in range(in_base.size):
-            size, t0 = in_size[q], in_toff[q]
-            x = x_in[in_base[q] + in_row[r, q] * size:in_base[q] + (in_row[r, q] + 1) * size]
+            size, t0, row = in_size[q], in_toff[q], in_row[r, q]
+            if in_noise[q] and row >= in_avail[q]:  # a row of the stream, drawn here
+                x = z_new[t0:t0 + size]
+                if r == 0 or row != in_row[r - 1, q]:
+                    s0, s1, s2, s3 = in_state[q, 0], in_state[q, 1], in_state[q, 2], \
+                        in_state[q, 3]
+                    for j in range(size):
+                        x[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                    in_state[q, 0], in_state[q, 1], in_state[q, 2], in_state[q, 3] = \
+                        s0, s1, s2, s3
+            else:
+                x = x_in[in_base[q] + row * size:in_base[q] + (row + 1) * size]
             if in_contig[q] >= 0:  # all units of a population: contiguous
                 Iq = I[in_contig[q]:in_contig[q] + size]
                 if in_noise[q]:
@@ -138,19 +150,6 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
 def _cat(parts, dtype):
     return np.concatenate([np.asarray(x, dtype).ravel() for x in parts]) if parts \
         else np.zeros(0, dtype)
-
-
-def _take_normals(inp: GaussianNoise, out: np.ndarray) -> None:
-    """Fill ``out`` (rows, size) with the next rows of ``inp.draw()``: the rows left in the
-    input's buffer, then straight from its (sequential) stream; the buffer is left holding
-    the last row, all used, as after that many ``draw()`` calls."""
-    m = out.shape[0]
-    k = min(m, inp._buffer.shape[0] - inp._row)
-    out[:k] = inp._buffer[inp._row:inp._row + k]
-    inp._row += k
-    if k < m:
-        fill_normal(inp._state, out[k:].reshape(-1))
-        inp._buffer, inp._row = out[m - 1:].copy(), 1
 
 
 class _Runner:
@@ -224,7 +223,8 @@ class _Runner:
             sm_var.extend([_VARS[m.var]] * idx.size)
             sm_every.extend([m.every] * idx.size)
         self.sm = (np.array(sm_idx, i64), np.array(sm_var, i64), np.array(sm_every, i64))
-        per_step = max(1, int(self.in_size.sum()), int(self.rec_spk.sum()), len(sm_idx))
+        per_step = max(1, int(self.in_size[~self.in_noise].sum()), int(self.rec_spk.sum()),
+                       len(sm_idx))
         self.chunk = max(1, _MAX_INPUT_FLOATS // per_step)
 
     # ------------------------------------------------------------ state in and out
@@ -268,10 +268,13 @@ class _Runner:
 
     # ------------------------------------------------------------ inputs of a chunk
     def _input_rows(self, now, n):
-        """x_in (all rows flat), in_base, in_row (n, n_inputs) for steps now .. now+n-1.
-        Noise rows are drawn straight into x_in."""
+        """x_in (all rows flat), in_base, in_row (n, n_inputs), in_avail for steps now ..
+        now+n-1, and per noise input (q, rows redrawn, rows taken from its buffer). x_in
+        holds a noise input's current z (when not redrawn at ``now``) and the rows left in
+        its buffer that these steps use; the kernel draws the rest."""
         steps = np.arange(now, now + n)
         fills, in_row = [], np.zeros((n, len(self.inputs)), np.int64)
+        in_avail, noise = np.zeros(len(self.inputs), np.int64), []
         dt = self.net.dt
         for q, inp in enumerate(self.inputs):
             if isinstance(inp, ConstantCurrent):
@@ -291,24 +294,29 @@ class _Runner:
                 redraw = steps % inp.every == 0
                 redraw[0] |= inp._current is None
                 first = 0 if redraw[0] else 1  # row 0: the z of the current value
-                rows = (inp, first, int(redraw.sum()))
+                n_new = int(redraw.sum())
+                used = min(n_new, inp._buffer.shape[0] - inp._row)
+                rows = inp._buffer[inp._row - first:inp._row + used]
                 in_row[:, q] = np.cumsum(redraw) - 1 + first
+                in_avail[q] = first + used
+                noise.append((q, n_new, used))
             fills.append(rows)
-        sizes = [(f[1] + f[2]) * f[0].size if isinstance(f, tuple) else f.size for f in fills]
-        in_base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        in_base = np.concatenate([[0], np.cumsum([f.size for f in fills])]).astype(np.int64)
         x_in = np.empty(in_base[-1])
         for f, lo, hi in zip(fills, in_base[:-1], in_base[1:]):
-            if isinstance(f, tuple):
-                inp, first, n_new = f
-                out = x_in[lo:hi].reshape(first + n_new, inp.size)
-                if first:
-                    out[0] = inp._buffer[inp._row - 1]
-                _take_normals(inp, out[first:])
-                if n_new:  # the value the generic loop holds after these steps
-                    inp._current = inp.mean + inp.std * inp._buffer[inp._row - 1]
-            else:
-                x_in[lo:hi] = f.ravel()
-        return x_in, in_base[:-1], in_row
+            x_in[lo:hi] = f.ravel()
+        return x_in, in_base[:-1], in_row, in_avail, noise
+
+    def _noise_done(self, noise, in_state, z_new):
+        """Leave each noise input as ``draw()`` and ``values()`` would after these steps."""
+        for q, n_new, used in noise:
+            inp, t0 = self.inputs[q], self.in_toff[q]
+            inp._state[:] = in_state[q]
+            inp._row += used
+            if n_new > used:  # rows drawn by the kernel: the buffer holds the last, used
+                inp._buffer, inp._row = z_new[None, t0:t0 + inp.size].copy(), 1
+            if n_new:
+                inp._current = inp.mean + inp.std * inp._buffer[inp._row - 1]
 
     # ------------------------------------------------------------ running
     def __call__(self, n_steps: int) -> None:
@@ -322,18 +330,22 @@ class _Runner:
         spk_idx = np.empty(size * n_rec, np.int64)
         counts = np.zeros((size, len(self.pops)), np.int64)
         sm_out = np.zeros((size, self.sm[0].size))
+        in_state = np.array([q._state if isinstance(q, GaussianNoise) else np.zeros(4)
+                             for q in self.inputs], np.uint64).reshape(-1, 4)
+        z_new = np.zeros(int(self.in_size.sum()))
         done = 0
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
             now = net.step_count
-            x_in, in_base, in_row = self._input_rows(now, n)
+            x_in, in_base, in_row, in_avail, noise = self._input_rows(now, n)
             n_spk = _run_steps(n, now, dt, self.v, self.u, self.a, self.b, self.c, self.d,
                                self.v_peak, self.published, self.I, self.ring,
                                self.fired_list, self.n_fired, self.last_spike, *self.pj,
                                in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
                                self.in_noise, self.in_mean, self.in_std, in_row, x_in,
-                               self.pop_off, self.rec_spk, spk_step, spk_idx, counts,
+                               in_avail, in_state, z_new, self.pop_off, self.rec_spk, spk_step, spk_idx, counts,
                                *self.sm, sm_out)
+            self._noise_done(noise, in_state, z_new)
             self._record(now, n, spk_step[:n_spk], spk_idx[:n_spk], counts[:n], sm_out[:n])
             net.step_count = now + n
             done += n
