@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core.random import make_rng
-from biosim.core.validation import choice, fail, integer, number, positive
+from biosim.core.validation import array, choice, fail, integer, number, positive
 
 
 @dataclass(frozen=True)
@@ -408,6 +408,16 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
             clock[0] = t + 1
 
 
+def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:
+    """One float64 array (n_images, n_input) of grey levels in [0, 255] per module."""
+    if len(pixels_per_module) != n_modules:
+        fail("pixels_per_module", f"one image array per module ({n_modules})",
+             len(pixels_per_module))
+    return [np.ascontiguousarray(array(f"pixels_per_module[{m}]", x, shape=(None, n_input),
+                                       low=0.0, high=255.0))
+            for m, x in enumerate(pixels_per_module)]
+
+
 class NumbaVPRSNN:
     """Independent VPRSNN modules simulated one after the other on the CPU (numba).
 
@@ -453,8 +463,8 @@ class NumbaVPRSNN:
         k = kernel_constants(p)
         tabs = [trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)]
         out = []
-        for m, pixels in enumerate(pixels_per_module):
-            pixels = np.ascontiguousarray(pixels, dtype=np.float64)
+        for m, pixels in enumerate(check_pixels(pixels_per_module, self.n_modules,
+                                                self.n_input)):
             mod = self.modules[m]
             if self._state[m] is None:
                 self._state[m] = fresh_state(self.n_input, self.n_e, p)

@@ -18,7 +18,8 @@ import numpy as np
 
 from biosim.core.random import make_rng
 from biosim.core.validation import integer
-from biosim.vpr.snn_numba import INITIAL_REST, SNNParams, init_module, kernel_constants
+from biosim.vpr.snn_numba import (INITIAL_REST, SNNParams, check_pixels, init_module,
+                                  kernel_constants)
 
 
 class TorchVPRSNN:
@@ -103,7 +104,7 @@ class TorchVPRSNN:
             gen.manual_seed(int(make_rng(seed).integers(2**62)))
         if self._state is None:
             self._state = self._fresh_state()
-        pix = [np.asarray(x, dtype=np.float64) for x in pixels_per_module]
+        pix = check_pixels(pixels_per_module, self.n_modules, self.n_input)
         out = [None] * len(pix)
         groups: dict[int, list[int]] = {}
         for m, x in enumerate(pix):

@@ -116,6 +116,13 @@ def test_bad_parameters():
         SNNParams(rest_time=5.0)
     with pytest.raises(BiosimError, match="dt"):
         SNNParams(dt=0.0)
+    net = NumbaVPRSNN(2, 784, 4, seed=0)
+    with pytest.raises(BiosimError, match="one image array per module"):
+        net.present([IMAGES], train=False)
+    with pytest.raises(BiosimError, match=r"pixels_per_module\[1\]"):
+        net.present([IMAGES, IMAGES[:, :100]], train=False)
+    with pytest.raises(BiosimError, match="255"):
+        net.present([IMAGES, IMAGES * 2], train=False)
 
 
 @pytest.mark.torch
