@@ -94,6 +94,22 @@ def test_normals_tails(c):
     assert abs(np.mean(np.abs(z) > c) - p) < 5 * math.sqrt(p * (1 - p) / n)
 
 
+def test_tail_beyond_r():
+    """|z| beyond the ziggurat's r (Marsaglia's tail algorithm): its count and its
+    distribution, KS against P(|z| <= x | |z| > r) = 1 - erfc(x/sqrt 2) / erfc(r/sqrt 2)."""
+    r, n = fr.ZIGGURAT_R, 40_000_000
+    state = fr.seed_state(np.random.default_rng(9))
+    tails = []
+    for _ in range(4):  # 1e7 draws at a time
+        x = np.abs(fr.standard_normal(state, n // 4))
+        tails.append(x[x > r])
+    z = np.concatenate(tails)
+    p = math.erfc(r / math.sqrt(2))
+    assert abs(z.size - n * p) < 5 * math.sqrt(n * p)
+    sf_r = stats.norm.sf(r)
+    assert stats.kstest(z, lambda x: 1.0 - stats.norm.sf(x) / sf_r).pvalue > 1e-3
+
+
 def test_successive_draws_uncorrelated():
     """Lags 1-3 of z and of z^2 (layer/magnitude reuse): |rho| < 5 / sqrt(n)."""
     n = 1_000_000
