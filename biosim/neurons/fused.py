@@ -195,7 +195,7 @@ class _Runner:
         self.pj = (np.array(dense, np.bool_), np.array(pre, i64), np.array(npre, i64),
                    np.array(post, i64), np.array(npost, i64), np.array(delay, i64),
                    np.array(pw, i64), np.array(pptr, i64), _cat(w_dense, np.float64),
-                   _cat(data, np.float64), _cat(posts, i64), _cat(ptrs, i64),
+                   _cat(data, np.float64), _cat(posts, np.uint32), _cat(ptrs, i64),
                    _cat(syn_delay, i64))
         # inputs
         self.inputs = inputs
