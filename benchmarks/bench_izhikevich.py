@@ -13,6 +13,9 @@ compilation when its cache is cold; cpp_standalone's run is the fastest of 3 run
 binary (Brian2's own timing of the loop; process start and I/O apart). The machine is shared:
 compare ratios, not absolute times.
 Prints seconds, ratios (Brian2 / biosim: > 1 means biosim is faster) and synaptic events/s.
+First, the cost of the thalamic noise alone (one normal per neuron and ms, 1e8 draws in
+each full-size case): biosim's xoshiro256++ ziggurat (``biosim.core.fastrandom``) against
+NumPy's ``Generator.standard_normal``, in ns per draw, filling the same 256 x 1000 block.
 ``BIOSIM_BENCH_QUICK=1``: small sizes.
 """
 import json
@@ -121,8 +124,31 @@ def measure(engine, case, duration, env=None, workdir=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def noise_cost(repeats=40):
+    """ns per standard normal: fastrandom.fill_normal and NumPy's Generator (best of 3)."""
+    import numpy as np
+
+    from biosim.core import fastrandom
+
+    out = np.empty(256 * 1000)
+    state, gen = fastrandom.seed_state(np.random.default_rng(0)), np.random.default_rng(0)
+    fastrandom.fill_normal(state, out)  # compile or load the cache
+    times = {"biosim": [], "numpy": []}
+    for _ in range(3):
+        for key, fill in (("biosim", lambda: fastrandom.fill_normal(state, out)),
+                          ("numpy", lambda: gen.standard_normal(out=out))):
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                fill()
+            times[key].append((time.perf_counter() - t0) / (repeats * out.size) * 1e9)
+    return {k: min(v) for k, v in times.items()}
+
+
 def main():
     print(f"Izhikevich networks, dt = 1 ms, one core{' (QUICK sizes)' if QUICK else ''}")
+    ns = noise_cost()
+    print(f"standard normals: biosim {ns['biosim']:.2f} ns, NumPy Generator {ns['numpy']:.2f} "
+          f"ns per draw ({ns['numpy'] / ns['biosim']:.1f}x)")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for case, (n, p, durations) in CASES.items():

@@ -31,7 +31,8 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
                n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay,
                pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base,
                in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
-               in_avail, in_state, z_new, pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx, sm_var, sm_every, sm_out):
+               in_avail, in_state, z_new, pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx,
+               sm_var, sm_every, sm_out):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
 
@@ -343,8 +344,8 @@ class _Runner:
                                self.fired_list, self.n_fired, self.last_spike, *self.pj,
                                in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
                                self.in_noise, self.in_mean, self.in_std, in_row, x_in,
-                               in_avail, in_state, z_new, self.pop_off, self.rec_spk, spk_step, spk_idx, counts,
-                               *self.sm, sm_out)
+                               in_avail, in_state, z_new, self.pop_off, self.rec_spk,
+                               spk_step, spk_idx, counts, *self.sm, sm_out)
             self._noise_done(noise, in_state, z_new)
             self._record(now, n, spk_step[:n_spk], spk_idx[:n_spk], counts[:n], sm_out[:n])
             net.step_count = now + n
