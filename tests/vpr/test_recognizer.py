@@ -203,3 +203,19 @@ def test_cli_on_image_folders(nordland_dir, tmp_path, capsys):
                  str(nordland_dir / "winter"), "--every", "20", "--count", "5"]) == 0
     out = capsys.readouterr().out
     assert "snn" in out and "sad" in out
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_torch_and_numba_recall_agree(route):
+    """The CI task (10 places, 30 epochs) on both backends, same seed: R@1 within 0.2."""
+    pytest.importorskip("torch")
+    import torch
+
+    torch.set_num_threads(1)
+    recall = {}
+    for backend in ("numba", "torch"):
+        m = SpikingPlaceRecognizer(module_size=10, epochs=30, backend=backend, seed=1)
+        m.fit(list(route.references))
+        recall[backend] = recall_at_k(m.predict(route.query.images), route.ground_truth)
+    assert abs(recall["torch"] - recall["numba"]) <= 0.2, recall
