@@ -8,8 +8,12 @@ as VPRSNN ran it in Brian2 (``method='euler'``). Constants: references.md sectio
 Per time step, in Brian2's order: state update (Euler; conductances decay by
 ``1 - dt / tau``, which keeps each synaptic event's total conductance at exactly
 ``w * tau``), thresholds, synaptic events (input arrivals after their delay, exc -> inh,
-inh -> exc), resets. Only what fired is propagated: an input spike touches the
-``n_e`` synapses it reaches at each delay, a post spike the 784 weights of its neuron.
+inh -> exc), resets. Only what fired is propagated. Training: each step, the input
+spikes fired ``d`` steps earlier reach the synapses of delay ``d`` (targets pre-sorted
+by delay), so each arrival sees the weight and traces of its own time step; a post spike
+updates the 784 weights of its neuron. Test (frozen weights): an input spike adds
+``w`` to a ring buffer of future conductance at once. Poisson inputs are drawn as
+geometric gaps between spikes (exactly Bernoulli per step, one draw per spike).
 
 Triplet STDP on the input weights (training only), with Brian2's event-driven traces:
 on a pre arrival ``w += sign * nu_pre * post1``; on a post spike
