@@ -163,3 +163,20 @@ def test_unsupported_networks_use_the_generic_loop():
     net.add(bs.LIF(5))
     assert net._fused_runner() is None
     net.run(3.0)  # the generic loop still runs it
+
+
+def test_noise_stream_does_not_depend_on_the_block_size():
+    """GaussianNoise draws one sequential stream: block=1 and block=256 (generic) and the
+    kernel give the same currents and spikes."""
+    runs = []
+    for block, fused in ((1, False), (256, False), (5, True)):
+        net = bs.Network(dt=1.0, seed=8)
+        e = net.add(Izhikevich.preset("RS", 50, name="e"))
+        net.add(bs.GaussianNoise(e, 6.0, mean=3.0, every=2, block=block))
+        mon, cur = net.monitor(e, "spikes"), net.monitor(e, "I")
+        net.run(60.0, fused=fused)
+        runs.append((mon.steps.size, mon.steps, mon.i, cur.values))
+    assert runs[0][0] > 20
+    for other in runs[1:]:
+        for x, y in zip(runs[0][1:], other[1:]):
+            assert np.array_equal(x, y)
