@@ -13,7 +13,7 @@ from biosim.core.monitors import Monitor, RateMonitor, SpikeMonitor, StateMonito
 from biosim.core.population import Population
 from biosim.core.projection import Projection, Weights
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 class Network:
