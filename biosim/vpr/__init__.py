@@ -1,8 +1,23 @@
-"""Visual place recognition: datasets, preprocessing, metrics and classical baselines.
+"""Visual place recognition: datasets, preprocessing, metrics, classical baselines, and the
+spiking place recogniser (VPRSNN with weighted neuronal assignments).
 
 Submodules (imported on use): ``datasets`` (Traverse, PlaceDataset, loaders), ``synthetic``
 (a procedural route rendered under several conditions), ``preprocess`` (grey, resize, patch
-normalisation), ``metrics`` (Recall@K, precision-recall), ``baselines`` (SAD, sequence matching).
+normalisation), ``metrics`` (Recall@K, precision-recall), ``baselines`` (SAD, sequence matching),
+``assignment`` (standard and weighted neuronal assignments), ``snn_numba`` / ``snn_torch``
+(the VPRSNN network on numba or torch), ``recognizer`` (:class:`SpikingPlaceRecognizer`).
 Images are uint8 arrays of shape (n, height, width); sizes are given as (width, height) in pixels,
 as in Pillow. Similarity matrices are reference x query, higher = more similar.
 """
+import importlib
+
+_EXPORTS = {"SpikingPlaceRecognizer": "recognizer", "ensemble_predict": "recognizer",
+            "synthetic_route": "synthetic", "PlaceDataset": "datasets", "Traverse": "datasets",
+            "recall_at_k": "metrics", "sad_similarity": "baselines"}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"biosim.vpr.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'biosim.vpr' has no attribute {name!r}")

@@ -1,4 +1,9 @@
-"""``biosim vpr train`` and ``biosim vpr eval``: the spiking place recogniser on the shell.
+"""``biosim vpr make-synthetic|baseline|train|eval``: place recognition on the shell.
+
+``biosim vpr make-synthetic --places 100 --out data/synthetic`` writes the procedural route as
+PNG folders (one per condition). ``biosim vpr baseline --reference R --query Q --gt G`` scores
+SAD on patch-normalised images (and SAD with sequence matching), prints Recall@1/5/10, AUC and
+R@100P, and saves the PR curve and the similarity-matrix plot.
 
 ``biosim vpr train --config train.toml --out model/`` trains a
 :class:`biosim.vpr.recognizer.SpikingPlaceRecognizer` and saves it; the config (TOML or
@@ -24,6 +29,20 @@ from biosim.core.validation import fail
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="vpr_command", required=True)
+    m = sub.add_parser("make-synthetic", help="write the procedural route as image folders")
+    m.add_argument("--places", type=int, default=100, help="number of places")
+    m.add_argument("--conditions", default="summer,winter,night",
+                   help="comma-separated: " + "summer, autumn, winter, night, rain")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--out", required=True, help="folder to write (one subfolder per condition)")
+    b = sub.add_parser("baseline", help="SAD (+ sequence matching) on a reference/query pair")
+    b.add_argument("--reference", required=True, help="image folder or uint8 .npy stack")
+    b.add_argument("--query", required=True, help="image folder or uint8 .npy stack")
+    b.add_argument("--gt", default="same", help="'same', a .npy matrix or a .csv (see "
+                   "biosim.vpr.datasets.load_ground_truth)")
+    b.add_argument("--tolerance", type=int, default=0, help="ground-truth tolerance in frames")
+    b.add_argument("--sequence", type=int, default=5, help="sequence length (0: none)")
+    b.add_argument("--out", default="results/vpr_baseline", help="folder for plots and report")
     t = sub.add_parser("train", help="train a spiking place recogniser and save it")
     t.add_argument("--config", required=True, help="TOML or JSON file with [data] and [model]")
     t.add_argument("--out", required=True, help="model folder to write")
@@ -167,5 +186,51 @@ def evaluate(args) -> int:
     return 0
 
 
+def make_synthetic(args) -> int:
+    from biosim.vpr.synthetic import write_route
+
+    conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
+    folders = write_route(args.out, args.places, conditions, args.seed)
+    for condition, folder in folders.items():
+        print(f"{condition}: {args.places} images in {folder}")
+    return 0
+
+
+def baseline(args) -> int:
+    from biosim import plot
+    from biosim.core.io import atomic_path
+    from biosim.vpr.baselines import sad_similarity, sequence_match
+    from biosim.vpr.datasets import load_ground_truth
+    from biosim.vpr.metrics import precision_recall_curve, summary
+    from biosim.vpr.preprocess import preprocess
+
+    ref = preprocess(_images(args.reference, "reference"))
+    query = preprocess(_images(args.query, "query"))
+    gt = load_ground_truth(args.gt, len(ref), len(query), args.tolerance)
+    similarity = {"sad": sad_similarity(ref, query)}
+    if args.sequence > 1:
+        similarity[f"sad+seq{args.sequence}"] = sequence_match(similarity["sad"], args.sequence)
+    report = {name: summary(s, gt) for name, s in similarity.items()}
+    keys = list(report["sad"])
+    print("method     " + "  ".join(f"{k:>7}" for k in keys))
+    for name, row in report.items():
+        print(f"{name:<10} " + "  ".join(f"{row[k]:7.3f}" for k in keys))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ax = None
+    for name, s in similarity.items():
+        precision, recall, _ = precision_recall_curve(s, gt)
+        ax = plot.pr_curve(precision, recall, ax=ax, label=name)
+    ax.figure.savefig(out / "pr_curve.png", dpi=120)
+    ax = plot.similarity_matrix(similarity["sad"], gt)
+    ax.figure.savefig(out / "similarity.png", dpi=120)
+    with atomic_path(out / "report.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out / 'pr_curve.png'}, {out / 'similarity.png'}, {out / 'report.json'}")
+    return 0
+
+
 def main(args) -> int:
-    return train(args) if args.vpr_command == "train" else evaluate(args)
+    commands = {"make-synthetic": make_synthetic, "baseline": baseline, "train": train,
+                "eval": evaluate}
+    return commands[args.vpr_command](args)
