@@ -90,24 +90,34 @@ def memory():
     from biosim.memory.capacity import (clique_capacity_curve, hopfield_capacity_curve,
                                         largest_below)
 
-    curve = clique_capacity_curve(np.arange(2500, 30001, 2500), c=8, l=256, n_erased=4,
+    curve = clique_capacity_curve(np.arange(1250, 30001, 1250), c=8, l=256, n_erased=4,
                                   n_trials=2000, seed=0)
     hop = hopfield_capacity_curve([50, 100, 150, 200, 250, 283], n=2048, n_trials=100, seed=1)
     cap_som = largest_below(curve["M"], curve["error_som"], 0.1)
     cap_sos = largest_below(curve["M"], curve["error_sos"], 0.1)
     cap_hop = largest_below(hop["P"], hop["error"], 0.1)
     dev = np.abs(curve["error_1"] - curve["error_1_theory"]).max()
+    dev_cond = np.abs(curve["error_1"]
+                      - theory.one_iteration_error_conditional(curve["M"], 8, 256, 4)).max()
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
-    bs.plot.capacity(curve, ax=axes[0])
-    axes[0].axhline(0.1, color="0.6", ls=":", lw=1)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), constrained_layout=True)
+    cond = theory.one_iteration_error_conditional(curve["M"], 8, 256, 4)
+    for ax, hopfield in ((axes[0], None), (axes[1], hop)):
+        bs.plot.capacity(curve, ax=ax, hopfield=hopfield)
+        ax.plot(curve["M"], cond, "k--", lw=1, label="one iteration, conditional theory")
+        ax.axhline(0.1, color="0.6", ls=":", lw=1)
+    axes[0].get_legend().remove()  # one legend for both panels
     axes[0].set_title("c = 8 clusters of l = 256, 4 clusters erased")
-    bs.plot.capacity(curve, ax=axes[1], hopfield=hop)
-    axes[1].set_title(f"vs Hopfield, same n = 2048 (0.138 n = "
-                      f"{theory.hopfield_capacity(2048):.0f})")
+    axes[1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    axes[1].set_title("Hopfield, same n = 2048, half the units erased")
+    axes[1].text(0.29, 0.75, f"at 10% error:\n{cap_som:,.0f} messages (sum-of-max)\n"
+                 f"{cap_hop:.0f} Hopfield patterns\n(0.138 n = "
+                 f"{theory.hopfield_capacity(2048):.0f})",
+                 transform=axes[1].transAxes, fontsize="small", va="top")
     path = save(fig, "memory_capacity")
     return path, (f"capacity at 10% error: sum-of-max {cap_som:.0f}, sum-of-sum {cap_sos:.0f} "
-                  f"messages, Hopfield {cap_hop:.0f} patterns; max |P_e1 - theory| {dev:.3f}")
+                  f"messages, Hopfield {cap_hop:.0f} patterns; max |P_e1 - theory| {dev:.3f} "
+                  f"(classic), {dev_cond:.3f} (conditional)")
 
 
 def dendrites():
@@ -123,11 +133,11 @@ def dendrites():
         ok = n >= a
         y[ok] = false_match_probability(n[ok], a, s, theta)
         curves[f"a = {a} active"] = y
-        xs = [m for m in (300, 400, 600, 900)
-              if m >= a and false_match_probability(m, a, s, theta) > 3e-4]
-        rs = [false_match_rate(m, a, s, theta, 100_000, seed=m + a) for m in xs]
+        xs = [m for m in (300, 400, 500, 600, 800, 1000, 1200, 1500)
+              if m >= a and false_match_probability(m, a, s, theta) > 3e-5]
+        rs = [false_match_rate(m, a, s, theta, 1_000_000, seed=m + a) for m in xs]
         points[f"a = {a} active"] = (xs, [r.p for r in rs], [r.se for r in rs])
-        zs += [abs(r.z_score(false_match_probability(m, a, s, theta))) for m, r in zip(xs, rs)]
+        zs += [(r.z_score(false_match_probability(m, a, s, theta))) for m, r in zip(xs, rs)]
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     bs.plot.error_curves(n, curves, mc=points, ax=axes[0], ylabel="P(false match)")
@@ -138,7 +148,12 @@ def dendrites():
     axes[1].set_ylim(1e-16, 10)
     axes[1].set_title("n = 2048, a = 64, s = 32, 25 of 64 bits noisy")
     path = save(fig, "dendrites_false_match")
-    return path, f"{len(zs)} Monte-Carlo points, largest |MC - theory| = {max(zs):.1f} SE"
+    from scipy.stats import chi2
+
+    zs = np.asarray(zs)
+    return path, (f"{zs.size} Monte-Carlo points (10^6 samples each): largest |MC - theory| "
+                  f"{np.abs(zs).max():.1f} SE, chi2 = {np.sum(zs ** 2):.1f} on {zs.size} dof "
+                  f"(p = {chi2.sf(np.sum(zs ** 2), zs.size):.2f})")
 
 
 def reservoir():
@@ -176,12 +191,17 @@ def reservoir():
         t_stim = tk.cue_onset + 250
         near = np.abs(tk.times - t_stim) <= tk.gate_halfwidth
         amps.append(metrics.amplitude(y[:, 0], tk.template(t_stim), near))
-    bs.plot.amplitude_vs_probability(ps, amps, ax=axes[2], label="when readout")
-    axes[2].set_title("amplitude tracks p", fontsize="medium")
     fit = metrics.probability_fit(ps, amps)
+    fig.suptitle("models/what_when.toml: 200 Izhikevich neurons, three-factor readouts "
+                 "(dashed: expected targets); a latency switch from 150 to 300 ms",
+                 fontsize="medium")
+    bs.plot.amplitude_vs_probability(ps, amps, ax=axes[2],
+                                     label=f"when readout (slope {fit['slope']:.2f})")
+    axes[2].set_title("amplitude tracks p (stimulus at 250 ms)", fontsize="medium")
     path = save(fig, "reservoir_what_when")
     return path, (f"timing error {timing[0]:.0f} / {timing[1]:.0f} ms; amplitudes "
-                  f"{np.round(amps, 2).tolist()} for p = {list(ps)}; fit {fit}")
+                  f"{np.round(amps, 2).tolist()} for p = {list(ps)}; slope {fit['slope']:.2f}, "
+                  f"Pearson r {fit['pearson_r']:.3f}")
 
 
 def vpr():
