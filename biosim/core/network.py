@@ -113,7 +113,9 @@ class Network:
         ``connectivity``: ``all_to_all()`` (default), ``fixed_probability(p)``,
         ``fixed_indegree(k)``; ``weight``: scalar, array or distribution (``bs.uniform``);
         ``delay`` in ms (multiple of dt), scalar or distribution (one per synapse);
-        ``sparse``: force CSR (default: CSR unless all-to-all).
+        ``sparse``: force CSR (default: CSR unless all-to-all). ``rule``: a plasticity rule;
+        each projection gets its own copy (rules carry traces), reachable as
+        ``projection.rule``. Rules read this step's pre activity (not the delayed one).
         """
         if isinstance(post, (list, tuple)):
             return [self.connect(pre, p, connectivity, weight, delay, target, rule, sparse)
