@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from biosim.core import ArrayCurrent, Network, Population
+from biosim.core import validation as check
 from biosim.core.connectivity import all_to_all
 from biosim.reservoir.reservoir import filter_step, neuron_step
 
@@ -49,7 +50,10 @@ class LinearReadout(Population):
 
 def build_network(reservoir, readout, inputs, targets, window):
     """A Network equal to ``readout.trial(reservoir, inputs, targets, window)`` (all
-    readouts online, one learning rate). Returns (net, readout projection, outputs list)."""
+    readouts online, one learning rate, uncentred features). Returns (net, readout
+    projection, outputs list)."""
+    if readout.center:
+        check.fail("center", "False on the generic Network path", True)
     dt = reservoir.dt
     net = Network(dt=dt, seed=0)
     res = net.add(ReservoirPopulation(reservoir))

@@ -12,6 +12,14 @@ the windows around the actual and the expected stimulus (``window`` of the task)
 readouts accumulate dw during a trial and consolidate it at the end of the trial (the
 "what" readouts). In the mean this is LMS, so with Bernoulli(p) outcomes the output
 converges to p times the target template (the conditional expectation).
+
+``center=True`` reads out the centred features r_j - rbar, rbar(t) = mean_j r_j(t) (the
+population mean removed, as by a global inhibitory or normalising input; a standard
+readout choice), in the output and in the eligibility. The features are non-negative and
+share the population-rate time course, a common mode that every readout loads on; without
+it the what and when weights are near-orthogonal more reliably (see
+tests/reservoir/test_claims.py: above the neuron-shuffled angle in 8 of 8 seeds at
+latencies 150, 250 and 300 ms against 5-11 of 8-12 uncentred).
 """
 from __future__ import annotations
 
@@ -36,29 +44,32 @@ def filtered_pre(w, pre, post, pre_tr, post_tr, mod, dt, p):
 
 @njit(cache=True)
 def run_trial(st, prm, sc, indptr, indices, data, I, W, E, A, online, eta, targets, window,
-              e_decay, g0, Y, S):
+              e_decay, g0, center, Y, S):
     """Fused trial: reservoir steps, readouts, gates, three-factor learning.
 
-    Step n: y(n) = W r(n-1); reservoir step; M_k = G_k (target_k(n) - y_k(n));
-    e <- e_decay e + (1 - e_decay) r(n); online k: W_k += eta_k M_k e_k dt, offline k:
-    A_k += eta_k M_k e_k dt. Records y in Y (steps, K) and spikes in S (if it has rows)."""
+    Step n: y(n) = W x(n-1); reservoir step; M_k = G_k (target_k(n) - y_k(n));
+    e <- e_decay e + (1 - e_decay) x(n); online k: W_k += eta_k M_k e_k dt, offline k:
+    A_k += eta_k M_k e_k dt, with x = r (x = r - mean(r) if ``center``). Records y in Y
+    (steps, K) and spikes in S (if it has rows)."""
     n = st.shape[1]
     K = W.shape[0]
     dt = sc[6]
     cur, drive = np.empty(n), np.empty(n)
     y = np.empty(K)
     for t in range(I.shape[0]):
+        rbar = st[2].mean() if center else 0.0
         for k in range(K):
             acc = 0.0
             for j in range(n):
-                acc += W[k, j] * st[2, j]
+                acc += W[k, j] * (st[2, j] - rbar)
             y[k] = acc
         reservoir_step(st, prm, sc, indptr, indices, data, I[t], cur, drive)
+        rbar = st[2].mean() if center else 0.0
         for k in range(K):
             gate = 1.0 if window[t, k] > 0.0 else g0
             m = eta[k] * gate * (targets[t, k] - y[k]) * dt
             for j in range(n):
-                e = e_decay * E[k, j] + (1.0 - e_decay) * st[2, j]
+                e = e_decay * E[k, j] + (1.0 - e_decay) * (st[2, j] - rbar)
                 E[k, j] = e
                 if online[k]:
                     W[k, j] += m * e
@@ -84,9 +95,13 @@ class ThreeFactorReadout:
         Eligibility time constant in ms.
     gate_floor : float
         Gate value elsewhere (0: learning only in attended windows).
+    center : bool
+        Read out r_j - mean_j r_j instead of r_j (see the module docstring; not available
+        on the generic Network path).
     """
 
-    def __init__(self, n_outputs, eta=10.0, modes=None, *, tau_e=5.0, gate_floor=0.0):
+    def __init__(self, n_outputs, eta=10.0, modes=None, *, tau_e=5.0, gate_floor=0.0,
+                 center=False):
         self.n_outputs = check.integer("n_outputs", n_outputs, low=1)
         eta = np.broadcast_to(np.asarray(eta, float), (self.n_outputs,))
         self.eta = check.array("eta", eta, low=0.0).copy()
@@ -96,6 +111,9 @@ class ThreeFactorReadout:
         self.modes = [check.choice("modes", m, MODES) for m in modes]
         self.tau_e = check.positive("tau_e", tau_e)
         self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
+        if not isinstance(center, (bool, np.bool_)):
+            check.fail("center", "True or False", center)
+        self.center = bool(center)
         self.W_ = None
 
     def rule(self, dt: float, n: int, k: int = 0) -> ThreeFactor:
@@ -133,7 +151,7 @@ class ThreeFactorReadout:
                   reservoir.indices, reservoir.data, I, self.W_, self.eligibility_,
                   self.pending_, np.array([m == "online" for m in self.modes]), eta,
                   targets, np.ascontiguousarray(window), math.exp(-reservoir.dt / self.tau_e),
-                  self.gate_floor, Y, S)
+                  self.gate_floor, self.center, Y, S)
         if consolidate:
             self.consolidate()
         return (Y, S) if record_spikes else Y

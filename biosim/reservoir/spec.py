@@ -13,10 +13,10 @@ RESERVOIR = {"n", "frac_exc", "p", "g", "w_exc", "w_inh", "tau_rise", "tau_decay
 KINDS = {
     "what_when": {
         "reservoir": RESERVOIR,
-        "readout": {"eta_when", "eta_what", "tau_e", "gate_floor", "expect_threshold",
-                    "stimulus_gain", "consolidate"},
+        "readout": {"eta_when", "eta_what", "tau_e", "gate_floor", "center",
+                    "expect_threshold", "stimulus_gain", "consolidate"},
         "task": {"trial_ms", "cue_onset", "cue_ms", "stimulus_ms", "target_width",
-                 "gate_halfwidth", "blocks"},
+                 "gate_halfwidth", "what_until", "blocks"},
     },
     "force_sine": {
         "reservoir": RESERVOIR,

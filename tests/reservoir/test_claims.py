@@ -177,16 +177,39 @@ def test_probability_switch():
     assert abs(late_amplitude("force", 40, reset=True) - 0.3) < 0.15
 
 
-def test_what_when_angle_against_shuffled(probability_sweep):
-    """What and when weights vs neuron-shuffled weights (the baseline of unrelated
-    vectors, |cos| ~ 1/sqrt(N)). Measured here: the learned pair is *less* orthogonal
-    than the shuffled baseline (both readouts are fitted on the same non-negative
-    features), so the paper's near-orthogonality claim is not reproduced; the test pins
-    the measured relation."""
-    _, _, W = probability_sweep[0.8]
-    angle = metrics.subspace_angle(W[1], W[0])
-    shuffled = np.median(metrics.shuffled_angle(W[1], W[0], 50, seed=0))
-    assert angle < shuffled
+def _angles(seed, center, what_until):
+    """(what/when angle, median over 50 neuron shuffles) in degrees after 200 trials,
+    latency 250 ms, p = 0.8."""
+    task = WhatWhenTask([{"latency": 250, "probabilities": [0.8], "n_trials": 200}],
+                        trial_ms=400, seed=1, what_until=what_until)
+    ro = ThreeFactorReadout(2, eta=[200.0, 6.0], modes=["online", "offline"], gate_floor=0.5,
+                            center=center)
+    run_three_factor(_reservoir(seed=seed), ro, task)
+    W = ro.W_
+    return (metrics.subspace_angle(W[1], W[0]),
+            float(np.median(metrics.shuffled_angle(W[1], W[0], 50, seed=0))))
+
+
+def test_what_when_near_orthogonal():
+    """The what and when weight vectors end up closer to orthogonal than neuron-shuffled
+    weights (unrelated vectors with the same values, |cos| ~ 1/sqrt(N)): with the what
+    target held from the cue to the trial end (time-free identity) and centred features,
+    the angle is above the shuffled median in every seed 1-6 and the mean |cos| is 0.54 of
+    the shuffled one (measured here: 88.1-88.8 deg against 86.6-87.3). Seeds 1-8, N = 200:
+    above in 8/8 at latency 150 (120 trials) and 250, 7/8 at 300, 8/8 240 trials after a
+    switch 150 -> 300 ms, but 4/8 (|cos| ratio 0.90, i.e. as orthogonal as random) only 60
+    trials after it, while the when readout is still re-adapting. Uncentred, the same
+    target gives 8/8 at 250 ms but 5/8 at 300 ms (|cos| ratio 0.63-0.94).
+
+    A what target that ends at the stimulus (``what_until="stimulus"``) carries "when" in
+    its falling edge and is far less orthogonal than shuffled: 52-74 deg at 250 ms (0 of 8
+    seeds above; 58-83 deg over the other cases)."""
+    near = np.array([_angles(s, True, "trial_end") for s in range(1, 7)])
+    assert np.all(near[:, 0] > near[:, 1]), near
+    cos = np.abs(np.cos(np.radians(near)))
+    assert cos[:, 0].mean() < 0.75 * cos[:, 1].mean(), near
+    edge = np.array([_angles(s, False, "stimulus") for s in (3, 4)])
+    assert np.all(edge[:, 0] < edge[:, 1] - 5.0), edge
 
 
 def test_spec_evaluates():

@@ -165,3 +165,43 @@ def test_bad_reservoir_input():
         Reservoir(10, model="nicola_clopath", dt=0.5)
     with pytest.raises(BiosimError, match="inputs"):
         Reservoir(10, n_inputs=2).run(np.zeros((5, 3)))
+
+
+def test_centred_readout():
+    """center=True: y(n) = W (r(n-1) - mean_j r_j(n-1)) with r from Reservoir.run (numpy
+    reference), and every update is zero-sum over neurons, so sum_j w_j is conserved."""
+    res = Reservoir(40, g=100, bias_std=3, n_inputs=1, seed=1)
+    x = np.zeros((300, 1))
+    x[:50] = 1
+    R = res.run(x)
+    ro = ThreeFactorReadout(1, eta=100.0, gate_floor=1.0, center=True)
+    ro.init(res.n)
+    ro.W_[:] = np.random.default_rng(0).standard_normal((1, res.n))
+    w0 = ro.W_.copy()
+    res.reset_state()
+    y = ro.trial(res, x, np.ones((300, 1)), np.ones(300), learn=False)
+    Rc = R - R.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(y[1:, 0], Rc[:-1] @ w0[0], rtol=1e-10, atol=1e-12)
+    assert y[0, 0] == 0.0
+    res.reset_state()
+    ro.trial(res, x, np.ones((300, 1)), np.ones(300))
+    assert np.abs(ro.W_ - w0).max() > 1e-3
+    assert ro.W_.sum() == pytest.approx(w0.sum(), abs=1e-9)
+
+
+def test_centring_and_what_target_options():
+    task = WhatWhenTask([{"latency": 100, "probabilities": [1.0], "n_trials": 1}],
+                        trial_ms=300, what_until="stimulus")
+    assert task.what_template(120.0).nonzero()[0][-1] * task.dt == 140.0
+    held = WhatWhenTask([{"latency": 100, "probabilities": [1.0], "n_trials": 1}],
+                        trial_ms=300)
+    assert held.what_until == "trial_end" and held.what_template(120.0)[-1] == 1.0
+    with pytest.raises(BiosimError, match="what_until"):
+        WhatWhenTask([{"latency": 100, "probabilities": [1.0], "n_trials": 1}],
+                     what_until="never")
+    with pytest.raises(BiosimError, match="center"):
+        ThreeFactorReadout(1, center="yes")
+    res = Reservoir(10, n_inputs=1, seed=0)
+    with pytest.raises(BiosimError, match="center"):
+        build_network(res, ThreeFactorReadout(1, center=True), np.zeros((5, 1)),
+                      np.zeros((5, 1)), np.ones(5))
