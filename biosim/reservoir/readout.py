@@ -18,8 +18,8 @@ population mean removed, as by a global inhibitory or normalising input; a stand
 readout choice), in the output and in the eligibility. The features are non-negative and
 share the population-rate time course, a common mode that every readout loads on; without
 it the what and when weights are near-orthogonal more reliably (see
-tests/reservoir/test_claims.py: above the neuron-shuffled angle in 8 of 8 seeds at
-latencies 150, 250 and 300 ms against 5-11 of 8-12 uncentred).
+tests/reservoir/test_claims.py: above the neuron-shuffled median angle in 7-8 of 8 seeds at
+latencies 150, 250 and 300 ms, 5-8 of 8 uncentred).
 """
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ that ends at the stimulus carries the stimulus time in its falling edge, and its
 shares the fast (timing) weight directions of the when readout: what/when angle 52-89 deg
 against 86-88 deg for neuron-shuffled weights (N = 200, seeds 1-12, tests/reservoir). Held
 to the trial end, the what weights only need the smooth cue-locked directions, and the
-angle is 86-90 deg, above the shuffled median in 11 of 12 seeds (see test_claims.py).
+angle is 86-90 deg, above the shuffled median in 5-8 of 8 seeds across latencies (7-8 of 8
+with centred features; see test_claims.py).
 """
 from __future__ import annotations
 
