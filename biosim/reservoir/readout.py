@@ -19,7 +19,8 @@ readout choice), in the output and in the eligibility. The features are non-nega
 share the population-rate time course, a common mode that every readout loads on; without
 it the what and when weights are near-orthogonal more reliably (see
 tests/reservoir/test_claims.py: above the neuron-shuffled median angle in 7-8 of 8 seeds at
-latencies 150, 250 and 300 ms, 5-8 of 8 uncentred).
+latencies 150, 250 and 300 ms, 5-8 of 8 uncentred, at N = 200; at N = 1000 the angle,
+86.7-88.6 deg, is below the shuffled 88.9-89.2 deg).
 """
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ shares the fast (timing) weight directions of the when readout: what/when angle 
 against 86-88 deg for neuron-shuffled weights (N = 200, seeds 1-12, tests/reservoir). Held
 to the trial end, the what weights only need the smooth cue-locked directions, and the
 angle is 86-90 deg, above the shuffled median in 5-8 of 8 seeds across latencies (7-8 of 8
-with centred features; see test_claims.py).
+with centred features; see test_claims.py) at N = 200; it stays 86-89 deg at N = 1000, where
+shuffled weights reach 89 deg.
 """
 from __future__ import annotations
 
