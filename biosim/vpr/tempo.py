@@ -59,7 +59,7 @@ FORMAT = "biosim.vpr.TempoPlaceRecognizer"
 VERSION = 1
 
 __all__ = ["TempoPlaceRecognizer", "stdp_update", "itp_update", "forcing_update",
-           "homeostasis", "clamp_signs", "spikes"]
+           "homeostasis", "clamp_signs", "sign_bounds", "spikes"]
 
 W_MIN, W_MAX = 1e-6, 10.0   # |weight| range of a connected synapse (released code)
 X_MAX = 0.9                 # largest spike amplitude
@@ -81,7 +81,7 @@ def stdp_update(W, sign, x_pre, x_post, eta):
     import torch
 
     post = (x_post > 0) * (0.5 - x_post)
-    return W + eta * sign * torch.outer(post, (x_pre > 0).to(W.dtype))
+    return torch.addcmul(W, sign, torch.outer(post, (x_pre > 0).to(W.dtype)), value=eta)
 
 
 def itp_update(theta, x_post, target, eta):
@@ -101,21 +101,34 @@ def forcing_update(W, sign, x_pre, rate_pre, x_out, place, eta, force=0.5):
 
     want = torch.zeros_like(x_out)
     want[place] = force
-    return W + eta * (sign != 0) * torch.outer(want - x_out, x_pre / rate_pre)
+    return torch.addcmul(W, sign.abs(), torch.outer(want - x_out, x_pre / rate_pre), value=eta)
 
 
-def homeostasis(W, sign, drive, gain):
-    """Inhibitory homeostasis: every inhibitory weight onto neuron j is scaled by
+def homeostasis(W, drive, gain):
+    """Inhibitory homeostasis: every inhibitory (negative) weight onto neuron j is scaled by
     ``1 + gain drive_j`` (``drive = W x``, before the threshold): net excitation strengthens
     the neuron's inhibition, net inhibition weakens it (released code: gain = 50 eta_stdp)."""
-    return W + gain * (sign < 0) * W * drive[:, None]
-
-
-def clamp_signs(W, sign):
-    """Keep every connected weight's sign and its magnitude in [1e-6, 10]."""
     import torch
 
-    return sign * torch.clamp(sign * W, W_MIN, W_MAX)
+    return torch.addcmul(W, W.clamp(max=0.0), drive[:, None], value=gain)
+
+
+def sign_bounds(sign):
+    """Per-entry (low, high) bounds for :func:`clamp_signs`: [1e-6, 10] for excitatory
+    (+1), [-10, -1e-6] for inhibitory (-1) and [0, 0] for unconnected (0) entries."""
+    import torch
+
+    lo = torch.where(sign > 0, W_MIN, torch.where(sign < 0, -W_MAX, 0.0)).to(sign.dtype)
+    hi = torch.where(sign > 0, W_MAX, torch.where(sign < 0, -W_MIN, 0.0)).to(sign.dtype)
+    return lo, hi
+
+
+def clamp_signs(W, bounds):
+    """Keep every connected weight's sign and its magnitude in [1e-6, 10]; ``bounds`` from
+    :func:`sign_bounds`."""
+    import torch
+
+    return torch.clamp(W, bounds[0], bounds[1])
 
 
 def _init_layer(n_pre, n_post, p_exc, p_inh, gen, dtype, device):
@@ -243,6 +256,7 @@ class TempoPlaceRecognizer:
 
         n = len(x)
         T = n * self.epochs
+        bounds = sign_bounds(sign)
         for t in range(T):
             if t % n == 0:
                 order = torch.randperm(n, generator=gen)
@@ -259,7 +273,7 @@ class TempoPlaceRecognizer:
             else:
                 W = forcing_update(W, sign, x_pre, rate, x_post, int(labels[i]),
                                    eta_stdp, self.force)
-            W = clamp_signs(homeostasis(W, sign, drive, self.homeostasis_gain * eta_stdp), sign)
+            W = clamp_signs(homeostasis(W, drive, self.homeostasis_gain * eta_stdp), bounds)
         return W, theta
 
     def fit(self, references, place_ids=None) -> "TempoPlaceRecognizer":
