@@ -32,8 +32,10 @@ outputs are concatenated, rows in the order of ``places_``.
 Measured (synthetic route, references summer + autumn, query winter, 28x28, defaults, one
 CPU core, ``benchmarks/bench_vpr_tempo.py``): Recall@1 0.50-0.54 at 50 places (SAD 0.44-0.48),
 0.42 at 100 (SAD 0.38), 0.33 at 500 (SAD 0.32); query rain at 50 places 0.80-0.90 (SAD
-0.84-0.86). Training takes ~5 ms per image and layer step (8-9 s for 100 places, ~70 s for
-500), 25-100x less than VPRSNN's RA-L protocol in numba; queries run at ~5,000-10,000/s. With
+0.84-0.86). Training takes ~2-3 ms per image and layer step (3.3 s for 100 places, 25 s for
+500), 85-120x less than VPRSNN's RA-L protocol in numba (60 epochs, extrapolated from 1;
+one VPRSNN epoch alone takes 1.7-2.5x Tempo's whole training); queries run at ~9,000-10,000/s
+(77-400x VPRSNN's). With
 few places (20) the default 4 epochs are too few steps for the delta rule (R@1 0.15-0.25;
 16 epochs 0.30-0.35; SAD 0.40).
 
