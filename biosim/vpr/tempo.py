@@ -35,9 +35,8 @@ CPU core, ``benchmarks/bench_vpr_tempo.py``): Recall@1 0.50-0.54 at 50 places (S
 0.84-0.86). Training takes ~2-3 ms per image and layer step (3.3 s for 100 places, 25 s for
 500), 85-120x less than VPRSNN's RA-L protocol in numba (60 epochs, extrapolated from 1;
 one VPRSNN epoch alone takes 1.7-2.5x Tempo's whole training); queries run at ~9,000-10,000/s
-(77-400x VPRSNN's). With
-few places (20) the default 4 epochs are too few steps for the delta rule (R@1 0.15-0.25;
-16 epochs 0.30-0.35; SAD 0.40).
+(77-400x VPRSNN's). With few places (20) the default 4 epochs are too few steps for the
+delta rule (R@1 0.15-0.25; 16 epochs 0.30-0.35; SAD 0.40).
 
 Differences from the released code (QVPR/VPRTempo), all deliberate: initial weights are
 normalised per neuron (each neuron's excitatory and inhibitory input weights sum to +1 and
