@@ -43,8 +43,8 @@ def main():
     TempoPlaceRecognizer(epochs=1).fit(warm.reference).predict(warm.query.images)
 
     print("one CPU core; synthetic route, references summer + autumn, query winter; 28x28")
-    head = (f"{'places':>6} | {'Tempo fit s':>11} {'q/s':>8} {'R@1':>5} {'SAD':>5} | {'SNN 0ep s':>9} "
-            f"{'1ep s':>7} {'60ep s*':>9} {'q/s':>7} | {'fit x (60ep)':>12} {'fit x (1ep)':>11}"
+    head = (f"{'places':>6} | {'Tempo fit s':>11} {'q/s':>8} {'R@1':>5} {'SAD':>5} | "
+            f"{'SNN 0ep s':>9} {'1ep s':>7} {'60ep s*':>9} {'q/s':>7} | {'fit x (60ep)':>12} {'fit x (1ep)':>11}"
             f" {'q/s x':>7}")
     print(head)
     for n in sizes:
