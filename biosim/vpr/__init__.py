@@ -5,13 +5,15 @@ Submodules (imported on use): ``datasets`` (Traverse, PlaceDataset, loaders), ``
 (a procedural route rendered under several conditions), ``preprocess`` (grey, resize, patch
 normalisation), ``metrics`` (Recall@K, precision-recall), ``baselines`` (SAD, sequence matching),
 ``assignment`` (standard and weighted neuronal assignments), ``snn_numba`` / ``snn_torch``
-(the VPRSNN network on numba or torch), ``recognizer`` (:class:`SpikingPlaceRecognizer`).
+(the VPRSNN network on numba or torch), ``recognizer`` (:class:`SpikingPlaceRecognizer`), ``tempo`` (:class:`TempoPlaceRecognizer`,
+the single-step VPRTempo-speed network).
 Images are uint8 arrays of shape (n, height, width); sizes are given as (width, height) in pixels,
 as in Pillow. Similarity matrices are reference x query, higher = more similar.
 """
 import importlib
 
 _EXPORTS = {"SpikingPlaceRecognizer": "recognizer", "ensemble_predict": "recognizer",
+            "TempoPlaceRecognizer": "tempo",
             "synthetic_route": "synthetic", "PlaceDataset": "datasets", "Traverse": "datasets",
             "recall_at_k": "metrics", "sad_similarity": "baselines"}
 
