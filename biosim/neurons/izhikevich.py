@@ -3,7 +3,6 @@ when v >= v_peak (30 mV): v <- c, u <- u + d. Time in ms, v in mV, I in the mode
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from biosim.core import validation as check

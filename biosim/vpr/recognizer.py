@@ -16,12 +16,11 @@ similarity matrix (n_places x n_queries), rows in the order of ``places_``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from biosim.core.io import atomic_path, save_npz
+from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, choice, fail, integer, number
 from biosim.vpr import assignment as asg
@@ -278,7 +277,6 @@ class SpikingPlaceRecognizer:
         """Write ``model.json`` (format, version, parameters) and ``weights.npz``."""
         if not hasattr(self, "modules_"):
             raise BiosimError("SpikingPlaceRecognizer: nothing to save, call fit first")
-        folder = Path(folder)
         arrays = {"places": self.places_}
         for m, (mod, S, n, ch) in enumerate(zip(self.modules_, self.counts_,
                                                 self.presentations_, self.module_places_)):
@@ -286,37 +284,19 @@ class SpikingPlaceRecognizer:
                            f"delays_{m}": mod["delays"], f"counts_{m}": S,
                            f"activity_{m}": self.activity_[m],
                            f"presentations_{m}": n, f"module_places_{m}": ch})
-        save_npz(folder / "weights.npz", **arrays)
-        meta = {"format": FORMAT, "version": VERSION, "n_modules": len(self.modules_),
-                "input_shape": list(self.input_shape_), "predict_seed": self.predict_seed_,
-                "config": self.get_params()}
-        with atomic_path(folder / "model.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=1))
-        return folder
+        return write_model_folder(folder, FORMAT, VERSION, arrays, n_modules=len(self.modules_),
+                                  input_shape=list(self.input_shape_),
+                                  predict_seed=self.predict_seed_, config=self.get_params())
 
     @classmethod
     def load(cls, folder) -> "SpikingPlaceRecognizer":
         """Load a model folder written by :meth:`save`; clear errors for other versions or
         damaged files."""
-        folder = Path(folder)
-        meta_path = folder / "model.json"
-        if not meta_path.is_file():
-            fail("model", "a model folder with model.json (from `biosim vpr train`)", str(folder))
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (ValueError, UnicodeDecodeError):
-            fail("model", "a readable model.json; the file is corrupted", str(meta_path))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            fail("model", f"a {FORMAT} model", str(meta_path))
-        if meta.get("version") != VERSION:
-            fail("model", f"version {VERSION} (this biosim); retrain or use the biosim that "
-                 "wrote it", f"version {meta.get('version')!r}")
+        meta, arr = read_model_folder(folder, FORMAT, VERSION)
         try:
             cfg = dict(meta["config"])
             model = cls(**cfg)
             model._check()
-            with np.load(folder / "weights.npz") as z:
-                arr = {key: z[key] for key in z.files}
             n_mod = int(meta["n_modules"])
             model.places_ = arr["places"]
             model.module_places_ = [arr[f"module_places_{m}"] for m in range(n_mod)]

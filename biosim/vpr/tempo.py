@@ -47,12 +47,11 @@ comes after the homeostatic scaling, so no weight can change sign.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from biosim.core.io import atomic_path, save_npz
+from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, fail, integer, number
 
@@ -361,40 +360,21 @@ class TempoPlaceRecognizer:
         """Write ``model.json`` (format, version, parameters) and ``weights.npz``."""
         if not hasattr(self, "modules_"):
             raise BiosimError("TempoPlaceRecognizer: nothing to save, call fit first")
-        folder = Path(folder)
         arrays = {"places": self.places_}
         for m, (mod, ch) in enumerate(zip(self.modules_, self.module_places_)):
             arrays.update({f"{k}_{m}": v for k, v in mod.items()})
             arrays[f"module_places_{m}"] = ch
-        save_npz(folder / "weights.npz", **arrays)
-        meta = {"format": FORMAT, "version": VERSION, "n_modules": len(self.modules_),
-                "input_shape": list(self.input_shape_), "config": self.get_params()}
-        with atomic_path(folder / "model.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=1))
-        return folder
+        return write_model_folder(folder, FORMAT, VERSION, arrays, n_modules=len(self.modules_),
+                                  input_shape=list(self.input_shape_), config=self.get_params())
 
     @classmethod
     def load(cls, folder) -> "TempoPlaceRecognizer":
         """Load a folder written by :meth:`save`; clear errors for other formats, versions
         or damaged files."""
-        folder = Path(folder)
-        meta_path = folder / "model.json"
-        if not meta_path.is_file():
-            fail("model", "a model folder with model.json", str(folder))
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (ValueError, UnicodeDecodeError):
-            fail("model", "a readable model.json; the file is corrupted", str(meta_path))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            fail("model", f"a {FORMAT} model", str(meta_path))
-        if meta.get("version") != VERSION:
-            fail("model", f"version {VERSION} (this biosim); retrain or use the biosim that "
-                 "wrote it", f"version {meta.get('version')!r}")
+        meta, arr = read_model_folder(folder, FORMAT, VERSION)
         try:
             model = cls(**meta["config"])
             model._check()
-            with np.load(folder / "weights.npz") as z:
-                arr = {key: z[key] for key in z.files}
             n_mod = int(meta["n_modules"])
             model.places_ = arr["places"]
             model.module_places_ = [arr[f"module_places_{m}"] for m in range(n_mod)]

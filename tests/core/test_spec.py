@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import biosim as bs
-from biosim.core.spec import build, evaluate, load_spec, override, validate
+from biosim.core.spec import evaluate, load_spec, override, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = tomllib.loads((ROOT / "models/izhikevich2003.toml").read_text())
