@@ -38,6 +38,31 @@ def _backend(name, n_modules, n_input, n_e, params, seed, device):
     return TorchVPRSNN(n_modules, n_input, n_e, params, seed, device=device)
 
 
+def reference_traverses(references, place_ids=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(images, place_ids), ...]`` from a Traverse, an image stack, or a list of either
+    (``place_ids``: one array per stack, default the image index)."""
+    from biosim.vpr.datasets import Traverse
+
+    refs = references if isinstance(references, (list, tuple)) else [references]
+    if not refs:
+        fail("references", "at least one traverse", "an empty list")
+    if place_ids is not None and len(refs) != 1 and not isinstance(place_ids, (list, tuple)):
+        place_ids = [place_ids] * len(refs)
+    out = []
+    for k, r in enumerate(refs):
+        if isinstance(r, Traverse):
+            out.append((r.images, r.place_ids))
+            continue
+        n = len(np.asarray(r))
+        ids = (np.arange(n) if place_ids is None
+               else place_ids[k] if len(refs) > 1 else place_ids)
+        ids = np.asarray(ids)
+        if ids.shape != (n,) or ids.dtype.kind not in "iu":
+            fail("place_ids", f"{n} integer place ids for traverse {k}", f"shape {ids.shape}")
+        out.append((r, ids.astype(np.int64)))
+    return out
+
+
 def _sorted_members(ids: np.ndarray, places: np.ndarray) -> np.ndarray:
     """Indices of the images showing one of ``places``, ordered by place id (stable)."""
     sel = np.flatnonzero(np.isin(ids, places))
@@ -141,29 +166,6 @@ class SpikingPlaceRecognizer:
                  "preprocess=False", f"shape {a.shape[1:]}")
         return a.reshape(len(a), -1).astype(np.float64)
 
-    @staticmethod
-    def _traverses(references, place_ids):
-        from biosim.vpr.datasets import Traverse
-
-        refs = references if isinstance(references, (list, tuple)) else [references]
-        if not refs:
-            fail("references", "at least one traverse", "an empty list")
-        if place_ids is not None and len(refs) != 1 and not isinstance(place_ids, (list, tuple)):
-            place_ids = [place_ids] * len(refs)
-        out = []
-        for k, r in enumerate(refs):
-            if isinstance(r, Traverse):
-                out.append((r.images, r.place_ids))
-                continue
-            n = len(np.asarray(r))
-            ids = (np.arange(n) if place_ids is None
-                   else place_ids[k] if len(refs) > 1 else place_ids)
-            ids = np.asarray(ids)
-            if ids.shape != (n,) or ids.dtype.kind not in "iu":
-                fail("place_ids", f"{n} integer place ids for traverse {k}", f"shape {ids.shape}")
-            out.append((r, ids.astype(np.int64)))
-        return out
-
     # ---- fit / predict ---------------------------------------------------------------
     def fit(self, references, place_ids=None) -> "SpikingPlaceRecognizer":
         """Train on reference traverses.
@@ -174,7 +176,7 @@ class SpikingPlaceRecognizer:
         """
         params = self._check()
         self.__dict__.pop("input_shape_", None)     # refitting: any image shape is fine
-        travs = self._traverses(references, place_ids)
+        travs = reference_traverses(references, place_ids)
         shape0 = np.asarray(travs[0][0]).shape[1:]
         pix = []
         for k, (images, ids) in enumerate(travs):

@@ -282,11 +282,11 @@ class TempoPlaceRecognizer:
         array per traverse). Places are split into modules of ``module_size``."""
         import torch
 
-        from biosim.vpr.recognizer import SpikingPlaceRecognizer
+        from biosim.vpr.recognizer import reference_traverses
 
         self._check()
         self.__dict__.pop("input_shape_", None)
-        travs = SpikingPlaceRecognizer._traverses(references, place_ids)
+        travs = reference_traverses(references, place_ids)
         shape0 = np.asarray(travs[0][0]).shape[1:]
         pix, ids = [], []
         for k, (images, pid) in enumerate(travs):
