@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, choice, fail, integer, number
 from biosim.vpr import assignment as asg
+from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
 
 FORMAT = "biosim.vpr.SpikingPlaceRecognizer"
@@ -36,6 +36,19 @@ def _backend(name, n_modules, n_input, n_e, params, seed, device):
     from biosim.vpr.snn_torch import TorchVPRSNN
 
     return TorchVPRSNN(n_modules, n_input, n_e, params, seed, device=device)
+
+
+def image_stack(field, images, input_shape=None) -> np.ndarray:
+    """A non-empty uint8 stack (n, H, W) or (n, H, W, 3), of ``input_shape`` when given (the
+    shape of the images a model was trained on)."""
+    a = np.asarray(images)
+    if a.dtype != np.uint8 or a.ndim not in (3, 4) or len(a) == 0:
+        fail(field, "a non-empty uint8 image stack (n, H, W) or (n, H, W, 3)",
+             f"{a.dtype} array of shape {a.shape}")
+    if input_shape is not None and tuple(a.shape[1:]) != tuple(input_shape):
+        fail(field, f"images of shape {tuple(input_shape)} like the references the model was "
+             "trained on", f"shape {a.shape[1:]}")
+    return a
 
 
 def reference_traverses(references, place_ids=None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -149,14 +162,7 @@ class SpikingPlaceRecognizer:
 
     # ---- images --------------------------------------------------------------------
     def _pixels(self, field, images) -> np.ndarray:
-        a = np.asarray(images)
-        if a.dtype != np.uint8 or a.ndim not in (3, 4) or len(a) == 0:
-            fail(field, "a non-empty uint8 image stack (n, H, W) or (n, H, W, 3)",
-                 f"{a.dtype} array of shape {a.shape}")
-        shape = getattr(self, "input_shape_", None)
-        if shape is not None and tuple(a.shape[1:]) != tuple(shape):
-            fail(field, f"images of shape {tuple(shape)} like the references the model was "
-                 "trained on", f"shape {a.shape[1:]}")
+        a = image_stack(field, images, getattr(self, "input_shape_", None))
         if self.preprocess:
             from biosim.vpr.preprocess import preprocess
 

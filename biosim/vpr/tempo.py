@@ -51,9 +51,10 @@ from pathlib import Path
 
 import numpy as np
 
-from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, fail, integer, number
+from biosim.vpr.model_io import read_model_folder, write_model_folder
+from biosim.vpr.recognizer import image_stack, reference_traverses
 
 FORMAT = "biosim.vpr.TempoPlaceRecognizer"
 VERSION = 1
@@ -229,14 +230,7 @@ class TempoPlaceRecognizer:
     # ---- images ------------------------------------------------------------------------
     def _pixels(self, field, images) -> np.ndarray:
         """Spike amplitudes (n, n_input) in [0, 1] from a uint8 stack."""
-        a = np.asarray(images)
-        if a.dtype != np.uint8 or a.ndim not in (3, 4) or len(a) == 0:
-            fail(field, "a non-empty uint8 image stack (n, H, W) or (n, H, W, 3)",
-                 f"{a.dtype} array of shape {a.shape}")
-        shape = getattr(self, "input_shape_", None)
-        if shape is not None and tuple(a.shape[1:]) != tuple(shape):
-            fail(field, f"images of shape {tuple(shape)} like the references the model was "
-                 "trained on", f"shape {a.shape[1:]}")
+        a = image_stack(field, images, getattr(self, "input_shape_", None))
         if self.preprocess:
             from biosim.vpr.preprocess import gamma_correct, preprocess
 
@@ -281,8 +275,6 @@ class TempoPlaceRecognizer:
         stack, or a list of either; ``place_ids`` for stacks: the place of each image, one
         array per traverse). Places are split into modules of ``module_size``."""
         import torch
-
-        from biosim.vpr.recognizer import reference_traverses
 
         self._check()
         self.__dict__.pop("input_shape_", None)
