@@ -356,11 +356,17 @@ def load_nordland(root, reference="spring", query="winter", extra_references=(),
                   tolerance: int = 0, drop_dark: float | None = None, mode: str = "L"
                   ) -> PlaceDataset:
     """Nordland as researchers download it: ``root/<season>/images-NNNNN.png`` (one folder per
-    season, the same file names in each). ``names`` (a list or a text/CSV file, e.g. VPRSNN's
-    speed-filtered ``nordland_imageNames_spring.txt``; only base names are used) selects frames
-    in every season, then :func:`select_frames` (``every=8`` for the 3,300-place protocol).
-    Ground truth: the same frame index within ``tolerance``. ``drop_dark`` (a mean grey level,
-    e.g. 20) drops tunnel places, see :func:`drop_dark_places`."""
+    season, the same file names in each), read in place.
+
+    Frames are chosen in this order: ``names`` (a list or a text/CSV file, e.g. VPRSNN's
+    speed-filtered ``nordland_imageNames_spring.txt``; only base names are used), then every
+    ``every``-th frame (``every=8`` for the 3,300-place protocol), then -- with ``drop_dark``
+    (a mean grey level 0-255, e.g. 20) -- the tunnel places are dropped (:func:`dark_frames` in
+    any season), and last a contiguous block of ``count`` places starting ``offset`` places in.
+    So a block always holds ``count`` lit places. ``notes["dropped_dark"]`` lists the file
+    names of every dark place dropped before the block was cut, ``notes["dark_in_block"]``
+    those that lay inside the block's span. Ground truth: the same place within ``tolerance``.
+    """
     root = Path(root)
     if not root.is_dir():
         fail(f"root ({root})", "the Nordland folder with one sub-folder per season", "no such folder")
@@ -368,16 +374,34 @@ def load_nordland(root, reference="spring", query="winter", extra_references=(),
         names = [Path(n).name for n in (read_names(names) if isinstance(names, (str, Path))
                                         else names)]
     seasons = (reference, *extra_references, query)
-    travs = [load_traverse(root / s, names, every, offset, count, name=s, mode=mode)
-             for s in seasons]
+    block = {} if drop_dark is not None else {"offset": offset, "count": count}
+    travs = [load_traverse(root / s, names, every, name=s, mode=mode, **block) for s in seasons]
     for t in travs[1:]:
         if t.files != travs[0].files:
             fail(f"{root / t.name}", f"the same file names as {root / travs[0].name}",
                  f"{len(t)} frames with other names")
     n = len(travs[0])
-    ds = PlaceDataset(travs[0], travs[-1], same_index_ground_truth(n, n, tolerance),
-                      tuple(travs[1:-1]))
-    return ds if drop_dark is None else drop_dark_places(ds, drop_dark)
+    if drop_dark is None:
+        if count is not None and n < count:
+            fail("count", f"at most {n} places after offset {offset} (every {every})", count)
+        return PlaceDataset(travs[0], travs[-1], same_index_ground_truth(n, n, tolerance),
+                            tuple(travs[1:-1]))
+    dark = np.zeros(n, bool)
+    for t in travs:
+        dark |= dark_frames(t.images, drop_dark)
+    lit = np.flatnonzero(~dark)
+    if lit.size == 0:
+        fail("drop_dark", f"a threshold that keeps some of the {n} places", drop_dark)
+    if count is not None and offset + count > lit.size:
+        fail("count", f"at most {lit.size - offset} lit places after offset {offset} "
+             f"({n - lit.size} dark places dropped)", count)
+    idx = lit[select_frames(lit.size, 1, offset, count)]
+    files = travs[0].files
+    notes = {"dropped_dark": [files[i] for i in np.flatnonzero(dark)],
+             "dark_in_block": [files[i] for i in np.flatnonzero(dark[idx[0]:idx[-1]]) + idx[0]]}
+    return PlaceDataset(travs[0].subset(idx), travs[-1].subset(idx),
+                        same_index_ground_truth(idx.size, idx.size, tolerance),
+                        tuple(t.subset(idx) for t in travs[1:-1]), notes)
 
 
 def _poses(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,37 @@
+"""Every place recogniser on real Nordland frames: the results table of the README.
+
+    python benchmarks/vpr_nordland.py            # = biosim vpr bench-nordland (defaults)
+
+Summer -> winter and winter -> summer, P = 100, 200, 400 contiguous lit places (tunnel frames
+dropped), SAD, VPRSNN (standard and weighted assignment), the modular network and its
+ensemble, and the VPRTempo-speed mode, each with and without sequence matching: Recall@1,
+Recall@5, AUC, recall at 100% precision, training time per 100 places and queries per second
+on this machine's CPU (one core per worker). Writes results/vpr_nordland/nordland_table.md,
+nordland_results.csv and recall_vs_places.png; a rerun resumes from runs.sqlite.
+``BIOSIM_BENCH_QUICK=1``: P = 20, 2 epochs, into results/vpr_nordland_quick.
+Needs the Nordland frames ($BIOSIM_NORDLAND or ../shared/data/nordland_trimmed).
+"""
+import os
+import sys
+
+from biosim.vpr import nordland
+
+QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
+
+
+def main() -> int:
+    root = nordland.default_root()
+    if not root.is_dir():
+        print(f"Nordland frames not found at {root}; set BIOSIM_NORDLAND")
+        return 0
+    if QUICK:
+        table = nordland.run(root, places=(20,), out="results/vpr_nordland_quick", epochs=2,
+                             tempo_epochs=2, ensemble=2, workers=1)
+    else:
+        table = nordland.run(root, workers=int(os.environ.get("BIOSIM_BENCH_WORKERS", "2")))
+    print(nordland.markdown_table(table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
