@@ -1,12 +1,15 @@
 """Every place recogniser on real Nordland frames: the results table of the README.
 
-    python benchmarks/vpr_nordland.py            # = biosim vpr bench-nordland (defaults)
+    python benchmarks/vpr_nordland.py
 
-Summer -> winter and winter -> summer, P = 100, 200, 400 contiguous lit places (tunnel frames
-dropped), SAD, VPRSNN (standard and weighted assignment), the modular network and its
-ensemble, and the VPRTempo-speed mode, each with and without sequence matching: Recall@1,
-Recall@5, AUC, recall at 100% precision, training time per 100 places and queries per second
-on this machine's CPU (one core per worker). Writes results/vpr_nordland/nordland_table.md,
+It is ``biosim vpr bench-nordland`` three times into one folder: summer -> winter and
+winter -> summer, P = 100, 200, 400 contiguous lit places (tunnel frames dropped), SAD,
+VPRSNN (standard and weighted assignment), the modular network and its ensemble, and the
+VPRTempo-speed mode, each with and without sequence matching; then, as time allows on two
+cores, P = 800 without the modular network and its ensemble (each module sees every reference
+and every query: ~1 h per direction) and P = 1600 for SAD and VPRTempo-speed only. Metrics:
+Recall@1, Recall@5, AUC, recall at 100% precision, training time per 100 places and queries
+per second on this machine's CPU (one core per worker). Writes results/vpr_nordland/nordland_table.md,
 nordland_results.csv and recall_vs_places.png; a rerun resumes from runs.sqlite.
 ``BIOSIM_BENCH_QUICK=1``: P = 20, 2 epochs, into results/vpr_nordland_quick.
 Needs the Nordland frames ($BIOSIM_NORDLAND or ../shared/data/nordland_trimmed).
@@ -28,7 +31,10 @@ def main() -> int:
         table = nordland.run(root, places=(20,), out="results/vpr_nordland_quick", epochs=2,
                              tempo_epochs=2, ensemble=2, workers=1)
     else:
-        table = nordland.run(root, workers=int(os.environ.get("BIOSIM_BENCH_WORKERS", "2")))
+        workers = int(os.environ.get("BIOSIM_BENCH_WORKERS", "2"))
+        nordland.run(root, workers=workers)
+        nordland.run(root, places=(800,), families=("sad", "vprsnn", "tempo"), workers=workers)
+        table = nordland.run(root, places=(1600,), families=("sad", "tempo"), workers=workers)
     print(nordland.markdown_table(table))
     return 0
 

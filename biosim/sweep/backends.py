@@ -7,6 +7,7 @@ result with its traceback.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import time
 import traceback
@@ -77,7 +78,10 @@ def run_local(fn, tasks, reserved, workers, on_result):
     from concurrent.futures.process import BrokenProcessPool
 
     workers = min(workers or os.cpu_count() or 1, len(tasks))
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(_dumps(fn),))
+    # forkserver: workers start from a clean process, not from a fork of a parent whose
+    # threads (torch, OpenMP, numba) a fork would leave in a broken state
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=_init_worker, initargs=(_dumps(fn),))
     try:
         futures = {pool.submit(_run_local_point, params, seed, reserved): key
                    for key, params, seed in tasks}

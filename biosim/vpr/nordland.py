@@ -188,6 +188,9 @@ class _Point:
         self.root = str(root)
 
     def __call__(self, direction, places, family, seed=None, **config):
+        import torch
+
+        torch.set_num_threads(1)    # one core per worker, as the timings say
         reference, query = _direction(direction)
         return evaluate_block(self.root, reference, query, places, family, **config)
 
