@@ -302,30 +302,39 @@ def markdown_table(table: pd.DataFrame, direction: str | None = None) -> str:
 
 
 def plot_recall_vs_places(table: pd.DataFrame, axes=None):
-    """Recall@1 against the number of places, one panel per direction; solid without and
-    dashed with sequence matching. Returns the Axes."""
+    """Recall@1 against the number of places, one panel per direction; one colour per
+    method, solid without and dashed with sequence matching. Returns the Axes."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     dirs = list(dict.fromkeys(table["direction"]))
     if axes is None:
-        _, axes = plt.subplots(1, len(dirs), figsize=(5.5 * len(dirs), 4), squeeze=False,
+        _, axes = plt.subplots(1, len(dirs), figsize=(5 * len(dirs), 4.2), squeeze=False,
                                sharey=True)
         axes = axes[0]
     methods = list(dict.fromkeys(table["method"]))
     colors = {m: f"C{k}" for k, m in enumerate(methods)}
+    ps = sorted(table["places"].unique())
     for ax, d in zip(axes, dirs):
         part = table[table["direction"] == d]
         for (method, seq), rows in part.groupby(["method", "sequence"], sort=False):
             rows = rows.sort_values("places")
             ax.plot(rows["places"], rows["R@1"], "--" if seq else "-", marker="o", ms=3,
-                    color=colors[method], label=method + (" + seq" if seq else ""))
-        ax.set_xscale("log", base=2)
+                    color=colors[method])
+        ax.set_xscale("log")
+        ax.set_xticks(ps, [str(p) for p in ps])
+        ax.minorticks_off()
         ax.set_xlabel("places P")
         ax.set_title(d)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("Recall@1")
-    axes[-1].legend(fontsize=7, loc="upper right")
+    handles = [Line2D([], [], color=colors[m], label=m) for m in methods] + [
+        Line2D([], [], color="k", label="single frames"),
+        Line2D([], [], color="k", ls="--", label="with sequence matching")]
+    axes[0].figure.legend(handles=handles, loc="lower center", ncol=4, fontsize=8,
+                          frameon=False)
+    axes[0].figure.subplots_adjust(left=0.07, right=0.98, bottom=0.27, wspace=0.08)
     return axes
 
 
@@ -345,7 +354,6 @@ def write_report(table: pd.DataFrame, out) -> dict:
         Path(tmp).write_text(markdown_table(table))
     axes = plot_recall_vs_places(table)
     fig = axes[0].figure
-    fig.tight_layout()
     with atomic_path(paths["figure"]) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
