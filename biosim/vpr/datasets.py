@@ -316,6 +316,14 @@ def dark_frames(images, threshold: float = 20.0) -> np.ndarray:
     return a.reshape(len(a), -1).mean(axis=1) < threshold
 
 
+def _dark_places(traverses, threshold: float) -> np.ndarray:
+    """Places dark in any of ``traverses`` (same places, same order). Boolean (n,)."""
+    dark = np.zeros(len(traverses[0]), bool)
+    for t in traverses:
+        dark |= dark_frames(t.images, threshold)
+    return dark
+
+
 def drop_dark_places(dataset: PlaceDataset, threshold: float = 20.0) -> PlaceDataset:
     """Drop the places that are dark (:func:`dark_frames`) in any traverse of a dataset whose
     traverses show the same places in the same order (e.g. Nordland). The dropped reference file
@@ -325,9 +333,7 @@ def drop_dark_places(dataset: PlaceDataset, threshold: float = 20.0) -> PlaceDat
     if any(len(t) != n for t in travs):
         fail("dataset", "traverses of equal length (the same places in the same order)",
              [len(t) for t in travs])
-    dark = np.zeros(n, bool)
-    for t in travs:
-        dark |= dark_frames(t.images, threshold)
+    dark = _dark_places(travs, threshold)
     keep = ~dark
     r = dataset.reference
     dropped = [r.files[i] for i in np.flatnonzero(dark)] if r.files else np.flatnonzero(dark)
@@ -386,16 +392,14 @@ def load_nordland(root, reference="spring", query="winter", extra_references=(),
             fail("count", f"at most {n} places after offset {offset} (every {every})", count)
         return PlaceDataset(travs[0], travs[-1], same_index_ground_truth(n, n, tolerance),
                             tuple(travs[1:-1]))
-    dark = np.zeros(n, bool)
-    for t in travs:
-        dark |= dark_frames(t.images, drop_dark)
+    dark = _dark_places(travs, drop_dark)
     lit = np.flatnonzero(~dark)
     if lit.size == 0:
         fail("drop_dark", f"a threshold that keeps some of the {n} places", drop_dark)
-    if count is not None and offset + count > lit.size:
-        fail("count", f"at most {lit.size - offset} lit places after offset {offset} "
-             f"({n - lit.size} dark places dropped)", count)
     idx = lit[select_frames(lit.size, 1, offset, count)]
+    if count is not None and idx.size < count:
+        fail("count", f"at most {idx.size} lit places after offset {offset} "
+             f"({n - lit.size} dark places dropped)", count)
     files = travs[0].files
     notes = {"dropped_dark": [files[i] for i in np.flatnonzero(dark)],
              "dark_in_block": [files[i] for i in np.flatnonzero(dark[idx[0]:idx[-1]]) + idx[0]]}
