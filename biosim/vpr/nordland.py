@@ -40,8 +40,8 @@ import pandas as pd
 
 from biosim.core.validation import choice, fail, integer, number
 
-__all__ = ["FAMILIES", "DEFAULTS", "default_root", "evaluate_block", "run", "load_results",
-           "markdown_table", "plot_recall_vs_places", "write_report"]
+__all__ = ["FAMILIES", "DEFAULTS", "default_root", "evaluate_block", "run", "markdown_table",
+           "plot_recall_vs_places", "write_report"]
 
 FAMILIES = ("sad", "vprsnn", "modular", "tempo")
 METRICS = ("R@1", "R@5", "AUC", "R@100P")
@@ -266,14 +266,6 @@ def _long(raw: pd.DataFrame) -> pd.DataFrame:
     df["_order"] = df["method"].map(lambda m: order.index(m.split(" of ")[0]))
     df = df.sort_values(["direction", "places", "sequence", "_order"], kind="stable")
     return df.drop(columns="_order").reset_index(drop=True)
-
-
-def load_results(out="results/vpr_nordland") -> pd.DataFrame:
-    """The long table written by :func:`run` (``out/nordland_results.csv``)."""
-    path = Path(out) / "nordland_results.csv"
-    if not path.is_file():
-        fail(f"out ({path})", "a folder written by biosim.vpr.nordland.run", "no results file")
-    return pd.read_csv(path)
 
 
 def markdown_table(table: pd.DataFrame, direction: str | None = None) -> str:
