@@ -278,7 +278,10 @@ def markdown_table(table: pd.DataFrame, direction: str | None = None) -> str:
         ps = sorted(part["places"].unique())
         head = ["method"] + [f"P={p} R@1 / R@5 / AUC / R@100P" for p in ps] + [
             "train s per 100 places (largest P)", "queries/s (largest P)"]
-        lines += [f"**{d}** (same frame = match; dark places dropped)", "",
+        skipped = part.groupby("places")["dark_dropped"].first()
+        dark = ", ".join(f"{n} at P={p}" for p, n in skipped.items())
+        lines += [f"**{d}** (same frame = match; tunnel places skipped inside the block: {dark})",
+                  "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for (method, seq), rows in part.groupby(["method", "sequence"], sort=False):
             cells = [method + (" + seq" if seq else "")]
