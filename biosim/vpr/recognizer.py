@@ -30,9 +30,9 @@ FORMAT = "biosim.vpr.SpikingPlaceRecognizer"
 VERSION = 1
 
 
-def _backend(name, n_modules, n_input, n_e, params, seed, device):
+def _backend(name, n_modules, n_input, n_e, params, seed, device, n_jobs=1):
     if name == "numba":
-        return NumbaVPRSNN(n_modules, n_input, n_e, params, seed)
+        return NumbaVPRSNN(n_modules, n_input, n_e, params, seed, n_jobs)
     from biosim.vpr.snn_torch import TorchVPRSNN
 
     return TorchVPRSNN(n_modules, n_input, n_e, params, seed, device=device)
@@ -90,7 +90,9 @@ class SpikingPlaceRecognizer:
     ``"weighted"`` | ``"standard"`` (``biosim.vpr.assignment.probability_based`` turns either
     into VPRSNN's probability-based scores); ``gamma`` and ``relevance`` of the
     weighted assignment; ``hyperactive_tau`` (None: keep all neurons); ``backend``
-    ``"numba"`` (CPU, event-driven) or ``"torch"`` (``device`` ``"cpu"`` or ``"cuda"``);
+    ``"numba"`` (CPU, event-driven; ``n_jobs`` modules at a time in threads, same results
+    for any ``n_jobs``) or ``"torch"`` (``device`` ``"cpu"`` or ``"cuda"``; all modules in
+    one batch);
     ``params``: :class:`SNNParams` or a dict of overrides; ``preprocess``: apply
     :func:`biosim.vpr.preprocess.preprocess` (grey, resize to ``size``, patch normalisation
     ``patch``) to every image; ``shuffle`` the presentation order within each epoch;
@@ -100,7 +102,7 @@ class SpikingPlaceRecognizer:
     def __init__(self, module_size: int = 100, n_neurons: int | None = None,
                  neurons_per_place: int = 4, epochs: int = 60, assignment: str = "weighted",
                  gamma: float = 0.02, relevance: float = 0.1, hyperactive_tau: int | None = None,
-                 backend: str = "numba", device: str = "cpu", params=None,
+                 backend: str = "numba", device: str = "cpu", n_jobs: int = 1, params=None,
                  preprocess: bool = True, size=(28, 28), patch: int | None = 7,
                  shuffle: bool = False, progress: bool = False, seed=0):
         self.module_size = module_size
@@ -113,6 +115,7 @@ class SpikingPlaceRecognizer:
         self.hyperactive_tau = hyperactive_tau
         self.backend = backend
         self.device = device
+        self.n_jobs = n_jobs
         self.params = params
         self.preprocess = preprocess
         self.size = tuple(size)
@@ -142,7 +145,7 @@ class SpikingPlaceRecognizer:
                 "neurons_per_place": self.neurons_per_place, "epochs": self.epochs,
                 "assignment": self.assignment, "gamma": self.gamma, "relevance": self.relevance,
                 "hyperactive_tau": self.hyperactive_tau, "backend": self.backend,
-                "device": self.device, "params": p, "preprocess": self.preprocess,
+                "device": self.device, "n_jobs": self.n_jobs, "params": p, "preprocess": self.preprocess,
                 "size": list(self.size), "patch": self.patch, "shuffle": self.shuffle,
                 "progress": self.progress, "seed": self.seed}
 
@@ -152,6 +155,7 @@ class SpikingPlaceRecognizer:
         integer("epochs", self.epochs, low=0)
         choice("assignment", self.assignment, tuple(asg.SCORES))
         choice("backend", self.backend, ("numba", "torch"))
+        integer("n_jobs", self.n_jobs, low=1)
         number("gamma", self.gamma, low=0.0)
         number("relevance", self.relevance, low=0.0, high=1.0, high_open=True)
         if self.hyperactive_tau is not None:
@@ -199,7 +203,7 @@ class SpikingPlaceRecognizer:
                  f"({len(chunks[0])})", n_e)
         rng = make_rng(self.seed)
         net = _backend(self.backend, len(chunks), pix[0].shape[1], n_e, params,
-                       int(rng.integers(2**62)), self.device)
+                       int(rng.integers(2**62)), self.device, self.n_jobs)
         # the images of each module: (traverse, image indices sorted by place), per traverse
         idx = [[(k, _sorted_members(ids, ch)) for k, (_, ids) in enumerate(travs)]
                for ch in chunks]
@@ -245,7 +249,8 @@ class SpikingPlaceRecognizer:
         if getattr(self, "_net", None) is None:
             m0 = self.modules_[0]
             self._net = _backend(self.backend, len(self.modules_), m0["W"].shape[0],
-                                 m0["W"].shape[1], self._snn_params(), 0, self.device)
+                                 m0["W"].shape[1], self._snn_params(), 0, self.device,
+                                 self.n_jobs)
             self._net.set_modules(self.modules_)
         return self._net
 

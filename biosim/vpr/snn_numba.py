@@ -264,7 +264,7 @@ def _input_counts(pixels, k, seed):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)   # modules run in threads (NumbaVPRSNN.n_jobs)
 def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer,
                st_refr_e, st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, em_hist, em_pos, clock,
                k, train,
@@ -423,7 +423,8 @@ def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.nda
 
 
 class NumbaVPRSNN:
-    """Independent VPRSNN modules simulated one after the other on the CPU (numba).
+    """Independent VPRSNN modules on the CPU (numba), ``n_jobs`` modules at a time in threads
+    (the kernel releases the GIL; results do not depend on ``n_jobs``).
 
     ``present(pixels_per_module, train)`` shows each module its own images (arrays of shape
     (n_images, n_input), grey levels 0-255) and returns their spike counts
@@ -434,11 +435,12 @@ class NumbaVPRSNN:
     backend = "numba"
 
     def __init__(self, n_modules: int, n_input: int, n_e: int, params: SNNParams | None = None,
-                 seed=None):
+                 seed=None, n_jobs: int = 1):
         self.params = params or SNNParams()
         self.n_modules = integer("n_modules", n_modules, low=1)
         self.n_input = integer("n_input", n_input, low=1)
         self.n_e = integer("n_e", n_e, low=1)
+        self.n_jobs = integer("n_jobs", n_jobs, low=1)
         seeds = np.random.SeedSequence(make_rng(seed).integers(2**63)).spawn(2 * n_modules)
         self._run_seeds = [make_rng(s) for s in seeds[n_modules:]]
         self.modules = [init_module(n_input, n_e, self.params, s) for s in seeds[:n_modules]]
@@ -466,21 +468,31 @@ class NumbaVPRSNN:
             run_rngs = [make_rng(s) for s in np.random.SeedSequence(seed).spawn(self.n_modules)]
         k = kernel_constants(p)
         tabs = [trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)]
-        out = []
-        for m, pixels in enumerate(check_pixels(pixels_per_module, self.n_modules,
-                                                self.n_input)):
-            mod = self.modules[m]
+        pixels = check_pixels(pixels_per_module, self.n_modules, self.n_input)
+        # everything random or shared is prepared here, in module order; the threads only
+        # run the kernel on their own module's arrays
+        seeds = [int(rng.integers(2**31)) for rng in run_rngs]
+        for m, mod in enumerate(self.modules):
             if self._state[m] is None:
                 self._state[m] = fresh_state(self.n_input, self.n_e, p)
             if "order" not in mod:
                 mod["order"], mod["dptr"] = delay_buckets(mod["delays"], p.delay_steps)
-            st = self._state[m]
-            counts = np.zeros((pixels.shape[0], self.n_e), np.int64)
-            run_images(pixels, mod["W"], mod["theta"], mod["delays"], mod["order"],
+        out = [np.zeros((x.shape[0], self.n_e), np.int64) for x in pixels]
+
+        def run(m):
+            mod, st = self.modules[m], self._state[m]
+            run_images(pixels[m], mod["W"], mod["theta"], mod["delays"], mod["order"],
                        mod["dptr"], st["v_e"], st["ge_e"], st["gi_e"], st["timer"],
                        st["refr_e"], st["v_i"], st["ge_i"], st["gi_i"], st["refr_i"],
                        st["last_post"], st["em_hist"], st["em_pos"], st["clock"], k,
-                       bool(train), *tabs,
-                       int(run_rngs[m].integers(2**31)), counts)
-            out.append(counts)
+                       bool(train), *tabs, seeds[m], out[m])
+
+        if self.n_jobs == 1 or self.n_modules == 1:
+            for m in range(self.n_modules):
+                run(m)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(self.n_jobs, self.n_modules)) as pool:
+                list(pool.map(run, range(self.n_modules)))
         return out

@@ -85,6 +85,22 @@ def test_hyperactive_neurons_are_silenced(route, model):
     assert not np.allclose(s, model.scores(counts))
 
 
+def test_modules_in_threads_give_the_same_model(route):
+    """n_jobs runs numba modules in threads; weights, labels and scores do not depend on it."""
+    fits = [SpikingPlaceRecognizer(module_size=3, epochs=2, hyperactive_tau=4, n_jobs=n,
+                                   seed=5).fit(route.reference.images) for n in (1, 3)]
+    a, b = fits
+    assert len(a.modules_) == 4
+    for ma, mb in zip(a.modules_, b.modules_):
+        np.testing.assert_array_equal(ma["W"], mb["W"])
+        np.testing.assert_array_equal(ma["theta"], mb["theta"])
+    for ca, cb in zip(a.counts_, b.counts_):
+        np.testing.assert_array_equal(ca, cb)
+    np.testing.assert_array_equal(a.predict(route.query.images), b.predict(route.query.images))
+    with pytest.raises(BiosimError, match="n_jobs"):
+        SpikingPlaceRecognizer(n_jobs=0).fit(route.reference.images)
+
+
 def test_hyperactive_detection_sees_every_reference_image():
     ds = synthetic_route(4, CONDITIONS, seed=0)
     m = SpikingPlaceRecognizer(module_size=2, epochs=1, hyperactive_tau=3, seed=0)
