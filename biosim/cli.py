@@ -1,4 +1,4 @@
-"""The ``biosim`` command: ``biosim run``, ``biosim sweep``, ``biosim vpr``, ``biosim bench``.
+"""The ``biosim`` command: ``biosim run``, ``biosim sweep``, ``biosim vpr``.
 
 Each subcommand lives beside the code it drives, in a module that defines
 ``add_arguments(parser)`` and ``main(args) -> int``; this file only dispatches.
@@ -17,7 +17,11 @@ COMMANDS = {
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="biosim", description=__doc__.splitlines()[0])
+    from biosim import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="biosim", description="biosim: spiking and bio-inspired neural simulation.")
+    parser.add_argument("--version", action="version", version=f"biosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     modules = {}
     for name, (module_name, help_text) in COMMANDS.items():
