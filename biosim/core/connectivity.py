@@ -106,11 +106,15 @@ class normal:
 def draw_weights(field, weight, rng, size):
     """A scalar, an array of the right size, or a distribution called as ``f(rng, size)``."""
     if callable(weight):
-        return np.asarray(weight(rng, size), dtype=float).reshape(size)
+        w = np.asarray(weight(rng, size), dtype=float)
+        if w.size != np.prod(size):
+            check.fail(field, f"a distribution returning {int(np.prod(size))} values",
+                       f"shape {w.shape}")
+        return w.reshape(size)
     w = check.array(field, weight)
     if w.ndim == 0:
         return np.full(size, float(w))
-    if w.size != np.prod(size):
-        check.fail(field, f"a scalar, a distribution or an array of size {int(np.prod(size))}",
-                   f"shape {w.shape}")
+    if w.shape != tuple(size) and (w.ndim != 1 or w.size != np.prod(size)):
+        want = f"shape {tuple(size)}" if len(size) > 1 else f"size {size[0]}"
+        check.fail(field, f"a scalar, a distribution or an array of {want}", f"shape {w.shape}")
     return w.reshape(size).copy()

@@ -14,6 +14,10 @@ from biosim.core.population import Population
 from biosim.core.projection import Projection, Weights
 
 CHECKPOINT_VERSION = 2
+#: Network.run checks the state for NaN/inf after every chunk of this many steps
+CHECK_EVERY = 1000
+#: longest run accepted, in steps (more is a typo in dt or duration: ~days of compute)
+MAX_STEPS = 10**10
 
 
 class Network:
@@ -125,6 +129,12 @@ class Network:
         connectivity = connectivity or all_to_all()
         rng = self.rng()
         pairs = connectivity(pre.n, post.n, rng, same=pre is post)
+        if not callable(weight):
+            weight = check.array("weight", weight)
+        if not callable(weight) and weight.ndim >= 2:  # a matrix: (n_pre, n_post)
+            weight = check.array("weight", weight, shape=(pre.n, post.n))
+            if pairs is not None or sparse:
+                weight = weight.ravel() if pairs is None else weight[pairs]
         if pairs is None and not sparse:
             weights = Weights.from_dense(draw_weights("weight", weight, rng, (pre.n, post.n)))
         else:
@@ -174,6 +184,10 @@ class Network:
         steps). ``fused``: use the model family's fused kernel when the network allows it
         (default), force it (True) or force the generic loop (False)."""
         duration = check.nonnegative("duration", duration)
+        if duration / self.dt > MAX_STEPS:
+            check.fail("duration", f"at most {MAX_STEPS:.0e} steps of dt = {self.dt:g} ms "
+                                   f"(this run is {duration / self.dt:.1e} steps; raise dt or "
+                                   "run less)", duration)
         n_steps = int(round(duration / self.dt))
         if abs(n_steps * self.dt - duration) > 1e-6 * self.dt:
             check.fail("duration", f"a multiple of dt = {self.dt} ms", duration)
@@ -185,20 +199,36 @@ class Network:
         advance = runner or self._run_generic
         if progress is None:
             progress = n_steps > 100_000
-        if not progress:
-            advance(n_steps)
-            return self
-        from tqdm.auto import tqdm
+        chunk = min(CHECK_EVERY, max(1, n_steps // 200) if progress else CHECK_EVERY)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        chunk = max(1, n_steps // 200)
-        with tqdm(total=round(duration, 6), unit="ms", desc="biosim") as bar:
+            bar = tqdm(total=round(duration, 6), unit="ms", desc="biosim")
+        try:
             done = 0
             while done < n_steps:
                 k = min(chunk, n_steps - done)
                 advance(k)
                 done += k
-                bar.update(round(k * self.dt, 6))
+                self._check_finite()
+                if bar is not None:
+                    bar.update(round(k * self.dt, 6))
+        finally:
+            if bar is not None:
+                bar.close()
         return self
+
+    def _check_finite(self) -> None:
+        """NaN or inf in any population's state stops the run (checked every chunk of at
+        most ``CHECK_EVERY`` steps: a diverging unit otherwise goes silent and the run
+        returns plausible numbers)."""
+        for pop in self.populations:
+            var = pop.nonfinite()
+            if var is not None:
+                raise check.BiosimError(
+                    f"populations.{pop.name}: {var} became non-finite at t = {self.t:g} ms "
+                    "(check the inputs, weights, parameters and dt)")
 
     def _fused_runner(self):
         kinds = {type(p) for p in self.populations}

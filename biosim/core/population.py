@@ -44,6 +44,14 @@ class Population:
     def step(self, t: float, dt: float) -> None:
         raise NotImplementedError
 
+    def nonfinite(self) -> str | None:
+        """The name of a float state variable holding NaN or inf, else None (checked by
+        :meth:`Network.run` after every chunk of steps)."""
+        for name, x in self.state.items():
+            if x.dtype.kind in "fc" and not np.isfinite(x).all():
+                return name
+        return None
+
     def variable(self, name: str) -> np.ndarray:
         """A state variable, an input buffer, or the activity, by name."""
         if name in self.state:

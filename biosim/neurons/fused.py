@@ -227,6 +227,7 @@ class _Runner:
         per_step = max(1, int(self.in_size[~self.in_noise].sum()), int(self.rec_spk.sum()),
                        len(sm_idx))
         self.chunk = max(1, _MAX_INPUT_FLOATS // per_step)
+        self._loaded, self._out = False, None
 
     # ------------------------------------------------------------ state in and out
     def _load(self):
@@ -324,13 +325,16 @@ class _Runner:
         if n_steps <= 0:
             return
         net, dt = self.net, self.net.dt
-        self._load()
-        n_rec = int(self.rec_spk.sum())
+        if not self._loaded:  # Network.run calls in chunks; nothing else moves the state
+            self._load()
+            self._loaded = True
         size = min(n_steps, self.chunk)
-        spk_step = np.empty(size * n_rec, np.int64)
-        spk_idx = np.empty(size * n_rec, np.int64)
-        counts = np.zeros((size, len(self.pops)), np.int64)
-        sm_out = np.zeros((size, self.sm[0].size))
+        if self._out is None or self._out[2].shape[0] < size:  # kept for the next chunk
+            n_rec = int(self.rec_spk.sum())
+            self._out = (np.empty(size * n_rec, np.int64), np.empty(size * n_rec, np.int64),
+                         np.zeros((size, len(self.pops)), np.int64),
+                         np.zeros((size, self.sm[0].size)))
+        spk_step, spk_idx, counts, sm_out = self._out
         in_state = np.array([q._state if isinstance(q, GaussianNoise) else np.zeros(4)
                              for q in self.inputs], np.uint64).reshape(-1, 4)
         z_new = np.zeros(int(self.in_size.sum()))

@@ -3,6 +3,7 @@ when v >= v_peak (30 mV): v <- c, u <- u + d. Time in ms, v in mV, I in the mode
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
@@ -72,10 +73,18 @@ class Izhikevich(Population):
                        for k, x in (("a", a), ("b", b), ("c", c), ("d", d))}
         self.scheme = check.choice("scheme", scheme, SCHEMES)
         self.v_peak = check.number("v_peak", v_peak)
+        self._check_reset()
         v = check.per_unit("v0", v0, self.n)
         u = self.params["b"] * v if u0 is None else check.per_unit("u0", u0, self.n)
         self.state = {"v": v, "u": u}
         self._hetero = None
+        self._fixed = ()  # parameters the heterogeneity draw leaves alone (given explicitly)
+
+    def _check_reset(self):
+        c = self.params["c"]
+        if np.any(c >= self.v_peak):
+            check.fail("c", f"values below v_peak = {self.v_peak:g} mV (the reset must lie "
+                            "under the spike peak)", float(c.max()))
 
     @property
     def max_dt(self):
@@ -86,37 +95,45 @@ class Izhikevich(Population):
         """One of RS, IB, CH, FS, LTS, TC, RZ. ``heterogeneity=True`` applies the r-randomisation
         of Izhikevich (2003), drawn when the population is added to a network: excitatory
         presets (RS) get c = -65 + 15 r^2, d = 8 - 6 r^2; inhibitory (FS, LTS) get
-        a = 0.02 + 0.08 r, b = 0.25 - 0.05 r (c = -65, d = 2), r ~ U[0, 1] per neuron."""
+        a = 0.02 + 0.08 r, b = 0.25 - 0.05 r (c = -65, d = 2), r ~ U[0, 1] per neuron.
+
+        Explicit ``a``, ``b``, ``c``, ``d`` override the preset's values and the draw's."""
         kind = check.choice("kind", str(kind).upper(), tuple(PRESETS))
-        a, b, c, d = PRESETS[kind]
-        pop = cls(n, a, b, c, d, **kw)
+        given = {k: kw.pop(k) for k in "abcd" if k in kw}
+        pop = cls(n, **{**dict(zip("abcd", PRESETS[kind])), **given}, **kw)
+        if not isinstance(heterogeneity, (bool, np.bool_)):
+            check.fail("heterogeneity", "True or False", heterogeneity)
         if heterogeneity:
             if kind not in ("RS", "FS", "LTS"):
                 check.fail("heterogeneity", "RS (excitatory) or FS/LTS (inhibitory) presets "
                                             "for the 2003 r-randomisation", kind)
             pop._hetero = "excitatory" if kind == "RS" else "inhibitory"
+            pop._fixed = tuple(given)
         return pop
 
     @classmethod
     def heterogeneous(cls, n: int, kind: str, r=None, **kw) -> "Izhikevich":
         """The 2003 network's excitatory or inhibitory population; ``r`` (U[0,1] per neuron)
-        is drawn from the network's stream when None."""
+        is drawn from the network's stream when None. Explicit ``a``, ``b``, ``c``, ``d``
+        override the drawn values."""
         kind = check.choice("kind", kind, ("excitatory", "inhibitory"))
         pop = cls(n, **kw)
         pop._hetero = kind
+        pop._fixed = tuple(k for k in "abcd" if k in kw)
         if r is not None:
             pop._apply_r(check.per_unit("r", r, pop.n, low=0.0, high=1.0))
         return pop
 
     def _apply_r(self, r):
-        p = self.params
         if self._hetero == "excitatory":
-            p["a"][:], p["b"][:] = 0.02, 0.2
-            p["c"][:], p["d"][:] = -65.0 + 15.0 * r**2, 8.0 - 6.0 * r**2
+            drawn = {"a": 0.02, "b": 0.2, "c": -65.0 + 15.0 * r**2, "d": 8.0 - 6.0 * r**2}
         else:
-            p["a"][:], p["b"][:] = 0.02 + 0.08 * r, 0.25 - 0.05 * r
-            p["c"][:], p["d"][:] = -65.0, 2.0
-        self.state["u"][:] = p["b"] * self.state["v"]
+            drawn = {"a": 0.02 + 0.08 * r, "b": 0.25 - 0.05 * r, "c": -65.0, "d": 2.0}
+        for k, x in drawn.items():
+            if k not in self._fixed:
+                self.params[k][:] = x
+        self._check_reset()
+        self.state["u"][:] = self.params["b"] * self.state["v"]
         self.r = r
         self._hetero = None
 

@@ -55,6 +55,8 @@ class LIF(Population):
         self.v_rest = check.number("v_rest", v_rest)
         self.v_reset = check.number("v_reset", v_reset)
         self.v_thresh = check.number("v_thresh", v_thresh)
+        if self.v_thresh < self.v_reset:
+            check.fail("v_thresh", f"a threshold >= v_reset = {self.v_reset:g} mV", v_thresh)
         self.R = check.number("R", R)
         self.refractory = check.nonnegative("refractory", refractory)
         self.E_e, self.E_i = check.number("E_e", E_e), check.number("E_i", E_i)

@@ -117,6 +117,7 @@ class FORCE:
         run_force(reservoir.state, reservoir.params, reservoir.scalars, reservoir.indptr,
                   reservoir.indices, reservoir.data, I, self.W_, self.P_, self.fb_, targets,
                   self.every, bool(train), self.lam, Y)
+        reservoir.check_finite(T)
         if not (np.all(np.isfinite(self.W_)) and np.all(np.isfinite(Y))):
             check.fail("alpha", "a FORCE run that stays finite (weights became non-finite; "
                                 "raise alpha or lower the feedback/recurrent gain)", self.alpha)

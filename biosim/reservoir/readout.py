@@ -153,6 +153,7 @@ class ThreeFactorReadout:
                   self.pending_, np.array([m == "online" for m in self.modes]), eta,
                   targets, np.ascontiguousarray(window), math.exp(-reservoir.dt / self.tau_e),
                   self.gate_floor, self.center, Y, S)
+        reservoir.check_finite(T)
         if consolidate:
             self.consolidate()
         return (Y, S) if record_spikes else Y

@@ -216,6 +216,15 @@ class Reservoir:
         self.state = np.zeros((7, n))
         self.state[0], self.state[1] = self.v0, self.u0
 
+    def check_finite(self, steps: int) -> None:
+        """Raise if v or u became NaN/inf in the last ``steps`` steps (a diverging unit
+        otherwise goes silent and the readouts return plausible numbers)."""
+        for row, name in ((0, "v"), (1, "u")):
+            if not np.isfinite(self.state[row]).all():
+                raise check.BiosimError(
+                    f"reservoir: {name} became non-finite within a run of "
+                    f"{steps * self.dt:g} ms (lower g, the inputs, bias or noise)")
+
     @property
     def params(self) -> np.ndarray:
         """Per-neuron rows a, b, c, d, bias."""
@@ -247,6 +256,7 @@ class Reservoir:
         S = np.zeros((T, self.n), np.bool_) if record_spikes else np.zeros((0, self.n), np.bool_)
         run_features(self.state, self.params, self.scalars, self.indptr, self.indices,
                      self.data, I, R, S)
+        self.check_finite(T)
         return (R, S) if record_spikes else R
 
 
