@@ -1,6 +1,7 @@
 """The common network/plasticity API shared by every model family."""
 from biosim.core.connectivity import (all_to_all, fixed_indegree, fixed_probability, normal,
                                       uniform)
+from biosim.core.estimator import Estimator, all_estimators
 from biosim.core.inputs import (ArrayCurrent, ConstantCurrent, GaussianNoise, Input,
                                 PoissonInput, StepCurrent)
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
@@ -18,5 +19,5 @@ __all__ = [
     "Input", "ConstantCurrent", "StepCurrent", "ArrayCurrent", "GaussianNoise", "PoissonInput",
     "SpikeMonitor", "StateMonitor", "RateMonitor",
     "Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian",
-    "make_rng", "BiosimError",
+    "make_rng", "BiosimError", "Estimator", "all_estimators",
 ]

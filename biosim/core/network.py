@@ -1,19 +1,19 @@
 """The Network: clock (ms), seeds, the run loop, progress and checkpoints."""
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 
 from biosim.core import validation as check
 from biosim.core.connectivity import all_to_all, draw_weights
 from biosim.core.inputs import Input
-from biosim.core.io import atomic_path
+from biosim.core.io import read_file, write_file
 from biosim.core.monitors import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from biosim.core.population import Population
 from biosim.core.projection import Projection, Weights
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_FORMAT = "biosim.Network"
+#: 3: JSON + arrays (data only); 2 and older were pickles
+CHECKPOINT_VERSION = 3
 #: Network.run checks the state for NaN/inf after every chunk of this many steps
 CHECK_EVERY = 1000
 #: longest run accepted, in steps (more is a typo in dt or duration: ~days of compute)
@@ -287,25 +287,24 @@ class Network:
 
     # ------------------------------------------------------------ checkpoints
     def save(self, path) -> None:
-        """Checkpoint everything (state, weights, traces, random streams, monitors) to
-        ``path``, atomically; :meth:`load` continues the run bit for bit."""
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            pickle.dump({"biosim_checkpoint": CHECKPOINT_VERSION, "network": self}, f,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+        """Checkpoint everything (state, weights, traces, random streams, monitors) to one
+        ``.npz`` file of JSON and arrays (data only, :mod:`biosim.core.io`), atomically;
+        :meth:`load` continues the run bit for bit."""
+        write_file(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, self)
 
     @classmethod
-    def load(cls, path) -> "Network":
-        try:
-            with open(path, "rb") as f:
-                payload = pickle.load(f)
-        except FileNotFoundError:
-            raise check.BiosimError(f"path: no checkpoint at {path}") from None
-        except Exception as e:  # truncated or not a checkpoint
-            raise check.BiosimError(f"path: {path} is not a biosim checkpoint ({e})") from None
-        if not isinstance(payload, dict) or payload.get("biosim_checkpoint") != CHECKPOINT_VERSION:
-            raise check.BiosimError(f"path: {path} is not a version-{CHECKPOINT_VERSION} "
-                                    "biosim checkpoint")
-        return payload["network"]
+    def load(cls, path, rules=None, callbacks=None) -> "Network":
+        """A network saved by :meth:`save`. Reading runs no code from the file: a
+        ``LocalRule``'s user kernel and callbacks are saved by name and re-bound here from
+        ``rules={"kernel_name": kernel}`` and ``callbacks={"function_name": fn}``."""
+        for field, mapping in (("rules", rules), ("callbacks", callbacks)):
+            if mapping is not None and not isinstance(mapping, dict):
+                check.fail(field, "a dict {name: function}", type(mapping).__name__)
+        net = read_file(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+                        {"rules": rules or {}, "callbacks": callbacks or {}})
+        if not isinstance(net, Network):
+            check.fail("path", "a file holding a Network", type(net).__name__)
+        return net
 
 
 def _copy_rule(rule):

@@ -30,6 +30,7 @@ from numba import njit
 
 from biosim.core import validation as check
 from biosim.core.connectivity import fixed_probability
+from biosim.core.io import data_class
 from biosim.core.random import make_rng
 
 MODELS = ("izhikevich2003", "nicola_clopath")
@@ -92,6 +93,7 @@ def csr_spikes(indptr, indices, data, spikes, out):
                 out[indices[s]] += data[s]
 
 
+@data_class
 class Reservoir:
     """A sparse random spiking reservoir with input channels.
 
