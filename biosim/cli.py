@@ -10,7 +10,7 @@ import importlib
 import sys
 
 COMMANDS = {
-    "run": ("biosim.core.spec_cli", "build and run a model spec (models/*.toml)"),
+    "run": ("biosim.spec_cli", "build and run a model spec (models/*.toml)"),
     "sweep": ("biosim.sweep.cli", "sweep parameters of a spec or a function, resumable"),
     "vpr": ("biosim.vpr.cli", "spiking visual place recognition: train / eval"),
 }

@@ -2,13 +2,13 @@
 frames are absent (a user's fresh clone); here and in CI they always run."""
 import pytest
 
-from biosim.vpr.nordland import default_root
+from biosim.vpr.datasets import nordland_root
 
 NEEDS_NORDLAND = {"spiking_vpr_nordland.ipynb"}
 
 
 def pytest_collection_modifyitems(config, items):
-    root = default_root()
+    root = nordland_root()
     if root.is_dir():
         return
     skip = pytest.mark.skip(reason=f"Nordland frames not found at {root}; set BIOSIM_NORDLAND")

@@ -277,14 +277,6 @@ class Network:
             m = m * self.modulators[name]
         return m
 
-    def to_brian2(self, duration: float | None = None):
-        """This network as Brian2 objects (see :func:`biosim.neurons.brian2_export.to_brian2`);
-        with ``duration`` (ms) the noise inputs become a TimedArray of the very numbers
-        biosim would draw, so both simulators see the same input."""
-        from biosim.neurons.brian2_export import to_brian2
-
-        return to_brian2(self, duration)
-
     # ------------------------------------------------------------ checkpoints
     def save(self, path) -> None:
         """Checkpoint everything (state, weights, traces, random streams, monitors) to one

@@ -1,22 +1,25 @@
 """Model specs: TOML files that describe a circuit, validated before anything runs.
 
-A spec is a TOML table. ``kind`` (default ``"network"``) says which family builds it:
+A spec is a TOML table. ``kind`` (default ``"network"``) says what builds it:
 
 - ``"network"``: populations, connections, inputs, monitors and a run length, built into a
-  :class:`~biosim.core.Network` by :func:`build` (schema below);
-- any other kind names a family module that provides ``validate_spec(spec) -> dict`` and
-  ``evaluate_spec(spec, seed) -> dict[str, float]`` (see ``FAMILIES``).
+  :class:`~biosim.core.Network` by :func:`build` (schema below). A population's ``model``
+  names a builder registered with :func:`register_population_model` (core registers
+  ``"poisson"``; :mod:`biosim.neurons` registers ``"izhikevich"`` and ``"lif"``);
+- any other kind is registered by its family with :func:`register_kind` (the reservoir
+  registers ``"what_when"`` and ``"force_sine"``).
 
-Errors name the field (``populations.exc.n: expected an integer >= 1, got -5``).
+Families register on import; ``import biosim`` imports the families that do, so core names
+none of them. Errors name the field (``populations.exc.n: expected an integer >= 1, got -5``).
 ``load_model("izhikevich2003")`` finds ``models/izhikevich2003.toml``; ``override`` changes
 one numeric field by its dotted path (``connections.0.weight.high``), as sweeps do.
 """
 from __future__ import annotations
 
 import copy
-import importlib
 import math
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,24 +29,11 @@ from biosim.core.validation import BiosimError
 
 MODEL_DIRS = [Path(__file__).resolve().parents[2] / "models"]
 
-#: kind -> module providing validate_spec(spec) and evaluate_spec(spec, seed)
-FAMILIES = {"what_when": "biosim.reservoir", "force_sine": "biosim.reservoir"}
-
 # ------------------------------------------------------------------ schema of kind "network"
 # field -> (type, constraint); constraint: "pos", "nonneg", "prob", "int>=1", tuple of options
 NUM, INT, STR, BOOL, ANY = "number", "integer", "string", "boolean", "any"
 NETWORK = {"dt": (NUM, "pos"), "seed": (INT, "nonneg"), "duration": (NUM, "nonneg")}
-POPULATION = {
-    "model": (STR, ("izhikevich", "lif", "poisson")), "n": (INT, "int>=1"),
-    "preset": (STR, ("RS", "IB", "CH", "FS", "LTS", "TC", "RZ")),
-    "heterogeneity": (STR, ("excitatory", "inhibitory")),
-    "scheme": (STR, ("published", "euler")),
-    "a": (NUM, None), "b": (NUM, None), "c": (NUM, None), "d": (NUM, None),
-    "v0": (NUM, None), "v_peak": (NUM, None),
-    "tau_m": (NUM, "pos"), "v_rest": (NUM, None), "v_reset": (NUM, None),
-    "v_thresh": (NUM, None), "R": (NUM, None), "refractory": (NUM, "nonneg"),
-    "conductance": (BOOL, None), "rate": (NUM, "nonneg"),
-}
+POPULATION = {"model": (STR, None), "n": (INT, "int>=1")}
 CONNECTION = {
     "pre": (STR, None), "post": (ANY, None),
     "connectivity": (STR, ("all_to_all", "fixed_probability", "fixed_indegree")),
@@ -108,7 +98,7 @@ def validate(spec: dict) -> dict:
         check.fail("spec", "a TOML table", spec)
     kind = spec.get("kind", "network")
     if kind != "network":
-        return _family(kind).validate_spec(spec)
+        return _family(kind).validate(spec)
     _fields("", spec, TOP, required=("network", "populations"))
     _fields("network", spec["network"], NETWORK, required=("dt",))
     net = spec["network"]
@@ -116,8 +106,13 @@ def validate(spec: dict) -> dict:
     if not isinstance(pops, dict) or not pops:
         check.fail("populations", "at least one [populations.NAME] table", pops)
     for name, pop in pops.items():
-        _fields(f"populations.{name}", pop, POPULATION, required=("model", "n"))
-        _stable_dt(f"populations.{name}", pop, net["dt"])
+        where = f"populations.{name}"
+        if not isinstance(pop, dict) or "model" not in pop:
+            _fields(where, pop, {}, required=("model",))
+        _value(f"{where}.model", pop["model"], STR, tuple(POPULATION_MODELS))
+        schema = {**POPULATION, **POPULATION_MODELS[pop["model"]].fields}
+        _fields(where, pop, schema, required=("n",))
+        _stable_dt(where, pop, net["dt"])
     for k, con in enumerate(spec.get("connections", [])):
         where = f"connections.{k}"
         _fields(where, con, CONNECTION, required=("pre", "post"))
@@ -155,20 +150,58 @@ def validate(spec: dict) -> dict:
 
 
 def _stable_dt(where, pop, dt):
-    limit = None
-    if pop["model"] == "izhikevich":
-        limit = 1.0 if pop.get("scheme", "published") == "published" else 0.5
-    elif pop["model"] == "lif":
-        limit = 0.5 * pop.get("tau_m", 20.0)
+    limit = POPULATION_MODELS[pop["model"]].max_dt(pop)
     if limit is not None and dt > limit:
         check.fail("network.dt", f"<= {limit} ms for {where} (model {pop['model']!r}; "
                                  "larger steps are unstable)", dt)
 
 
 def _family(kind):
-    if kind not in FAMILIES:
-        check.fail("kind", "one of " + ", ".join(["network", *FAMILIES]), kind)
-    return importlib.import_module(FAMILIES[kind])
+    if kind not in KINDS:
+        check.fail("kind", "one of " + ", ".join(["network", *KINDS]), kind)
+    return KINDS[kind]
+
+
+# ------------------------------------------------------------------ registries
+@dataclass(frozen=True)
+class PopulationModel:
+    """How a spec's ``[populations.NAME]`` table with ``model = NAME`` becomes a
+    Population: ``fields`` (schema beyond ``model`` and ``n``), ``build(n, name, table)``,
+    and ``max_dt(table)`` (the largest stable step in ms, or None)."""
+    fields: dict
+    build: object
+    max_dt: object
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A spec kind other than ``"network"``: ``validate(spec) -> spec`` and
+    ``evaluate(spec, seed) -> {metric: float}``."""
+    validate: object
+    evaluate: object
+
+
+#: model name -> PopulationModel, filled by the families on import
+POPULATION_MODELS: dict[str, PopulationModel] = {}
+#: spec kind -> Kind, filled by the families on import
+KINDS: dict[str, Kind] = {}
+
+
+def register_population_model(name: str, build, fields: dict, max_dt=None) -> None:
+    """Let specs build populations of ``model = name``: ``build(n, name, table)`` returns
+    the Population from the validated table, ``fields`` maps each further field to
+    ``(type, constraint)`` as in :data:`NETWORK`, ``max_dt(table)`` gives the largest
+    stable dt in ms (or None)."""
+    POPULATION_MODELS[name] = PopulationModel(dict(fields), build,
+                                              max_dt or (lambda table: None))
+
+
+def register_kind(kind: str, validate, evaluate) -> None:
+    """Let specs of ``kind = kind`` be validated and evaluated (run by sweeps and
+    ``biosim run``) by the family's ``validate(spec)`` and ``evaluate(spec, seed)``."""
+    if kind == "network":
+        check.fail("kind", "a name other than 'network'", kind)
+    KINDS[kind] = Kind(validate, evaluate)
 
 
 # ------------------------------------------------------------------ loading
@@ -227,7 +260,6 @@ def build(spec: dict, seed=None):
     """A :class:`~biosim.core.Network` from a validated ``kind = "network"`` spec; returns
     ``(net, monitors)`` with monitors keyed ``"spikes.NAME"`` / ``"rate.NAME"``."""
     from biosim import core
-    from biosim.neurons import LIF, Izhikevich
 
     spec = validate(spec)
     net_spec = spec["network"]
@@ -235,22 +267,8 @@ def build(spec: dict, seed=None):
     net = core.Network(dt=net_spec["dt"], seed=seed)
     pops = {}
     for name, p in spec["populations"].items():
-        model, n = p["model"], p["n"]
-        if model == "izhikevich":
-            kw = {k: p[k] for k in ("a", "b", "c", "d", "v0", "v_peak", "scheme") if k in p}
-            if "heterogeneity" in p:
-                pop = Izhikevich.heterogeneous(n, p["heterogeneity"], name=name, **kw)
-            elif "preset" in p:
-                pop = Izhikevich.preset(p["preset"], n, name=name, **kw)
-            else:
-                pop = Izhikevich(n, name=name, **kw)
-        elif model == "lif":
-            kw = {k: p[k] for k in ("tau_m", "v_rest", "v_reset", "v_thresh", "R",
-                                    "refractory", "conductance", "v0") if k in p}
-            pop = LIF(n, name=name, **kw)
-        else:
-            pop = core.PoissonGroup(n, p.get("rate", 0.0), name=name)
-        pops[name] = net.add(pop)
+        build_population = POPULATION_MODELS[p["model"]].build
+        pops[name] = net.add(build_population(p["n"], name, p))
     for con in spec.get("connections", []):
         conn = {"all_to_all": lambda: core.all_to_all(con.get("allow_self", True)),
                 "fixed_probability": lambda: core.fixed_probability(
@@ -297,7 +315,7 @@ def evaluate(spec: dict, seed: int) -> dict[str, float]:
     """Build, run and measure a spec: the metrics a sweep records."""
     kind = spec.get("kind", "network")
     if kind != "network":
-        return _family(kind).evaluate_spec(spec, seed)
+        return _family(kind).evaluate(spec, seed)
     net, monitors = build(spec, seed)
     duration = spec["network"].get("duration", 1000.0)
     net.run(duration)
@@ -312,3 +330,12 @@ def evaluate(spec: dict, seed: int) -> dict[str, float]:
 def _mean_cv(trains) -> float:
     cvs = [np.std(d) / np.mean(d) for d in (np.diff(s) for s in trains) if d.size > 2]
     return float(np.mean(cvs)) if cvs else math.nan
+
+
+def _poisson(n, name, table):
+    from biosim.core.population import PoissonGroup
+
+    return PoissonGroup(n, table.get("rate", 0.0), name=name)
+
+
+register_population_model("poisson", _poisson, {"rate": (NUM, "nonneg")})

@@ -3,8 +3,6 @@ adaptation time after a switch, principal angles between readout weight subspace
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy.linalg import subspace_angles
 
 from biosim.core import validation as check
 from biosim.core.random import make_rng
@@ -27,6 +25,8 @@ def probability_fit(probabilities, amplitudes) -> dict[str, float]:
     """Slope, intercept and Pearson r of amplitude versus probability."""
     p = check.array("probabilities", probabilities, ndim=1)
     a = check.array("amplitudes", amplitudes, shape=(p.size,))
+    from scipy import stats  # slow to import, and ``import biosim`` loads this module
+
     fit = stats.linregress(p, a)
     return {"slope": float(fit.slope), "intercept": float(fit.intercept),
             "pearson_r": float(fit.rvalue)}
@@ -50,6 +50,8 @@ def adaptation_trials(errors, asymptote=None, level=0.9) -> float:
 def subspace_angle(A, B) -> float:
     """Smallest principal angle (degrees) between the row spaces of A and B (weight
     vectors as rows); 90 = orthogonal."""
+    from scipy.linalg import subspace_angles
+
     A, B = np.atleast_2d(A), np.atleast_2d(B)
     return float(np.degrees(np.min(subspace_angles(A.T, B.T))))
 

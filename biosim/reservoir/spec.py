@@ -1,12 +1,14 @@
 """Specs of the reservoir family, as TOML: ``kind = "what_when"`` (a reservoir, a
 three-factor readout and the task, ``models/what_when.toml``) and ``kind = "force_sine"``
 (Nicola & Clopath's FORCE sinusoid). :func:`evaluate_spec` runs one seed and returns the
-metrics that a sweep records."""
+metrics that a sweep records. Both kinds are registered with :mod:`biosim.core.spec` when
+this module is imported."""
 from __future__ import annotations
 
 import numpy as np
 
 from biosim.core import validation as check
+from biosim.core.spec import register_kind
 
 RESERVOIR = {"n", "frac_exc", "p", "g", "w_exc", "w_inh", "tau_rise", "tau_decay", "dt",
              "bias", "bias_std", "noise_std", "input_p", "input_gain"}
@@ -187,3 +189,7 @@ def evaluate_spec(spec: dict, seed: int) -> dict[str, float]:
     _, spikes = reservoir.run(task.inputs(trials[-1]) * gains, record_spikes=True)
     res["rate_hz"] = float(spikes.mean() / (reservoir.dt * 1e-3))
     return res
+
+
+for _kind in KINDS:
+    register_kind(_kind, validate_spec, evaluate_spec)

@@ -17,9 +17,8 @@ condition of a synthetic training config) and prints Recall@K, AUC and the
 precision/recall summary (:func:`biosim.vpr.metrics.summary`), for the SAD baseline too
 when the references are known.
 
-``biosim vpr bench-nordland --places 100,200,400 --out results/vpr_nordland`` computes the
-table of every recogniser on real Nordland frames (:mod:`biosim.vpr.nordland`), resuming
-where an earlier run stopped.
+The table of every recogniser on real Nordland frames is a benchmark, not a command:
+``python benchmarks/vpr_nordland.py --places 100,200,400`` (see the README).
 """
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from biosim.core.validation import fail
-from biosim.vpr.nordland import DEFAULTS
 
 
 def add_arguments(parser) -> None:
@@ -68,23 +66,6 @@ def add_arguments(parser) -> None:
     e.add_argument("--count", type=int, help="number of query frames kept")
     e.add_argument("--assignment", choices=("weighted", "standard"))
     e.add_argument("--out", help="write the report (JSON) and similarity (.npy) here")
-    n = sub.add_parser("bench-nordland", help="the results table of every recogniser on real "
-                       "Nordland frames (resumable)")
-    n.add_argument("--root", help="nordland_trimmed folder (default: $BIOSIM_NORDLAND or "
-                   "../shared/data/nordland_trimmed)")
-    n.add_argument("--places", default="100,200,400", help="comma-separated block sizes P")
-    n.add_argument("--directions", default="summer:winter,winter:summer",
-                   help="comma-separated reference:query seasons")
-    n.add_argument("--methods", default="sad,vprsnn,modular,tempo",
-                   help="comma-separated families: sad, vprsnn, modular, tempo")
-    for key, value in DEFAULTS.items():
-        n.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value,
-                       help=f"default {value}")
-    n.add_argument("--workers", type=int, default=1, help="processes (one core each)")
-    n.add_argument("--out", default="results/vpr_nordland",
-                   help="folder: runs.sqlite (resume), nordland_results.csv, "
-                   "nordland_table.md, recall_vs_places.png")
-    n.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _read_config(path) -> dict:
@@ -252,26 +233,7 @@ def baseline(args) -> int:
     return 0
 
 
-def bench_nordland(args) -> int:
-    from biosim.vpr import nordland
-
-    def items(text):
-        return [t.strip() for t in text.split(",") if t.strip()]
-
-    try:
-        places = [int(p) for p in items(args.places)]
-    except ValueError:
-        fail("--places", "comma-separated integers, e.g. 100,200,400", args.places)
-    config = {key: getattr(args, key) for key in DEFAULTS}
-    table = nordland.run(args.root, places, items(args.directions), items(args.methods),
-                         args.out, args.workers, not args.no_progress, **config)
-    print(nordland.markdown_table(table))
-    print(f"wrote {Path(args.out) / 'nordland_table.md'}, nordland_results.csv and "
-          "recall_vs_places.png")
-    return 0
-
-
 def main(args) -> int:
     commands = {"make-synthetic": make_synthetic, "baseline": baseline, "train": train,
-                "eval": evaluate, "bench-nordland": bench_nordland}
+                "eval": evaluate}
     return commands[args.vpr_command](args)

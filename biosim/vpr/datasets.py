@@ -7,6 +7,7 @@ order. Ground truth is reference x query, True where reference ``i`` shows query
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from biosim.core.validation import choice, fail, integer, number
 __all__ = ["Traverse", "PlaceDataset", "same_index_ground_truth", "IMAGE_EXTENSIONS",
            "read_names", "list_images", "load_images", "select_frames", "load_traverse",
            "load_ground_truth", "distance_ground_truth", "dark_frames", "drop_dark_places",
-           "load_folder_dataset", "load_nordland", "load_robotcar", "load_st_lucia"]
+           "load_folder_dataset", "load_nordland", "nordland_root", "load_robotcar",
+           "load_st_lucia"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -355,6 +357,18 @@ def load_folder_dataset(reference, query, ground_truth="same", tolerance: int = 
     q = load_traverse(query, query_names, every, mode=mode)
     g = load_ground_truth(ground_truth, len(r), len(q), tolerance, one_based)
     return PlaceDataset(r, q, g)
+
+
+def nordland_root() -> Path:
+    """Where the Nordland frames are: ``$BIOSIM_NORDLAND``, else
+    ``../shared/data/nordland_trimmed`` seen from the working directory or from the source
+    checkout (the layout of this project's machines)."""
+    env = os.environ.get("BIOSIM_NORDLAND")
+    if env:
+        return Path(env)
+    tail = Path("shared", "data", "nordland_trimmed")
+    candidates = [Path.cwd().parent / tail, Path(__file__).resolve().parents[3] / tail]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 def load_nordland(root, reference="spring", query="winter", extra_references=(),

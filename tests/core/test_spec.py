@@ -109,3 +109,27 @@ def test_cli_run_writes_spikes_and_raster(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip() == ("biosim run: error: populations.exc.n: expected an integer "
                                 ">= 1, got -1")
+
+
+def test_families_register_their_models_and_kinds():
+    """Core names no family: the neurons register ``izhikevich``/``lif`` and the reservoir its
+    kinds on import; a field of another model is refused; a newly registered model builds."""
+    from biosim.core import spec as core_spec
+
+    assert {"poisson", "izhikevich", "lif"} <= set(core_spec.POPULATION_MODELS)
+    assert {"what_when", "force_sine"} <= set(core_spec.KINDS)
+    with pytest.raises(bs.BiosimError, match=r"^populations.exc.tau_m: .*known field"):
+        validate(spec_with("populations.exc.tau_m", 10.0))    # a LIF field on Izhikevich
+    core_spec.register_population_model(
+        "slow_lif", lambda n, name, table: bs.LIF(n, tau_m=table["tau_m"], name=name),
+        {"tau_m": ("number", "pos")}, max_dt=lambda table: 0.1)
+    try:
+        spec = spec_with("populations.inh", {"model": "slow_lif", "n": 3, "tau_m": 50.0})
+        with pytest.raises(bs.BiosimError, match=r"network.dt: expected <= 0.1 ms"):
+            validate(spec)
+        spec["network"]["dt"] = 0.1
+        net, _ = core_spec.build(spec)
+        inh = net.populations[1]
+        assert isinstance(inh, bs.LIF) and inh.n == 3 and inh.tau_m == 50.0
+    finally:
+        del core_spec.POPULATION_MODELS["slow_lif"]
