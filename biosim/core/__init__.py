@@ -4,7 +4,8 @@ from biosim.core.connectivity import (all_to_all, fixed_indegree, fixed_probabil
 from biosim.core.estimator import Estimator, all_estimators
 from biosim.core.inputs import (ArrayCurrent, ConstantCurrent, GaussianNoise, Input,
                                 PoissonInput, StepCurrent)
-from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from biosim.core.monitors import (OrderParameterMonitor, RateMonitor, SpikeMonitor,
+                                  StateMonitor, WeightMonitor)
 from biosim.core.network import Network
 from biosim.core.plasticity import (STDP, ClippedHebbian, Hebbian, LocalRule, Oja, Rule,
                                     ThreeFactor)
@@ -17,7 +18,7 @@ __all__ = [
     "Network", "Population", "PoissonGroup", "SpikeGenerator", "Projection", "Weights",
     "all_to_all", "fixed_probability", "fixed_indegree", "uniform", "normal",
     "Input", "ConstantCurrent", "StepCurrent", "ArrayCurrent", "GaussianNoise", "PoissonInput",
-    "SpikeMonitor", "StateMonitor", "RateMonitor",
+    "SpikeMonitor", "StateMonitor", "RateMonitor", "OrderParameterMonitor", "WeightMonitor",
     "Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian",
     "make_rng", "BiosimError", "Estimator", "all_estimators",
 ]

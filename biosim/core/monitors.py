@@ -1,26 +1,57 @@
-"""Monitors record what a population does, into arrays; ``.to_pandas()`` for tables.
+"""Monitors record what a population or a projection does, into arrays; ``.to_pandas()``
+for tables.
 
 Times are in ms. Recording never draws random numbers, so adding a monitor never changes
-a run.
+a run. Each monitor class declares ``accepts``, the kinds of source it can record: activity
+kinds of a population (:data:`biosim.core.population.KINDS`) or ``"weights"`` for a
+projection. A monitor built on a source of another kind is refused at once, with a one-line
+:class:`~biosim.core.validation.BiosimError` naming both.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from biosim.core import validation as check
+from biosim.core.population import KINDS, Population, describe
+from biosim.core.projection import Projection
+
+
+def source_kinds(source) -> tuple[str, ...]:
+    """The kinds a monitor can read from ``source``: a population's ``activity_kinds``, or
+    ``("weights",)`` for a projection."""
+    if isinstance(source, Projection):
+        return ("weights",)
+    if isinstance(source, Population):
+        return source.activity_kinds
+    check.fail("source", "a Population or a Projection", type(source).__name__)
 
 
 class Monitor:
-    def __init__(self, source, name=None):
+    """Base class: records ``source`` once per step (``record``), after the rules (step 7 of
+    :class:`~biosim.core.Network`).
+
+    ``accepts``: the source kinds this monitor records (any population kind by default)."""
+
+    accepts: tuple[str, ...] = tuple(KINDS)
+
+    def __init__(self, source, name=None, default_name=None):
+        kinds = source_kinds(source)
+        if not any(k in self.accepts for k in kinds):
+            raise check.BiosimError(
+                f"source: {type(self).__name__} records {' or '.join(map(repr, self.accepts))}"
+                f", but {describe(source)} is of kind {' and '.join(map(repr, kinds))}")
         self.source = source
-        self.name = name or f"{type(self).__name__}({source.name})"
+        self.name = name or default_name or f"{type(self).__name__}({source.name})"
 
     def record(self, step: int, t: float, dt: float) -> None:
         raise NotImplementedError
 
 
 class SpikeMonitor(Monitor):
-    """Spike times ``t`` (ms, the start of the step in which a unit fired) and indices ``i``."""
+    """Spike times ``t`` (ms, the start of the step in which a unit fired) and indices ``i``.
+    Accepts populations with a ``"spikes"`` activity kind."""
+
+    accepts = ("spikes",)
 
     def __init__(self, source, name=None):
         super().__init__(source, name)
@@ -28,7 +59,7 @@ class SpikeMonitor(Monitor):
         self.dt = None
 
     def record(self, step, t, dt):
-        fired = np.flatnonzero(self.source.activity)
+        fired = np.flatnonzero(self.source.activity_of("spikes"))
         if fired.size:
             self._steps.append(np.full(fired.size, step, np.int64))
             self._idx.append(fired)
@@ -80,18 +111,15 @@ class SpikeMonitor(Monitor):
 class StateMonitor(Monitor):
     """A variable of selected units (``indices``, default all) every ``every`` steps.
 
-    ``values`` has shape (n_samples, n_indices); ``t`` the sample times in ms.
+    ``values`` has shape (n_samples, n_indices); ``t`` the sample times in ms. Accepts any
+    population; the variable must be one it has (state, input, ``"activity"`` or a kind).
     """
 
     def __init__(self, source, var: str, indices=None, every: int = 1, name=None):
-        super().__init__(source, name or f"{source.name}.{var}")
+        super().__init__(source, name, f"{source.name}.{var}")
         source.variable(var)  # fails early on an unknown variable
         self.var = var
-        if indices is None:
-            self.indices = None
-        else:
-            self.indices = check.array("indices", np.atleast_1d(indices), dtype=np.int64,
-                                       ndim=1, low=0, high=source.n - 1)
+        self.indices = _indices(indices, source.n)
         self.every = check.integer("every", every, low=1)
         self._t, self._v = [], []
 
@@ -120,14 +148,17 @@ class StateMonitor(Monitor):
 
 
 class RateMonitor(Monitor):
-    """Population rate (Hz) in each step: spikes / (n dt)."""
+    """Population rate (Hz) in each step: spikes / (n dt). Accepts populations with a
+    ``"spikes"`` activity kind (record a rate population's activity with a StateMonitor)."""
+
+    accepts = ("spikes",)
 
     def __init__(self, source, name=None):
         super().__init__(source, name)
         self._counts, self.dt = [], None
 
     def record(self, step, t, dt):
-        self._counts.append(int(np.count_nonzero(self.source.activity)))
+        self._counts.append(int(np.count_nonzero(self.source.activity_of("spikes"))))
         self.dt = dt
 
     def add_counts(self, counts, dt):
@@ -150,3 +181,107 @@ class RateMonitor(Monitor):
         import pandas as pd
 
         return pd.DataFrame({"t_ms": self.t, "rate_hz": self.rate})
+
+
+class OrderParameterMonitor(Monitor):
+    """The order parameter r e^(i psi) = mean_j e^(i theta_j) of a phase population (of the
+    units ``indices``, default all) every ``every`` steps: ``r`` (in [0, 1]), ``psi`` (rad),
+    ``t`` (ms, the end of the step). ``var`` (``"r"`` or ``"psi"``) is what ``values``
+    holds. Accepts populations of kind ``"phase"``; ``net.monitor(pop, "r")`` builds one.
+    """
+
+    accepts = ("phase",)
+
+    def __init__(self, source, var: str = "r", indices=None, every: int = 1, name=None):
+        super().__init__(source, name, f"{source.name}.{var}")
+        self.var = check.choice("var", var, ("r", "psi"))
+        self.indices = _indices(indices, source.n)
+        self.every = check.integer("every", every, low=1)
+        self._t, self._z = [], []
+
+    def record(self, step, t, dt):
+        if step % self.every:
+            return
+        x = self.source.activity_of("phase")
+        self._t.append(t + dt)
+        self._z.append((x if self.indices is None else x[self.indices]).mean(axis=0))
+
+    @property
+    def t(self) -> np.ndarray:
+        return np.asarray(self._t)
+
+    @property
+    def r(self) -> np.ndarray:
+        """|mean unit vector| per record."""
+        return np.linalg.norm(np.reshape(self._z, (len(self._t), -1)), axis=1)
+
+    @property
+    def psi(self) -> np.ndarray:
+        """Mean phase (rad, in (-pi, pi]) per record."""
+        z = np.reshape(self._z, (len(self._t), -1))
+        return np.arctan2(z[:, 1], z[:, 0])
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.r if self.var == "r" else self.psi
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame({"t_ms": self.t, "r": self.r, "psi": self.psi})
+
+
+class WeightMonitor(Monitor):
+    """The weights of a projection's existing synapses every ``every`` steps, after the rules
+    have updated them (``t``: the end of the step, ms).
+
+    ``indices`` are synapse numbers in the order of
+    :meth:`~biosim.core.projection.Weights.flat_values` (dense: ``pre * n_post + post``; CSR:
+    by pre unit, then post unit), default all. ``values`` has shape (n_records, n_synapses);
+    ``pre``/``post`` give each column's units. Accepts projections (kind ``"weights"``);
+    ``net.monitor(proj, "w")`` builds one.
+    """
+
+    accepts = ("weights",)
+
+    def __init__(self, source, indices=None, every: int = 1, name=None):
+        super().__init__(source, name, f"{source.name}.w")
+        w = source.weights
+        self.indices = _indices(indices, w.n_synapses)
+        self.every = check.integer("every", every, low=1)
+        sel = slice(None) if self.indices is None else self.indices
+        self.pre, self.post = w.pre_of[sel].copy(), w.post_of[sel].copy()
+        self._t, self._v = [], []
+
+    def record(self, step, t, dt):
+        if step % self.every:
+            return
+        w = self.source.weights.flat_values()
+        self._t.append(t + dt)
+        self._v.append(w.copy() if self.indices is None else w[self.indices])
+
+    @property
+    def t(self) -> np.ndarray:
+        return np.asarray(self._t)
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.reshape(self._v, (len(self._t), self.pre.size))
+
+    def to_pandas(self):
+        """A long table: one row per (record, synapse) with t_ms, synapse, pre, post, w."""
+        import pandas as pd
+
+        n_t, n_s = len(self._t), self.pre.size
+        syn = np.arange(n_s) if self.indices is None else self.indices
+        return pd.DataFrame({"t_ms": np.repeat(self.t, n_s), "synapse": np.tile(syn, n_t),
+                             "pre": np.tile(self.pre, n_t), "post": np.tile(self.post, n_t),
+                             "w": self.values.reshape(-1)})
+
+
+def _indices(indices, n: int):
+    """None (all) or a 1-d int array of indices in [0, n - 1]."""
+    if indices is None:
+        return None
+    return check.array("indices", np.atleast_1d(indices), dtype=np.int64, ndim=1, low=0,
+                       high=n - 1)

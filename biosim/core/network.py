@@ -7,7 +7,8 @@ from biosim.core import validation as check
 from biosim.core.connectivity import all_to_all, draw_weights
 from biosim.core.inputs import Input
 from biosim.core.io import read_file, write_file
-from biosim.core.monitors import Monitor, RateMonitor, SpikeMonitor, StateMonitor
+from biosim.core.monitors import (Monitor, OrderParameterMonitor, RateMonitor, SpikeMonitor,
+                                  StateMonitor, WeightMonitor)
 from biosim.core.population import Population
 from biosim.core.projection import Projection, Weights
 
@@ -91,9 +92,15 @@ class Network:
         elif isinstance(obj, Projection):
             self._require(obj.pre)
             self._require(obj.post)
+            if obj.rule is not None:
+                obj.rule.check_projection(obj)
             self.projections.append(obj)
         elif isinstance(obj, Monitor):
-            self._require(obj.source)
+            if isinstance(obj.source, Projection):
+                if not any(p is obj.source for p in self.projections):
+                    check.fail("projection", "one added to this network", obj.source.name)
+            else:
+                self._require(obj.source)
             self.monitors.append(obj)
         else:
             check.fail("add", "a Population, Input, Projection or Monitor", type(obj).__name__)
@@ -119,7 +126,10 @@ class Network:
         ``delay`` in ms (multiple of dt), scalar or distribution (one per synapse);
         ``sparse``: force CSR (default: CSR unless all-to-all). ``rule``: a plasticity rule;
         each projection gets its own copy (rules carry traces), reachable as
-        ``projection.rule``. Rules read this step's pre activity (not the delayed one).
+        ``projection.rule``. Rules read this step's pre activity (not the delayed one). A rule
+        must accept the activity kinds of ``pre`` and ``post`` (``rule.accepts``), and its
+        bounds [w_min, w_max] must hold the initial weights (an inhibitory projection with
+        weights <= 0 needs w_min < 0 <= w_max, e.g. ``STDP(w_min=-1.0, w_max=0.0)``).
         """
         if isinstance(post, (list, tuple)):
             return [self.connect(pre, p, connectivity, weight, delay, target, rule, sparse)
@@ -160,15 +170,31 @@ class Network:
             check.fail("delay", f"multiples of dt = {self.dt} ms", d if d.ndim == 0 else "array")
         return steps.astype(np.int64)
 
-    def monitor(self, pop, what: str = "spikes", indices=None, every: int = 1) -> Monitor:
-        """Record ``"spikes"``, ``"rate"`` or a state variable (``indices``, every k steps)."""
-        self._require(pop)
+    def monitor(self, source, what: str = "spikes", indices=None, every: int = 1) -> Monitor:
+        """Record a population or a projection (``indices``: units or synapses; every k
+        steps).
+
+        Population: ``"spikes"`` (:class:`SpikeMonitor`) and ``"rate"`` (population rate,
+        :class:`RateMonitor`) need a ``"spikes"`` activity kind; ``"r"``/``"psi"`` of a
+        ``"phase"`` population record its order parameter (:class:`OrderParameterMonitor`);
+        any other name is a state variable, input, ``"activity"`` or activity kind
+        (:class:`StateMonitor`). Projection: ``"w"``, the weights of its existing synapses
+        (:class:`WeightMonitor`). A monitor of the wrong kind is refused.
+        """
+        if isinstance(source, Projection):
+            if what != "w":
+                check.fail("what", f"'w' for projection {source.name!r}", what)
+            return self.add(WeightMonitor(source, indices=indices, every=every))
+        self._require(source)
         if what == "spikes":
-            mon = SpikeMonitor(pop)
+            mon = SpikeMonitor(source)
         elif what == "rate":
-            mon = RateMonitor(pop)
+            mon = RateMonitor(source)
+        elif what in ("r", "psi") and source.activity_kinds[0] == "phase" \
+                and what not in source.state:
+            mon = OrderParameterMonitor(source, what, indices=indices, every=every)
         else:
-            mon = StateMonitor(pop, what, indices=indices, every=every)
+            mon = StateMonitor(source, what, indices=indices, every=every)
         return self.add(mon)
 
     def callback(self, fn, every: int = 1):

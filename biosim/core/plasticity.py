@@ -19,6 +19,13 @@ global signals at the post unit (``net.modulators[name]``, scalar or per post un
 
 Every rule also works outside a network on a dense matrix: ``rule.apply(W, pre, post)``;
 activities of shape (n, d) (e.g. phases as unit vectors) pair by the dot product over d.
+
+Each rule class declares ``accepts``, the activity kinds it can read
+(:data:`biosim.core.population.KINDS`: STDP pairs ``"spikes"``, Hebbian any kind, ...). When
+a projection with a rule joins a network, the pre and post activity kinds must be accepted,
+and the initial weights must lie in the rule's bounds [w_min, w_max]: a rule never clips
+them silently (STDP's default [0, 1] on an inhibitory projection in [-1, 0] would set every
+weight to 0; pass ``w_min=-1.0, w_max=0.0``). Both are one-line errors at ``net.connect``.
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
+from biosim.core.population import KINDS, SCALAR_KINDS, check_kinds, describe
 
 __all__ = ["Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian"]
 
@@ -154,6 +162,8 @@ class Rule:
     kernel = None
     #: the kernel is zero unless the pre or the post unit is active (STDP): visit only those
     event_driven = False
+    #: activity kinds the rule reads (pre and post ``activity``): one value per unit
+    accepts: tuple[str, ...] = SCALAR_KINDS
 
     def __init__(self, params=(), *, tau_pre=None, tau_post=None, w_min=-np.inf,
                  w_max=np.inf, modulators=(), trace="all"):
@@ -169,6 +179,28 @@ class Rule:
 
     def __repr__(self):
         return f"{type(self).__name__}(params={self.params.tolist()})"
+
+    def check_projection(self, proj) -> None:
+        """Refuse a projection whose activity kinds this rule does not read, or whose initial
+        weights lie outside [w_min, w_max] (the first update would clip them)."""
+        for side, pop in (("pre", proj.pre), ("post", proj.post)):
+            kind = pop.activity_kinds[0]
+            if kind not in self.accepts:
+                raise check.BiosimError(
+                    f"rule: {type(self).__name__} reads {' or '.join(map(repr, self.accepts))}"
+                    f", but {side} {describe(pop)} of projection {proj.name!r} is of kind "
+                    f"{kind!r}")
+        w = proj.weights.flat_values()
+        if not w.size:
+            return
+        lo, hi = float(w.min()), float(w.max())
+        if lo < self.w_min or hi > self.w_max:
+            flip = (lo < 0.0 <= self.w_min) or (hi > 0.0 >= self.w_max)
+            fix = " (inhibitory: e.g. w_min=-1.0, w_max=0.0)" if flip else ""
+            raise check.BiosimError(
+                f"w_min/w_max: {type(self).__name__} bounds [{self.w_min:g}, {self.w_max:g}] "
+                f"would {'flip the sign of' if flip else 'clip'} the initial weights of "
+                f"projection {proj.name!r}, in [{lo:g}, {hi:g}]; give bounds that hold them{fix}")
 
     def reset(self) -> None:
         """Forget traces (they are reallocated on the next update)."""
@@ -238,17 +270,22 @@ class Rule:
 
 class LocalRule(Rule):
     """A user rule from a numba kernel ``dw = kernel(w, pre, post, pre_tr, post_tr, mod,
-    dt, params)`` (see the module docstring)."""
+    dt, params)`` (see the module docstring). ``accepts``: the activity kinds it reads
+    (default: the kinds of one value per unit)."""
 
-    def __init__(self, kernel, params=(), *, event_driven=False, **kw):
+    def __init__(self, kernel, params=(), *, event_driven=False, accepts=None, **kw):
         super().__init__(params, **kw)
         if not hasattr(kernel, "py_func"):
             check.fail("kernel", "a numba @njit function", kernel)
         self.kernel, self.event_driven = kernel, bool(event_driven)
+        if accepts is not None:
+            self.accepts = check_kinds("accepts", accepts)
 
 
 class _Correlational(Rule):
     """Rules whose vector form pairs units by the dot product over the last axis."""
+
+    accepts = tuple(KINDS)
 
     def _update_vectors(self, weights, x_pre, x_post, dt, mod):
         if not weights.dense or self.tau_pre or self.tau_post:
@@ -281,6 +318,7 @@ class ClippedHebbian(_Correlational):
     """Binary clipped Hebbian storage (Willshaw): W_ij <- max(W_ij, x_i x_j)."""
 
     kernel = clipped_kernel
+    accepts = ("binary", "spikes")
 
     def __init__(self):
         super().__init__([], w_min=0.0, w_max=1.0)
@@ -304,13 +342,16 @@ class STDP(Rule):
 
     A pre spike at t_pre and a post spike at t_post = t_pre + s change w by
     ``a_plus exp(-s / tau_plus)`` for s > 0 and ``-a_minus exp(s / tau_minus)`` for s < 0
-    (times in ms). ``multiplicative=True`` scales potentiation by (w_max - w) and depression
+    (times in ms); it reads spikes (``accepts = ("spikes",)``). The bounds [w_min, w_max]
+    (default [0, 1], excitatory) must hold the initial weights; for an inhibitory projection
+    pass e.g. ``w_min=-1.0, w_max=0.0``. ``multiplicative=True`` scales potentiation by (w_max - w) and depression
     by (w - w_min) (soft bounds); weights are always clipped to [w_min, w_max].
     ``trace="nearest"`` resets traces to 1 instead of adding 1.
     """
 
     kernel = stdp_kernel
     event_driven = True
+    accepts = ("spikes",)
 
     def __init__(self, a_plus=0.01, a_minus=0.012, tau_plus=20.0, tau_minus=20.0, *,
                  w_min=0.0, w_max=1.0, multiplicative=False, trace="all"):

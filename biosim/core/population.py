@@ -2,8 +2,15 @@
 
 A population holds NumPy arrays: ``state`` (recordable variables), ``inputs`` (buffers that
 the network zeroes at the start of every step and that projections and inputs sum into),
-and ``activity`` (what projections, rules and monitors read: spikes as bool, rates as float,
-phases as unit vectors of shape (n, 2), ...). ``step(t, dt)`` advances it by ``dt`` ms.
+and ``activity`` (what projections, rules and monitors read). ``step(t, dt)`` advances it by
+``dt`` ms.
+
+Activity is typed. Each class declares ``activity_kinds``, a tuple of names from
+:data:`KINDS`: the first is what ``activity`` holds (what projections and rules read), any
+further kind is exposed as the state variable of the same name (a reservoir neuron's
+``activity`` is its filtered rate and ``state["spikes"]`` its spikes: ``("rate",
+"spikes")``). Monitors and rules declare the kinds they ``accept`` and the network refuses a
+mismatch when they are added.
 """
 from __future__ import annotations
 
@@ -12,11 +19,41 @@ import numpy as np
 from biosim.core import validation as check
 
 
+#: activity kinds: name -> what the array holds
+KINDS = {
+    "spikes": "bool (n,): the units that fired in this step",
+    "binary": "bool (n,): on/off states that persist (patterns, winner-take-all)",
+    "rate": "float (n,) >= 0: firing rates or filtered spike trains",
+    "analog": "float (n,): real values of any sign (a linear unit's output)",
+    "phase": "float (n, d): phases as unit vectors (cos theta, sin theta) for d = 2",
+}
+#: kinds of one value per unit (what rules that pair scalars accept)
+SCALAR_KINDS = ("spikes", "binary", "rate", "analog")
+
+
+def check_kinds(field: str, kinds) -> tuple[str, ...]:
+    """A non-empty tuple of names from :data:`KINDS`, without repeats."""
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not kinds or len(set(kinds)) != len(kinds) or any(k not in KINDS for k in kinds):
+        check.fail(field, f"distinct kinds among {tuple(KINDS)}", kinds)
+    return kinds
+
+
+def describe(obj) -> str:
+    """``Class 'name'`` for error messages that name two objects."""
+    name = getattr(obj, "name", None)
+    return f"{type(obj).__name__} {name!r}" if name is not None else type(obj).__name__
+
+
 class Population:
-    """Base class. Subclasses set ``input_names`` and implement ``step``."""
+    """Base class. Subclasses set ``input_names``, ``activity_kinds`` and implement ``step``.
+
+    ``activity_kinds`` (default ``("spikes",)``): the first kind is what ``activity`` holds
+    (bool for spikes/binary, float otherwise); a further kind K is read from ``state[K]``.
+    """
 
     input_names: tuple[str, ...] = ("I",)
-    activity_dtype = np.bool_
+    activity_kinds: tuple[str, ...] = ("spikes",)
     #: largest stable time step in ms (None: no limit)
     max_dt: float | None = None
 
@@ -25,7 +62,13 @@ class Population:
         self.name = name or type(self).__name__.lower()
         self.state: dict[str, np.ndarray] = {}
         self.inputs = {k: np.zeros(self.n) for k in self.input_names}
-        self.activity = np.zeros(self.n, dtype=self.activity_dtype)
+        kind = self.activity_kinds[0]
+        self.activity = np.zeros(self.n, dtype=np.bool_ if kind in ("spikes", "binary")
+                                 else np.float64)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls.activity_kinds = check_kinds(f"{cls.__name__}.activity_kinds", cls.activity_kinds)
 
     def __len__(self) -> int:
         return self.n
@@ -52,16 +95,25 @@ class Population:
                 return name
         return None
 
+    def activity_of(self, kind: str) -> np.ndarray:
+        """The array of one of ``activity_kinds``: ``activity`` for the first, else
+        ``state[kind]``."""
+        if kind not in self.activity_kinds:
+            check.fail("kind", f"one of {self.activity_kinds} for {describe(self)}", kind)
+        return self.activity if kind == self.activity_kinds[0] else self.state[kind]
+
     def variable(self, name: str) -> np.ndarray:
-        """A state variable, an input buffer, or the activity, by name."""
+        """A state variable, an input buffer, the activity, or an activity kind, by name."""
         if name in self.state:
             return self.state[name]
         if name in self.inputs:
             return self.inputs[name]
-        if name in ("activity", "spikes"):
+        if name == "activity":
             return self.activity
-        check.fail("variable", f"one of {sorted([*self.state, *self.inputs, 'spikes'])} "
-                               f"for population {self.name!r}", name)
+        if name in self.activity_kinds:
+            return self.activity_of(name)
+        names = sorted({*self.state, *self.inputs, "activity", *self.activity_kinds})
+        check.fail("variable", f"one of {names} for {describe(self)}", name)
 
 
 class SpikeGenerator(Population):

@@ -30,9 +30,10 @@ __all__ = ["SDRInput", "DendriticNeurons", "SynapseGrowth"]
 
 class SDRInput(Population):
     """Presents binary patterns (bool, shape (count, n)) in turn, each for ``hold`` steps,
-    cycling. Activity: the active bits (bool)."""
+    cycling. Activity kind ``"binary"``: the active bits."""
 
     input_names = ()
+    activity_kinds = ("binary",)
 
     def __init__(self, patterns, hold: int = 1, name: str | None = None):
         p = array("patterns", patterns, dtype=bool, ndim=2)
@@ -56,11 +57,13 @@ class DendriticNeurons(Population):
         NMDA threshold: active synapses a segment needs to fire.
 
     State (per segment): ``overlap`` (active synapses this step), ``nmda`` (fired by its
-    input), ``uses`` (times clamped by the teacher). ``activity`` = nmda or clamped.
+    input), ``uses`` (times clamped by the teacher). ``activity`` = nmda or clamped, of kind
+    ``"spikes"`` (a segment's NMDA spike in this step).
     :attr:`predicted_cells` gives the cells with at least one NMDA spike.
     """
 
     input_names = ("overlap", "teach")
+    activity_kinds = ("spikes",)
 
     def __init__(self, n_cells: int, segments_per_cell: int, theta: int,
                  name: str | None = None):
@@ -139,7 +142,10 @@ class SynapseGrowth(Rule):
 
     Give it a modulator (``modulators="learn"``) and set ``net.modulators["learn"]`` to 1 on
     the steps (or segments) that should learn, 0 elsewhere: each firing step grows s more.
+    Reads binary inputs and segment spikes (``accepts``).
     """
+
+    accepts = ("binary", "spikes")
 
     def __init__(self, s: int, *, seed=None, modulators=()):
         self.s = integer("s", s, low=1)

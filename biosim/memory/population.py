@@ -19,7 +19,9 @@ from biosim.memory.cliques import CliqueNetwork, check_messages
 
 class MessageReplay(Population):
     """Binary population of c clusters of l neurons showing messages[k] at step k (one message
-    per step, then silence); its input ``I`` is ignored."""
+    per step, then silence); its input ``I`` is ignored. Activity kind ``"binary"``."""
+
+    activity_kinds = ("binary",)
 
     def __init__(self, c: int, l: int, messages, name=None):
         self.c = v.integer("c", c, low=2)
@@ -45,7 +47,11 @@ class ClusterWTA(Population):
         Activity before the first step.
     gamma : float >= 0
         Memory term.
+
+    Activity kind ``"binary"``: the active neurons (states that persist, not spikes).
     """
+
+    activity_kinds = ("binary",)
 
     def __init__(self, c: int, l: int, cue, gamma: float = 1.0, name=None):
         self.c = v.integer("c", c, low=2)

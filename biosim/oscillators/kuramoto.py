@@ -382,10 +382,11 @@ class KuramotoPopulation(Population):
     K_ij of order 1, as in adaptive-coupling models). ``method="rk4"`` integrates the population's own terms to fourth order
     with the projection input held fixed over the step (the network delivers it once per
     step); with projections the result is first order in dt, exactly as ``"euler"``.
-    State ``theta`` (rad); ``r`` and ``psi`` give the population's order parameter.
+    State ``theta`` (rad); ``r`` and ``psi`` give the population's order parameter now, and
+    ``net.monitor(pop, "r")`` (or ``"psi"``) records it over time. Activity kind: ``"phase"``.
     """
 
-    activity_dtype = np.float64
+    activity_kinds = ("phase",)
 
     def __init__(self, n, omega=0.0, K=0.0, alpha=0.0, sigma=0.0, method="euler",
                  theta0=None, gain=1.0, name=None):

@@ -31,6 +31,28 @@ def raster(spikes, ax=None, labels=None, colors=None, markersize=1.0):
     return ax
 
 
+def _synapse_weights(W):
+    """(weights of the existing synapses, (n_pre, n_post) matrix with NaN where none)."""
+    from biosim.core import BiosimError, Projection, WeightMonitor
+
+    if isinstance(W, WeightMonitor):
+        if not len(W.t):
+            raise BiosimError("W: the WeightMonitor has no record yet (run the network first)")
+        w, pre, post, ws = W.values[-1], W.pre, W.post, W.source.weights
+    elif isinstance(W, Projection):
+        ws = W.weights
+        w, pre, post = ws.flat_values(), ws.pre_of, ws.post_of
+    else:
+        M = np.asarray(W, float)
+        return M.ravel(), M
+    n = np.zeros((ws.n_pre, ws.n_post))
+    M = np.zeros_like(n)
+    np.add.at(M, (pre, post), w)
+    np.add.at(n, (pre, post), 1.0)
+    M[n == 0] = np.nan
+    return np.asarray(w, float), M
+
+
 def _is_pair(x):
     return len(x) == 2 and all(isinstance(a, np.ndarray) for a in x)
 
@@ -97,16 +119,21 @@ def count_spectrum(monitor, nperseg_ms=1000.0):
 
 
 def weights(W, ax=None, kind="matrix"):
-    """Weight matrix (``kind="matrix"``) or histogram (``"hist"``) of an array or Projection."""
-    W = W.W if hasattr(W, "W") else np.asarray(W)
+    """Weight matrix (``kind="matrix"``) or histogram (``"hist"``) of an array, a Projection
+    or a WeightMonitor (its last record). Only existing synapses are shown: absent ones are
+    blank in the matrix and left out of the histogram."""
+    from biosim.core.validation import choice
+
+    kind = choice("kind", kind, ("matrix", "hist"))
+    values, M = _synapse_weights(W)
     ax = get_ax(ax, figsize=(4.5, 4) if kind == "matrix" else (5, 3.5))
     if kind == "matrix":
-        im = ax.imshow(W, aspect="auto", interpolation="nearest", cmap="viridis")
+        im = ax.imshow(M, aspect="auto", interpolation="nearest", cmap="viridis")
         ax.figure.colorbar(im, ax=ax, label="weight")
         ax.set_xlabel("post")
         ax.set_ylabel("pre")
     else:
-        ax.hist(W[np.isfinite(W)].ravel(), bins=50)
+        ax.hist(values[np.isfinite(values)], bins=50)
         ax.set_xlabel("weight")
         ax.set_ylabel("synapses")
     return ax

@@ -15,10 +15,11 @@ from biosim.reservoir.reservoir import filter_step, neuron_step
 class ReservoirPopulation(Population):
     """The neurons of a :class:`~biosim.reservoir.Reservoir`: activity = filtered spike
     trains r (1/ms), so that a projection with weights W delivers I_syn = W^T r; spikes are
-    in ``state["spikes"]``. Input ``I`` (model units) is added to the per-neuron bias."""
+    in ``state["spikes"]``. Input ``I`` (model units) is added to the per-neuron bias.
+    Activity kinds ``("rate", "spikes")``: spike and rate monitors read the spikes."""
 
     input_names = ("I",)
-    activity_dtype = np.float64
+    activity_kinds = ("rate", "spikes")
 
     def __init__(self, reservoir, name="reservoir"):
         super().__init__(reservoir.n, name)
@@ -39,10 +40,10 @@ class ReservoirPopulation(Population):
 
 
 class LinearReadout(Population):
-    """Linear units: activity y = the summed input of this step."""
+    """Linear units: activity y = the summed input of this step (kind ``"analog"``)."""
 
     input_names = ("I",)
-    activity_dtype = np.float64
+    activity_kinds = ("analog",)
 
     def step(self, t, dt):
         self.activity[:] = self.inputs["I"]
