@@ -120,3 +120,25 @@ def test_plot_weights_shows_existing_synapses_only(source):
     plt.close("all")
     with pytest.raises(BiosimError, match="kind"):
         bs.plot.weights(proj, kind="histogram")
+
+
+def test_new_monitors_continue_through_a_checkpoint(tmp_path):
+    """save() mid-run then load(): weight and order-parameter records equal an uninterrupted
+    run's."""
+    def make():
+        net, proj = stdp_network(sparse=True)
+        osc = net.add(KuramotoPopulation(10, omega=0.1, K=1.0, name="osc"))
+        return net, net.monitor(proj, "w", every=3), net.monitor(osc, "r", every=2)
+
+    ref, w_ref, r_ref = make()
+    ref.run(40.0)
+    net, *_ = make()
+    net.run(15.0)
+    net.save(tmp_path / "ckpt.npz")
+    net = bs.Network.load(tmp_path / "ckpt.npz")
+    net.run(25.0)
+    w_mon, r_mon = net.monitors[-2:]
+    np.testing.assert_array_equal(w_mon.values, w_ref.values)
+    np.testing.assert_array_equal(w_mon.pre, w_ref.pre)
+    np.testing.assert_array_equal(r_mon.values, r_ref.values)
+    np.testing.assert_array_equal(r_mon.t, r_ref.t)
