@@ -16,19 +16,13 @@ similarity matrix (n_places x n_queries), rows in the order of ``places_``.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, choice, fail, integer, number
 from biosim.vpr import assignment as asg
-from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
-
-FORMAT = "biosim.vpr.SpikingPlaceRecognizer"
-VERSION = 1
-
 
 def _backend(name, n_modules, n_input, n_e, params, seed, device, n_jobs=1):
     if name == "numba":
@@ -82,7 +76,7 @@ def _sorted_members(ids: np.ndarray, places: np.ndarray) -> np.ndarray:
     return sel[np.argsort(ids[sel], kind="stable")]
 
 
-class SpikingPlaceRecognizer:
+class SpikingPlaceRecognizer(Estimator):
     """VPRSNN place recogniser.
 
     Parameters: ``module_size`` places per module; ``n_neurons`` excitatory neurons per
@@ -97,7 +91,14 @@ class SpikingPlaceRecognizer:
     :func:`biosim.vpr.preprocess.preprocess` (grey, resize to ``size``, patch normalisation
     ``patch``) to every image; ``shuffle`` the presentation order within each epoch;
     ``progress`` shows a progress bar; ``seed``.
+
+    ``save(folder)``/``load(folder)`` (:class:`~biosim.core.estimator.Estimator`) keep the
+    trained modules, labels and the query seed: a loaded model predicts the same.
     """
+
+    _format = "biosim.vpr.SpikingPlaceRecognizer"
+    _format_version = 2   # 2: the Estimator layout (1: hand-written arrays)
+    _transient = ("_net",)
 
     def __init__(self, module_size: int = 100, n_neurons: int | None = None,
                  neurons_per_place: int = 4, epochs: int = 60, assignment: str = "weighted",
@@ -137,17 +138,6 @@ class SpikingPlaceRecognizer:
             if key not in known:
                 fail("params", "names of SNNParams fields", key)
         return SNNParams(**self.params)
-
-    def get_params(self) -> dict:
-        """Constructor arguments (``params`` as a plain dict)."""
-        p = self._snn_params().to_dict()
-        return {"module_size": self.module_size, "n_neurons": self.n_neurons,
-                "neurons_per_place": self.neurons_per_place, "epochs": self.epochs,
-                "assignment": self.assignment, "gamma": self.gamma, "relevance": self.relevance,
-                "hyperactive_tau": self.hyperactive_tau, "backend": self.backend,
-                "device": self.device, "n_jobs": self.n_jobs, "params": p, "preprocess": self.preprocess,
-                "size": list(self.size), "patch": self.patch, "shuffle": self.shuffle,
-                "progress": self.progress, "seed": self.seed}
 
     def _check(self):
         integer("module_size", self.module_size, low=1)
@@ -285,53 +275,16 @@ class SpikingPlaceRecognizer:
         """
         return self.scores(self.query_counts(query_images), assignment)
 
-    # ---- save / load -----------------------------------------------------------------
-    def save(self, folder) -> Path:
-        """Write ``model.json`` (format, version, parameters) and ``weights.npz``."""
-        if not hasattr(self, "modules_"):
-            raise BiosimError("SpikingPlaceRecognizer: nothing to save, call fit first")
-        arrays = {"places": self.places_}
-        for m, (mod, S, n, ch) in enumerate(zip(self.modules_, self.counts_,
-                                                self.presentations_, self.module_places_)):
-            arrays.update({f"W_{m}": mod["W"], f"theta_{m}": mod["theta"],
-                           f"delays_{m}": mod["delays"], f"counts_{m}": S,
-                           f"activity_{m}": self.activity_[m],
-                           f"presentations_{m}": n, f"module_places_{m}": ch})
-        return write_model_folder(folder, FORMAT, VERSION, arrays, n_modules=len(self.modules_),
-                                  input_shape=list(self.input_shape_),
-                                  predict_seed=self.predict_seed_, config=self.get_params())
-
-    @classmethod
-    def load(cls, folder) -> "SpikingPlaceRecognizer":
-        """Load a model folder written by :meth:`save`; clear errors for other versions or
-        damaged files."""
-        meta, arr = read_model_folder(folder, FORMAT, VERSION)
-        try:
-            cfg = dict(meta["config"])
-            model = cls(**cfg)
-            model._check()
-            n_mod = int(meta["n_modules"])
-            model.places_ = arr["places"]
-            model.module_places_ = [arr[f"module_places_{m}"] for m in range(n_mod)]
-            model.counts_ = [arr[f"counts_{m}"] for m in range(n_mod)]
-            model.presentations_ = [arr[f"presentations_{m}"] for m in range(n_mod)]
-            model.activity_ = [arr[f"activity_{m}"] for m in range(n_mod)]
-            model.modules_ = [{"W": arr[f"W_{m}"], "theta": arr[f"theta_{m}"],
-                               "delays": arr[f"delays_{m}"]} for m in range(n_mod)]
-            model.input_shape_ = tuple(meta["input_shape"])
-            model.predict_seed_ = int(meta["predict_seed"])
-        except BiosimError:
-            raise
-        except Exception as e:  # noqa: BLE001 - any damage in the files
-            fail("model", "an intact model folder; it is corrupted "
-                 f"({type(e).__name__}: {e})", str(folder))
-        for m, mod in enumerate(model.modules_):
+    # ---- files -----------------------------------------------------------------------
+    def _check_loaded(self):
+        for m, mod in enumerate(getattr(self, "modules_", [])):
             n_in, n_e = mod["W"].shape
             if (mod["theta"].shape != (n_e,) or mod["delays"].shape != (n_in, n_e)
-                    or model.counts_[m].shape != (n_e, len(model.module_places_[m]))
-                    or model.activity_[m].shape != (n_e,)):
-                fail("model", "consistent array shapes; weights.npz is corrupted", str(folder))
-        return model
+                    or self.counts_[m].shape != (n_e, len(self.module_places_[m]))
+                    or self.activity_[m].shape != (n_e,)):
+                fail("model", "consistent array shapes; weights.npz is corrupted",
+                     f"module {m}")
+        self._check()
 
 
 def ensemble_predict(models, query_images, assignment: str | None = None) -> np.ndarray:

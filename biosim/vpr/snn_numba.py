@@ -32,10 +32,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from biosim.core.io import data_class
 from biosim.core.random import make_rng
 from biosim.core.validation import array, choice, fail, integer, number, positive
 
 
+@data_class
 @dataclass(frozen=True)
 class SNNParams:
     """VPRSNN's parameters (time in ms, voltage in mV, rates in Hz); all overridable."""

@@ -47,17 +47,12 @@ comes after the homeostatic scaling, so no weight can change sign.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, fail, integer, number
-from biosim.vpr.model_io import read_model_folder, write_model_folder
 from biosim.vpr.recognizer import image_stack, reference_traverses
-
-FORMAT = "biosim.vpr.TempoPlaceRecognizer"
-VERSION = 1
 
 __all__ = ["TempoPlaceRecognizer", "stdp_update", "itp_update", "forcing_update",
            "homeostasis", "clamp_signs", "sign_bounds", "spikes"]
@@ -148,7 +143,7 @@ def _init_layer(n_pre, n_post, p_exc, p_inh, gen, dtype, device):
     return W, torch.sign(W)
 
 
-class TempoPlaceRecognizer:
+class TempoPlaceRecognizer(Estimator):
     """VPRTempo place recogniser (see the module docstring for the network and rules).
 
     Parameters: ``module_size`` places per module (VPRTempo: up to ~1,000); ``epochs`` passes
@@ -160,7 +155,11 @@ class TempoPlaceRecognizer:
     amplitude; ``preprocess``: grey, optional ``gamma`` correction
     (:func:`biosim.vpr.preprocess.gamma_correct`, VPRTempo: 0.5), resize to ``size``, patch
     normalisation ``patch``; ``device`` ``"cpu"`` or ``"cuda"``; ``progress`` bar; ``seed``.
+    ``save(folder)``/``load(folder)`` come from :class:`~biosim.core.estimator.Estimator`.
     """
+
+    _format = "biosim.vpr.TempoPlaceRecognizer"
+    _format_version = 2   # 2: the Estimator layout (1: hand-written arrays)
 
     def __init__(self, module_size: int = 1000, epochs: int = 4, feature_ratio: int = 2,
                  thr_range=(0.0, 0.5), fire_rate=(0.2, 0.9), eta_ip: float = 0.15,
@@ -188,18 +187,6 @@ class TempoPlaceRecognizer:
         self.device = device
         self.progress = progress
         self.seed = seed
-
-    def get_params(self) -> dict:
-        """Constructor arguments (JSON-ready)."""
-        return {"module_size": self.module_size, "epochs": self.epochs,
-                "feature_ratio": self.feature_ratio, "thr_range": list(self.thr_range),
-                "fire_rate": list(self.fire_rate), "eta_ip": self.eta_ip,
-                "eta_stdp": self.eta_stdp, "anneal_every": self.anneal_every,
-                "homeostasis_gain": self.homeostasis_gain, "p_feature": list(self.p_feature),
-                "p_output": list(self.p_output), "force": self.force,
-                "preprocess": self.preprocess, "size": list(self.size), "patch": self.patch,
-                "gamma": self.gamma, "device": self.device, "progress": self.progress,
-                "seed": self.seed}
 
     def _check(self):
         integer("module_size", self.module_size, low=1)
@@ -347,40 +334,12 @@ class TempoPlaceRecognizer:
                 out.append((spikes(Wf, th, x) @ Wo.T).T.cpu().numpy())
         return np.concatenate(out, axis=0).astype(np.float64)
 
-    # ---- save / load -------------------------------------------------------------------
-    def save(self, folder) -> Path:
-        """Write ``model.json`` (format, version, parameters) and ``weights.npz``."""
-        if not hasattr(self, "modules_"):
-            raise BiosimError("TempoPlaceRecognizer: nothing to save, call fit first")
-        arrays = {"places": self.places_}
-        for m, (mod, ch) in enumerate(zip(self.modules_, self.module_places_)):
-            arrays.update({f"{k}_{m}": v for k, v in mod.items()})
-            arrays[f"module_places_{m}"] = ch
-        return write_model_folder(folder, FORMAT, VERSION, arrays, n_modules=len(self.modules_),
-                                  input_shape=list(self.input_shape_), config=self.get_params())
-
-    @classmethod
-    def load(cls, folder) -> "TempoPlaceRecognizer":
-        """Load a folder written by :meth:`save`; clear errors for other formats, versions
-        or damaged files."""
-        meta, arr = read_model_folder(folder, FORMAT, VERSION)
-        try:
-            model = cls(**meta["config"])
-            model._check()
-            n_mod = int(meta["n_modules"])
-            model.places_ = arr["places"]
-            model.module_places_ = [arr[f"module_places_{m}"] for m in range(n_mod)]
-            model.modules_ = [{k: arr[f"{k}_{m}"] for k in
-                               ("W_feature", "theta_feature", "W_output")} for m in range(n_mod)]
-            model.input_shape_ = tuple(meta["input_shape"])
-        except BiosimError:
-            raise
-        except Exception as e:  # noqa: BLE001 - any damage in the files
-            fail("model", f"an intact model folder; it is corrupted ({type(e).__name__}: {e})",
-                 str(folder))
-        for m, mod in enumerate(model.modules_):
+    # ---- files -------------------------------------------------------------------------
+    def _check_loaded(self):
+        for m, mod in enumerate(getattr(self, "modules_", [])):
             n_f, _ = mod["W_feature"].shape
             if (mod["theta_feature"].shape != (n_f,)
-                    or mod["W_output"].shape != (len(model.module_places_[m]), n_f)):
-                fail("model", "consistent array shapes; weights.npz is corrupted", str(folder))
-        return model
+                    or mod["W_output"].shape != (len(self.module_places_[m]), n_f)):
+                fail("model", "consistent array shapes; weights.npz is corrupted",
+                     f"module {m}")
+        self._check()

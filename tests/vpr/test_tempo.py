@@ -136,11 +136,11 @@ def test_load_rejects_other_versions_formats_and_damage(tmp_path, model):
     meta = json.loads((folder / "model.json").read_text())
     meta["version"] = 99
     (folder / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(BiosimError, match="model: expected version 1"):
+    with pytest.raises(BiosimError, match="version: expected version 2"):
         TempoPlaceRecognizer.load(folder)
-    meta["version"], meta["format"] = 1, "biosim.vpr.SpikingPlaceRecognizer"
+    meta["version"], meta["format"] = 2, "biosim.vpr.SpikingPlaceRecognizer"
     (folder / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(BiosimError, match="TempoPlaceRecognizer model"):
+    with pytest.raises(BiosimError, match="format: expected a biosim.vpr.TempoPlaceRecognizer file"):
         TempoPlaceRecognizer.load(folder)
     model.save(folder)
     (folder / "weights.npz").write_bytes(b"garbage")
