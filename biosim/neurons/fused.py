@@ -3,7 +3,7 @@
 :meth:`Network.run` uses it when every population is an :class:`Izhikevich` and the network
 holds nothing the kernel does not support (plasticity rules, callbacks, inputs other than
 constant/step/array currents and Gaussian noise, monitors other than spikes/rate/state of
-v, u, I, spikes). It does, step for step, the same floating-point operations in the same
+v, u, I, spikes and weights). It does, step for step, the same floating-point operations in the same
 order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), draws the
 noise from each input's own stream in the same order, and leaves every object (state,
 input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
@@ -17,7 +17,7 @@ from numba import njit
 
 from biosim.core.fastrandom import normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
-from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
 from biosim.neurons.izhikevich import izhikevich_update
 
 #: state variables a fused StateMonitor can record, with their kernel codes
@@ -156,7 +156,8 @@ def _cat(parts, dtype):
 class _Runner:
     """Built once per ``Network.run`` by :func:`fused_runner`; ``advance(n)`` runs n steps."""
 
-    def __init__(self, net, pops, projections, inputs, spike_mons, rate_mons, state_mons):
+    def __init__(self, net, pops, projections, inputs, spike_mons, rate_mons, state_mons,
+                 weight_mons=()):
         self.net, self.pops = net, pops
         sizes = [p.n for p in pops]
         self.pop_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -212,6 +213,7 @@ class _Runner:
         self.in_std = _cat([bc(getattr(q, "std", 0.0), q) for q in inputs], np.float64)
         # monitors
         self.spike_mons, self.rate_mons, self.state_mons = spike_mons, rate_mons, state_mons
+        self.weight_mons = weight_mons
         self.rec_spk = np.zeros(self.N, np.bool_)
         for m in spike_mons:
             self.rec_spk[off[id(m.source)]:off[id(m.source)] + m.source.n] = True
@@ -372,6 +374,9 @@ class _Runner:
                     x = sm_out[r, cols]
                     m._t.append(t + dt)
                     m._v.append(x.astype(np.bool_) if _VARS[m.var] == 3 else x.copy())
+        for m in self.weight_mons:  # no rules here: the weights are those of every step
+            for r in range(n):
+                m.record(now + r, (now + r) * dt, dt)
 
 
 def fused_runner(net):
@@ -393,7 +398,7 @@ def fused_runner(net):
         if inp.var != "I" or (inp.indices is not None
                               and np.unique(inp.indices).size != inp.indices.size):
             return None  # repeated indices add once in the generic loop
-    spike, rate, state = [], [], []
+    spike, rate, state, weight = [], [], [], []
     for m in net.monitors:
         if type(m) is SpikeMonitor:
             spike.append(m)
@@ -401,6 +406,8 @@ def fused_runner(net):
             rate.append(m)
         elif type(m) is StateMonitor and m.var in _VARS:
             state.append(m)
+        elif type(m) is WeightMonitor:
+            weight.append(m)
         else:
             return None
-    return _Runner(net, pops, net.projections, net.inputs, spike, rate, state)
+    return _Runner(net, pops, net.projections, net.inputs, spike, rate, state, weight)

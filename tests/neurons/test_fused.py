@@ -55,6 +55,8 @@ def net_mixed(seed=3):
     net.monitor(e, "u", indices=[3, 4], every=2)
     net.monitor(f, "v")
     net.monitor(c, "spikes", indices=None, every=1)
+    net.monitor(net.projections[1], "w", indices=[0, 7], every=3)  # CSR
+    net.monitor(net.projections[2], "w")  # dense
     return net
 
 
