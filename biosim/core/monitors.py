@@ -141,10 +141,14 @@ class StateMonitor(Monitor):
     def to_pandas(self):
         import pandas as pd
 
-        v = self.values.reshape(len(self._t), -1)
-        idx = self.indices if self.indices is not None else np.arange(v.shape[1])
-        return pd.DataFrame(v, index=pd.Index(self.t, name="t_ms"),
-                            columns=[f"{self.var}[{i}]" for i in idx])
+        x = self.values
+        v = x.reshape(len(self._t), -1)
+        idx = self.indices if self.indices is not None else np.arange(x.shape[1] if x.ndim > 1
+                                                                      else 1)
+        cols = [f"{self.var}[{i}]" for i in idx]
+        if x.ndim == 3:  # vector activity (phases as unit vectors): one column per component
+            cols = [f"{c}[{k}]" for c in cols for k in range(x.shape[2])]
+        return pd.DataFrame(v, index=pd.Index(self.t, name="t_ms"), columns=cols)
 
 
 class RateMonitor(Monitor):

@@ -79,7 +79,12 @@ def test_order_parameter_monitor():
     theta = net.monitor(osc, "theta", every=4)
     r, psi = net.monitor(osc, "r", every=4), net.monitor(osc, "psi", every=4)
     part = net.monitor(osc, "r", indices=np.arange(10))
+    vec = net.monitor(osc, "activity", indices=[0, 3], every=100)
     net.run(20.0)
+    df = vec.to_pandas()  # unit vectors: one column per component
+    assert df.shape == (4, 4) and df.columns[-1] == "activity[3][1]"
+    th = theta.values[np.searchsorted(theta.t, vec.t[-1]), 3]
+    np.testing.assert_allclose(df.to_numpy()[-1, 2:], [np.cos(th), np.sin(th)], atol=1e-12)
     r_ref, psi_ref = order_parameter(theta.values)
     np.testing.assert_allclose(r.values, r_ref, atol=1e-12)
     np.testing.assert_allclose(psi.values, psi_ref, atol=1e-12)
