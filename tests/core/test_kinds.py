@@ -39,6 +39,23 @@ def test_spike_and_rate_monitors_refuse_oscillators_and_analog_units(what):
     assert not net.monitors
 
 
+def test_a_rate_population_has_no_spikes_to_monitor():
+    class Rates(Population):
+        activity_kinds = ("rate",)
+
+        def step(self, t, dt):
+            self.activity[:] = 5.0
+
+    net = bs.Network(dt=0.1, seed=0)
+    pop = net.add(Rates(4, name="rates"))
+    for what in ("spikes", "rate"):
+        with pytest.raises(BiosimError, match="records 'spikes', but Rates 'rates' is of kind"):
+            net.monitor(pop, what)
+    mon = net.monitor(pop, "activity")
+    net.run(0.3)
+    np.testing.assert_array_equal(mon.values, np.full((3, 4), 5.0))
+
+
 def test_reservoir_spike_and_rate_monitors_read_its_spikes():
     """ReservoirPopulation is ("rate", "spikes"): projections read the filtered rate, spike
     and rate monitors read the spikes (they counted rates as spikes before)."""
