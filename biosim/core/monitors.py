@@ -247,6 +247,7 @@ class WeightMonitor(Monitor):
     """
 
     accepts = ("weights",)
+    var = "w"
 
     def __init__(self, source, indices=None, every: int = 1, name=None):
         super().__init__(source, name, f"{source.name}.w")

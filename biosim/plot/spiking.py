@@ -65,7 +65,8 @@ def _times_indices(g):
 
 
 def traces(monitor, ax=None, max_traces=10):
-    """State variable traces from a StateMonitor (e.g. v in mV over time in ms)."""
+    """Traces over time (ms) from a StateMonitor (e.g. v in mV), a WeightMonitor (one line per
+    synapse) or an OrderParameterMonitor."""
     ax = get_ax(ax)
     v = monitor.values.reshape(len(monitor.t), -1)
     ax.plot(monitor.t, v[:, :max_traces], lw=0.8)

@@ -122,6 +122,8 @@ def test_plot_weights_shows_existing_synapses_only(source):
     absent[proj.weights.pre_of, proj.weights.post_of] = False
     assert absent.sum() > 0 and np.all(np.isnan(np.asarray(M.filled(np.nan))[absent]))
     np.testing.assert_allclose(np.asarray(M)[~absent], dense[~absent])
+    ax = bs.plot.traces(mon, max_traces=4)
+    assert len(ax.lines) == 4 and ax.get_ylabel() == "w"
     plt.close("all")
     with pytest.raises(BiosimError, match="kind"):
         bs.plot.weights(proj, kind="histogram")
