@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as v
+from biosim.core.estimator import Estimator
 from biosim.memory import _bits
 
 RULES = ("sos", "som")
@@ -174,7 +175,7 @@ def check_messages(messages, c, l, *, field="messages", allow_erased=False) -> n
     return np.ascontiguousarray(a)
 
 
-class CliqueNetwork:
+class CliqueNetwork(Estimator):
     """Clustered-clique memory of c clusters of l binary neurons (Gripon & Berrou 2011).
 
     Parameters
@@ -194,6 +195,9 @@ class CliqueNetwork:
         Bit-packed binary weights (row i = connections of neuron i); allocated on first use.
     n_stored_ : int
         Messages stored so far (repeats included).
+
+    ``fit(messages)`` starts from empty weights, ``store`` adds; ``save``/``load`` as every
+    :class:`~biosim.core.estimator.Estimator`.
     """
 
     def __init__(self, c: int, l: int, *, rule: str = "sos", gamma: float = 1.0,
@@ -217,6 +221,11 @@ class CliqueNetwork:
         if not hasattr(self, "weights_"):
             self.weights_ = np.zeros((self.n, self.c * self._W), np.uint64)
             self.n_stored_ = 0
+
+    def fit(self, messages) -> "CliqueNetwork":
+        """Forget what was stored, then store messages (M, c)."""
+        self.__dict__.pop("weights_", None)
+        return self.store(messages)
 
     def store(self, messages) -> "CliqueNetwork":
         """Store messages, an integer array (M, c) of neuron indices in [0, l)."""

@@ -27,12 +27,13 @@ from __future__ import annotations
 import numpy as np
 
 from biosim.core import validation as v
+from biosim.core.estimator import Estimator
 from biosim.core.plasticity import Hebbian
 from biosim.core.random import make_rng
 from biosim.memory.cliques import CliqueNetwork
 
 
-class CoyacLearner:
+class CoyacLearner(Estimator):
     """Incremental Hebbian network that forms a clique memory from noisy inputs.
 
     Parameters
@@ -67,6 +68,10 @@ class CoyacLearner:
     history_ : dict of int arrays, one entry per input (read-only property)
         ``"max_active"`` (most neurons firing in one cluster), ``"strengthened"``
         (connections strengthened) and ``"connections"`` (permanent connections, undirected).
+
+    The seed is resolved at the first input. ``save``/``load`` (as every
+    :class:`~biosim.core.estimator.Estimator`) keep the tie-breaking stream, so a loaded
+    learner continues exactly.
     """
 
     def __init__(self, c: int, l: int, *, max_active: int = 1, max_strengthened=None,

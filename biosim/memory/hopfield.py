@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from biosim.core import validation as v
+from biosim.core.estimator import Estimator
 
 
-class HopfieldNetwork:
+class HopfieldNetwork(Estimator):
     """Hopfield network of n +-1 neurons, W = (1/n) sum_mu xi^mu xi^mu^T with zero diagonal.
 
     The weights are kept implicitly as the stored patterns ``patterns_`` (P, n): W s is
@@ -25,6 +26,11 @@ class HopfieldNetwork:
     def __init__(self, n: int, *, iterations: int = 20):
         self.n = v.integer("n", n, low=2)
         self.iterations = v.integer("iterations", iterations, low=1)
+
+    def fit(self, patterns) -> "HopfieldNetwork":
+        """Forget what was stored, then store +-1 patterns (P, n)."""
+        self.__dict__.pop("patterns_", None)
+        return self.store(patterns)
 
     def store(self, patterns) -> "HopfieldNetwork":
         """Store +-1 patterns (P, n)."""

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as v
+from biosim.core.estimator import Estimator
 from biosim.memory import _bits
 
 
@@ -44,7 +45,7 @@ def _dendritic_sums(bits, packed, n):
     return s
 
 
-class WillshawMemory:
+class WillshawMemory(Estimator):
     """Willshaw auto-associative memory of n binary units.
 
     Parameters
@@ -59,6 +60,9 @@ class WillshawMemory:
     weights_ : uint64 array (n, ceil(n / 64))
         Bit-packed binary weights (diagonal included: a stored unit connects to itself).
     n_stored_ : int
+
+    ``fit(patterns)`` starts from empty weights, ``store`` adds; ``save``/``load`` as every
+    :class:`~biosim.core.estimator.Estimator`.
     """
 
     def __init__(self, n: int, *, threshold=None):
@@ -75,6 +79,11 @@ class WillshawMemory:
         if a.ndim != 2 or a.shape[1] != self.n:
             v.fail(field, f"shape (M, {self.n})", f"shape {np.shape(x)}")
         return _bits.pack(a, _bits.words(self.n))
+
+    def fit(self, patterns) -> "WillshawMemory":
+        """Forget what was stored, then store binary patterns (M, n)."""
+        self.__dict__.pop("weights_", None)
+        return self.store(patterns)
 
     def store(self, patterns) -> "WillshawMemory":
         """Store binary patterns (M, n)."""

@@ -63,3 +63,20 @@ def test_bad_input():
         CoyacLearner(4, 8, leak=1.0)
     with pytest.raises(BiosimError, match="^input"):
         CoyacLearner(4, 8).partial_fit(np.zeros((4, 7), bool))
+
+
+def test_saved_learner_continues_exactly(tmp_path):
+    """save/load mid-stream, then the rest of the stream: the same connections, strengths
+    and tie-breaks as one uninterrupted run."""
+    rng = np.random.default_rng(5)
+    msgs = noise.random_messages(6, 5, 12, rng)
+    noisy = noise.flip(noise.to_activity(msgs[rng.integers(0, 6, 120)], 12), 0.1, 0.1, rng)
+    ref = CoyacLearner(5, 12, max_active=2, seed=4).fit(noisy)
+    part = CoyacLearner(5, 12, max_active=2, seed=4).fit(noisy[:50])
+    part.save(tmp_path / "c")
+    back = CoyacLearner.load(tmp_path / "c").fit(noisy[50:])
+    np.testing.assert_array_equal(back.connections_, ref.connections_)
+    np.testing.assert_array_equal(back.strengths_, ref.strengths_)
+    for k in ref.history_:
+        np.testing.assert_array_equal(back.history_[k], ref.history_[k])
+    assert back.get_params() == ref.get_params()

@@ -89,3 +89,23 @@ def test_hopfield_bad_input():
         HopfieldNetwork(4).store([[1, 0, 1, 1]])
     with pytest.raises(BiosimError, match="^cue"):
         HopfieldNetwork(4).store([[1, -1, 1, 1]]).retrieve([[2, 0, 0, 0]])
+
+
+def test_memories_save_load_and_fit(tmp_path):
+    """Every memory is an Estimator: fit forgets, store adds, a loaded memory retrieves the
+    same, and set_params validates as the constructor."""
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 64)) < 0.1
+    msgs = rng.integers(0, 16, (30, 4))
+    pm = np.where(rng.random((5, 64)) < 0.5, 1.0, -1.0)
+    cases = [(WillshawMemory(64), x, x[:5]), (CliqueNetwork(4, 16, rule="som"), msgs, msgs[:5]),
+             (HopfieldNetwork(64), pm, pm)]
+    for mem, data, cue in cases:
+        mem.store(data[:3]).fit(data)
+        again = type(mem)(**mem.get_params()).store(data)
+        np.testing.assert_array_equal(mem.retrieve(cue), again.retrieve(cue))  # fit forgot
+        mem.save(tmp_path / type(mem).__name__)
+        back = type(mem).load(tmp_path / type(mem).__name__)
+        np.testing.assert_array_equal(back.retrieve(cue), mem.retrieve(cue))
+    with pytest.raises(BiosimError, match="^rule"):
+        CliqueNetwork(4, 16).set_params(rule="max")
