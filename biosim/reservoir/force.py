@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
+from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
 from biosim.reservoir.reservoir import step as reservoir_step
 
@@ -64,7 +65,7 @@ def run_force(st, prm, sc, indptr, indices, data, I, W, P, fb, targets, every, t
             Y[t, k] = y[k]
 
 
-class FORCE:
+class FORCE(Estimator):
     """RLS readout with optional output feedback.
 
     Parameters
@@ -79,7 +80,10 @@ class FORCE:
     feedback : float
         Q, the gain of the output fed back into the reservoir (0: none).
     seed : int, SeedSequence or Generator
-        For the feedback weights.
+        For the feedback weights (drawn by :meth:`init`, at the first run).
+
+    Learned: ``W_`` (K, n), ``P_`` (n, n), the feedback weights ``fb_`` (K, n); ``save``/
+    ``load`` as every :class:`~biosim.core.estimator.Estimator`.
     """
 
     def __init__(self, n_outputs=1, *, alpha=0.5, every=20, lam=1.0, feedback=0.0, seed=None):
@@ -88,14 +92,14 @@ class FORCE:
         self.every = check.integer("every", every, low=1)
         self.lam = check.number("lam", lam, low=0.0, high=1.0, low_open=True)
         self.feedback = check.number("feedback", feedback)
-        self.rng = make_rng(seed)
-        self.W_ = None
+        self.seed = seed
 
     def init(self, n: int) -> None:
         """Zero readout, P = I / alpha, feedback weights Q U(-1, 1)."""
         self.W_ = np.zeros((self.n_outputs, n))
         self.P_ = np.eye(n) / self.alpha
-        self.fb_ = self.feedback * (2.0 * self.rng.random((self.n_outputs, n)) - 1.0)
+        rng = make_rng(self.seed)
+        self.fb_ = self.feedback * (2.0 * rng.random((self.n_outputs, n)) - 1.0)
 
     def reset_P(self) -> None:
         """P <- I / alpha (forget the accumulated correlation, keep the weights)."""
@@ -104,7 +108,7 @@ class FORCE:
     def run(self, reservoir, inputs, targets=None, *, train=True):
         """Run from the reservoir's current state; returns the outputs (steps, K). With
         ``train`` the readout learns ``targets`` (steps, K)."""
-        if self.W_ is None or self.W_.shape[1] != reservoir.n:
+        if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
             self.init(reservoir.n)
         I = reservoir.currents(inputs)
         T = I.shape[0]

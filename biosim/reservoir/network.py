@@ -60,7 +60,8 @@ def build_network(reservoir, readout, inputs, targets, window):
     res = net.add(ReservoirPopulation(reservoir))
     out = net.add(LinearReadout(readout.n_outputs, name="readout"))
     net.connect(res, res, all_to_all(), weight=reservoir.W)
-    W0 = np.zeros((reservoir.n, readout.n_outputs)) if readout.W_ is None else readout.W_.T
+    W0 = np.zeros((reservoir.n, readout.n_outputs)) if getattr(readout, "W_", None) is None \
+        else readout.W_.T
     proj = net.connect(res, out, all_to_all(), weight=W0, rule=readout.rule(dt, reservoir.n))
     net.add(ArrayCurrent(res, reservoir.currents(inputs)))
     targets = np.asarray(targets, float)

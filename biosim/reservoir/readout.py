@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
+from biosim.core.estimator import Estimator
 from biosim.core.plasticity import ThreeFactor
 from biosim.reservoir.reservoir import step as reservoir_step
 
@@ -82,7 +83,7 @@ def run_trial(st, prm, sc, indptr, indices, data, I, W, E, A, online, eta, targe
                 S[t, j] = st[6, j] != 0.0
 
 
-class ThreeFactorReadout:
+class ThreeFactorReadout(Estimator):
     """K linear readouts of a :class:`~biosim.reservoir.Reservoir` with the three-factor rule.
 
     Parameters
@@ -99,6 +100,10 @@ class ThreeFactorReadout:
     center : bool
         Read out r_j - mean_j r_j instead of r_j (see the module docstring; not available
         on the generic Network path).
+
+    Learned: ``W_`` (K, n), the eligibility ``eligibility_`` and the pending offline changes
+    ``pending_``, allocated by the first trial; ``save``/``load`` as every
+    :class:`~biosim.core.estimator.Estimator`.
     """
 
     def __init__(self, n_outputs, eta=10.0, modes=None, *, tau_e=5.0, gate_floor=0.0,
@@ -115,7 +120,6 @@ class ThreeFactorReadout:
         if not isinstance(center, (bool, np.bool_)):
             check.fail("center", "True or False", center)
         self.center = bool(center)
-        self.W_ = None
 
     def rule(self, dt: float, n: int, k: int = 0) -> ThreeFactor:
         """The core rule that readout ``k`` applies to a reservoir of ``n`` neurons (for the
@@ -136,7 +140,7 @@ class ThreeFactorReadout:
         """Run one trial from the reservoir's current state; returns the outputs (steps, K)
         (and the raster). ``consolidate=False`` keeps the offline changes pending (for
         consolidation at the end of a block). ``window``: (steps,) or (steps, K), 1 where attention is on."""
-        if self.W_ is None or self.W_.shape[1] != reservoir.n:
+        if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
             self.init(reservoir.n)
         I = reservoir.currents(inputs)
         T = I.shape[0]

@@ -205,3 +205,29 @@ def test_centring_and_what_target_options():
     with pytest.raises(BiosimError, match="center"):
         build_network(res, ThreeFactorReadout(1, center=True), np.zeros((5, 1)),
                       np.zeros((5, 1)), np.ones(5))
+
+
+def test_readout_and_force_save_load_continue(tmp_path):
+    """Readouts are Estimators: a trained readout (three-factor or FORCE) saved and loaded
+    continues training exactly as the original; FORCE draws its feedback at the first run."""
+    from biosim.reservoir import FORCE
+
+    x = np.zeros((150, 1))
+    x[:40] = 1
+    target = np.sin(np.arange(150) / 10.0)[:, None]
+    for make, call in ((lambda: ThreeFactorReadout(1, eta=100.0, gate_floor=0.5),
+                        lambda ro, res: ro.trial(res, x, target, np.ones(150))),
+                       (lambda: FORCE(1, alpha=0.5, every=5, feedback=50.0, seed=3),
+                        lambda ro, res: ro.run(res, x, target))):
+        ro, res = make(), Reservoir(40, g=100, seed=2)
+        assert not ro.fitted_attributes()
+        call(ro, res)
+        ro.save(tmp_path / "m")
+        back = type(ro).load(tmp_path / "m")
+        res.reset_state()
+        y1 = call(ro, res)
+        res.reset_state()
+        y2 = call(back, res)
+        assert np.abs(y1).max() > 0
+        np.testing.assert_array_equal(y1, y2)
+        np.testing.assert_array_equal(ro.W_, back.W_)
