@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
 from biosim.core.validation import fail, integer, number
 
-__all__ = ["kwinners", "ActiveDendriteNet", "permuted_digits", "train_continual",
-           "continual_learning_demo"]
+__all__ = ["kwinners", "ActiveDendriteNet", "ActiveDendriteClassifier", "permuted_digits",
+           "train_continual", "continual_learning_demo"]
 
 
 def kwinners(x, k: int):
@@ -144,8 +145,7 @@ def train_continual(net, tasks, *, epochs: int = 3, lr: float = 3e-3, batch_size
     lr = number("lr", lr, low=0.0, low_open=True)
     gen = torch.Generator().manual_seed(int(make_rng(seed).integers(2**31)))
     protos = torch.stack([torch.from_numpy(t["x_train"].mean(0)) for t in tasks])
-    # contexts: prototypes standardised (zero mean, unit variance over the input)
-    ctxs = (protos - protos.mean(1, keepdim=True)) / protos.std(1, keepdim=True)
+    ctxs = _contexts(protos)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     T = len(tasks)
@@ -176,6 +176,96 @@ def train_continual(net, tasks, *, epochs: int = 3, lr: float = 3e-3, batch_size
     return {"accuracy": acc, "final": float(np.mean(acc[-1])),
             "forgetting": float(np.mean(best_before - acc[-1, :-1])) if T > 1 else 0.0,
             "context_accuracy": ctx_acc}
+
+
+def _contexts(protos):
+    """Contexts: the task prototypes standardised (zero mean, unit variance over the input)."""
+    return (protos - protos.mean(1, keepdim=True)) / protos.std(1, keepdim=True)
+
+
+class ActiveDendriteClassifier(Estimator):
+    """The active-dendrite network as an estimator: ``fit(tasks)`` trains on the tasks in
+    order (:func:`train_continual`; tasks as :func:`permuted_digits` returns them),
+    ``predict(x)`` gives every input the nearest task prototype as its context and returns
+    the class (int64).
+
+    Parameters: ``hidden``, ``n_segments`` (None: one per task), ``k_frac``, ``dendrites``,
+    ``seg_scale`` as in :func:`ActiveDendriteNet`; ``epochs``, ``lr``, ``batch_size`` as in
+    :func:`train_continual`; ``seed`` (network and batches).
+
+    Learned: ``weights_`` (the torch parameters as arrays, by name), ``prototypes_``
+    (n_tasks, n_features), ``accuracy_`` (the matrix of :func:`train_continual`),
+    ``n_features_in_``, ``n_classes_``, ``n_segments_``.
+    """
+
+    _transient = ("_net",)
+
+    def __init__(self, hidden=(256, 256), *, n_segments=None, k_frac: float = 0.2,
+                 dendrites: bool = True, seg_scale: float = 1.0, epochs: int = 3,
+                 lr: float = 3e-3, batch_size: int = 32, seed=0):
+        self.hidden = tuple(integer("hidden", h, low=1) for h in hidden)
+        if not self.hidden:
+            fail("hidden", "at least one hidden layer", hidden)
+        self.n_segments = (None if n_segments is None
+                           else integer("n_segments", n_segments, low=1))
+        self.k_frac = number("k_frac", k_frac, low=0.0, high=1.0, low_open=True)
+        self.dendrites = bool(dendrites)
+        self.seg_scale = number("seg_scale", seg_scale, low=0.0, low_open=True)
+        self.epochs = integer("epochs", epochs, low=1)
+        self.lr = number("lr", lr, low=0.0, low_open=True)
+        self.batch_size = integer("batch_size", batch_size, low=1)
+        self.seed = seed
+
+    def _build(self):
+        return ActiveDendriteNet(self.n_features_in_, self.n_classes_, hidden=self.hidden,
+                                 context_dim=self.n_features_in_,
+                                 n_segments=self.n_segments_, k_frac=self.k_frac,
+                                 dendrites=self.dendrites, seg_scale=self.seg_scale,
+                                 seed=self.seed)
+
+    def fit(self, tasks) -> "ActiveDendriteClassifier":
+        """Train on ``tasks`` (a list of dicts with ``x_train``, ``y_train``, ``x_test``,
+        ``y_test``) in order."""
+        if not tasks:
+            fail("tasks", "at least one task", tasks)
+        self.n_features_in_ = int(np.shape(tasks[0]["x_train"])[1])
+        self.n_classes_ = int(max(np.max(t["y_train"]) for t in tasks)) + 1
+        self.n_segments_ = len(tasks) if self.n_segments is None else self.n_segments
+        net = self._build()
+        result = train_continual(net, tasks, epochs=self.epochs, lr=self.lr,
+                                 batch_size=self.batch_size, seed=self.seed)
+        self.prototypes_ = np.stack([t["x_train"].mean(0) for t in tasks])
+        self.accuracy_ = result["accuracy"]
+        self.weights_ = {k: v.detach().cpu().numpy().copy()
+                         for k, v in net.state_dict().items()}
+        self._net = net
+        return self
+
+    def _network(self):
+        if getattr(self, "_net", None) is None:
+            import torch
+
+            net = self._build()
+            net.load_state_dict({k: torch.from_numpy(np.array(v))
+                                 for k, v in self.weights_.items()})
+            self._net = net.eval()
+        return self._net
+
+    def predict(self, x) -> np.ndarray:
+        """Class of every input row of ``x`` (n, n_features), the context inferred."""
+        import torch
+
+        self._require_fitted("predict", "weights_")
+        x = np.asarray(x, np.float32)
+        if x.ndim != 2 or x.shape[1] != self.n_features_in_:
+            fail("x", f"shape (n, {self.n_features_in_})", f"shape {x.shape}")
+        net = self._network()
+        net.eval()
+        with torch.no_grad():
+            xt = torch.from_numpy(x)
+            protos = torch.from_numpy(self.prototypes_)
+            near = torch.cdist(xt, protos).argmin(dim=1)
+            return net(xt, _contexts(protos)[near]).argmax(dim=1).numpy().astype(np.int64)
 
 
 def continual_learning_demo(n_tasks: int = 5, *, hidden=(256, 256), n_segments=None,

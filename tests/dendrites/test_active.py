@@ -42,3 +42,18 @@ def test_bad_input():
         active.ActiveDendriteNet(64, 10, context_dim=64, k_frac=0.0)
     with pytest.raises(BiosimError, match="^n_tasks"):
         active.permuted_digits(0)
+
+
+def test_classifier_estimator_predicts_as_trained_and_round_trips(tmp_path):
+    """The estimator's predict is train_continual's test: the last task's accuracy
+    matches the accuracy matrix; a saved and loaded model predicts the same."""
+    tasks = active.permuted_digits(2, seed=1)
+    clf = active.ActiveDendriteClassifier(hidden=(32,), epochs=1, seed=1).fit(tasks)
+    pred = clf.predict(tasks[1]["x_test"])
+    assert np.mean(pred == tasks[1]["y_test"]) == clf.accuracy_[1, 1] > 0.5
+    clf.save(tmp_path / "m")
+    back = active.ActiveDendriteClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.predict(tasks[0]["x_test"]),
+                                  clf.predict(tasks[0]["x_test"]))
+    with pytest.raises(BiosimError, match=r"^x: expected shape \(n, 64\)"):
+        back.predict(np.zeros((3, 5)))
