@@ -16,7 +16,8 @@ COMMANDS = {
 }
 
 
-def main(argv=None) -> int:
+def build_parser():
+    """The argument parser and the subcommand modules, by name."""
     from biosim import __version__
 
     parser = argparse.ArgumentParser(
@@ -32,13 +33,30 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)
         modules[name] = module
+    return parser, modules
+
+
+def parse(argv=None):
+    """``(module, args)``: the arguments parsed and checked (a subcommand's optional
+    ``check_args(args)``) before anything runs; bad values raise BiosimError."""
+    parser, modules = build_parser()
     args = parser.parse_args(argv)
+    module = modules[args.command]
+    if hasattr(module, "check_args"):
+        module.check_args(args)
+    return module, args
+
+
+def main(argv=None) -> int:
     from biosim.core.validation import BiosimError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), "command")
     try:
-        return int(modules[args.command].main(args) or 0)
+        module, args = parse(argv)
+        return int(module.main(args) or 0)
     except BiosimError as e:
-        print(f"biosim {args.command}: error: {e}", file=sys.stderr)
+        print(f"biosim {command}: error: {e}", file=sys.stderr)
         return 2
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 
-from biosim.core.io import atomic_path, save_npz
+from biosim.core.io import atomic_path, output_dir, save_npz
 
 
 def add_arguments(parser) -> None:
@@ -19,6 +19,15 @@ def add_arguments(parser) -> None:
                         help="spike file format")
     parser.add_argument("--no-plot", action="store_true", help="skip the raster PNG")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+
+
+def check_args(args) -> None:
+    """Every argument checked before anything runs."""
+    from biosim.core import validation as check
+
+    if args.duration is not None:
+        check.positive("--duration", args.duration)
+    check.seed("--seed", args.seed)
 
 
 def main(args) -> int:
@@ -34,11 +43,10 @@ def main(args) -> int:
     net, monitors = build(spec, args.seed)
     duration = args.duration if args.duration is not None else \
         spec["network"].get("duration", 1000.0)
+    out = output_dir("--out", args.out)  # before the run: a bad path fails at once
     start = time.perf_counter()
     net.run(duration, progress=args.progress or None)
     wall = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     spikes = {k[7:]: m for k, m in monitors.items() if k.startswith("spikes.")}
     if args.format == "npz":
         arrays = {}

@@ -19,6 +19,9 @@ class all_to_all:
 
     allow_self: bool = True
 
+    def expected_synapses(self, n_pre, n_post) -> float:
+        return float(n_pre) * n_post
+
     def __call__(self, n_pre, n_post, rng, same=False):
         if self.allow_self or not same:
             return None
@@ -35,6 +38,11 @@ class fixed_probability:
 
     def __post_init__(self):
         check.probability("p", self.p)
+        if not isinstance(self.allow_self, (bool, np.bool_)):
+            check.fail("allow_self", "True or False", self.allow_self)
+
+    def expected_synapses(self, n_pre, n_post) -> float:
+        return self.p * n_pre * n_post
 
     def __call__(self, n_pre, n_post, rng, same=False):
         # number of targets per pre unit, then distinct targets: O(synapses), not O(n^2)
@@ -64,6 +72,11 @@ class fixed_indegree:
 
     def __post_init__(self):
         check.integer("k", self.k, low=0)
+        if not isinstance(self.allow_self, (bool, np.bool_)):
+            check.fail("allow_self", "True or False", self.allow_self)
+
+    def expected_synapses(self, n_pre, n_post) -> float:
+        return float(self.k) * n_post
 
     def __call__(self, n_pre, n_post, rng, same=False):
         pool = n_pre - (1 if same and not self.allow_self else 0)
@@ -88,6 +101,10 @@ class uniform:
     low: float
     high: float
 
+    def __post_init__(self):
+        check.number("low", self.low)
+        check.number("high", self.high, low=self.low)
+
     def __call__(self, rng, size):
         return rng.uniform(self.low, self.high, size)
 
@@ -98,6 +115,10 @@ class normal:
 
     mean: float
     std: float
+
+    def __post_init__(self):
+        check.number("mean", self.mean)
+        check.nonnegative("std", self.std)
 
     def __call__(self, rng, size):
         return rng.normal(self.mean, self.std, size)

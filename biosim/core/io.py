@@ -51,8 +51,14 @@ _PICKLE_HINT = ("pickles can run code, so biosim no longer reads them; if you tr
 def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                   suffix=path.suffix)
+    except OSError as e:  # name the user's path, not the temporary file
+        from biosim.core.validation import BiosimError
+
+        raise BiosimError(f"path: cannot write {path} ({e.strerror or e})") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -61,6 +67,21 @@ def atomic_path(path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def output_dir(field: str, path) -> Path:
+    """The folder ``path``, created with its parents; a BiosimError naming ``field`` and the
+    path when it cannot be created or written."""
+    from biosim.core.validation import BiosimError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BiosimError(f"{field}: cannot create folder {path} ({e.strerror or e})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise BiosimError(f"{field}: folder {path} is not writable")
+    return path
 
 
 def save_npz(path, **arrays) -> None:

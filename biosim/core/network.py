@@ -48,6 +48,8 @@ class Network:
 
     def __init__(self, dt: float = 0.1, seed=None):
         self.dt = check.positive("dt", dt)
+        if isinstance(check.seed("seed", seed), np.random.Generator):
+            check.fail("seed", "an integer >= 0, a SeedSequence or None", "a Generator")
         self._seed = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(seed)
         self.populations: list[Population] = []
@@ -137,6 +139,14 @@ class Network:
         self._require(pre)
         self._require(post)
         connectivity = connectivity or all_to_all()
+        if not callable(connectivity):
+            check.fail("connectivity", "all_to_all(), fixed_probability(p), fixed_indegree(k) "
+                                       "or a callable", connectivity)
+        expected = getattr(connectivity, "expected_synapses", None)
+        if expected is not None:  # ~24 bytes a synapse (weight and its pre/post indices)
+            n_syn = expected(pre.n, post.n)
+            check.memory("connectivity", 24.0 * n_syn, f"{n_syn:.3g} synapses "
+                         f"({pre.name} -> {post.name})", connectivity)
         rng = self.rng()
         pairs = connectivity(pre.n, post.n, rng, same=pre is post)
         if not callable(weight):

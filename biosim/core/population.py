@@ -59,6 +59,7 @@ class Population:
 
     def __init__(self, n: int, name: str | None = None):
         self.n = check.integer("n", n, low=1)
+        check.memory("n", 80.0 * self.n, f"{self.n} units", self.n)  # ~10 arrays of float64
         self.name = name or type(self).__name__.lower()
         self.state: dict[str, np.ndarray] = {}
         self.inputs = {k: np.zeros(self.n) for k in self.input_names}

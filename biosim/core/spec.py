@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ MODEL_DIRS = [Path(__file__).resolve().parents[2] / "models"]
 # ------------------------------------------------------------------ schema of kind "network"
 # field -> (type, constraint); constraint: "pos", "nonneg", "prob", "int>=1", tuple of options
 NUM, INT, STR, BOOL, ANY = "number", "integer", "string", "boolean", "any"
-NETWORK = {"dt": (NUM, "pos"), "seed": (INT, "nonneg"), "duration": (NUM, "nonneg")}
+NETWORK = {"dt": (NUM, "pos"), "seed": (INT, "nonneg"), "duration": (NUM, "pos")}
 POPULATION = {"model": (STR, None), "n": (INT, "int>=1")}
 CONNECTION = {
     "pre": (STR, None), "post": (ANY, None),
@@ -97,6 +98,8 @@ def validate(spec: dict) -> dict:
     if not isinstance(spec, dict):
         check.fail("spec", "a TOML table", spec)
     kind = spec.get("kind", "network")
+    if not isinstance(kind, str):
+        check.fail("kind", "a string", kind)
     if kind != "network":
         return _family(kind).validate(spec)
     _fields("", spec, TOP, required=("network", "populations"))
@@ -113,14 +116,12 @@ def validate(spec: dict) -> dict:
         schema = {**POPULATION, **POPULATION_MODELS[pop["model"]].fields}
         _fields(where, pop, schema, required=("n",))
         _stable_dt(where, pop, net["dt"])
-    for k, con in enumerate(spec.get("connections", [])):
+    for k, con in enumerate(_list("connections", spec.get("connections", []))):
         where = f"connections.{k}"
         _fields(where, con, CONNECTION, required=("pre", "post"))
         posts = con["post"] if isinstance(con["post"], list) else [con["post"]]
         for field, name in [("pre", con["pre"])] + [("post", p) for p in posts]:
-            if name not in pops:
-                check.fail(f"{where}.{field}", f"a population in [populations] "
-                                               f"({', '.join(pops)})", name)
+            _population(f"{where}.{field}", name, pops)
         conn = con.get("connectivity", "all_to_all")
         need = {"fixed_probability": "p", "fixed_indegree": "k"}.get(conn)
         if need and need not in con:
@@ -128,25 +129,36 @@ def validate(spec: dict) -> dict:
         w = con.get("weight", 1.0)
         if isinstance(w, dict):
             _fields(f"{where}.weight", w, WEIGHT, required=("dist",))
+            if w["dist"] == "uniform" and w.get("low", 0.0) > w.get("high", 1.0):
+                check.fail(f"{where}.weight.low", f"<= weight.high = {w.get('high', 1.0)}",
+                           w.get("low", 0.0))
         else:
             _value(f"{where}.weight", w, NUM, None)
         if "delay" in con:
             steps = con["delay"] / net["dt"]
-            if abs(steps - round(steps)) > 1e-9:
+            if not math.isfinite(steps) or abs(steps - round(steps)) > 1e-9:
                 check.fail(f"{where}.delay", f"a multiple of network.dt = {net['dt']} ms",
                            con["delay"])
-    for k, inp in enumerate(spec.get("inputs", [])):
+    for k, inp in enumerate(_list("inputs", spec.get("inputs", []))):
         _fields(f"inputs.{k}", inp, INPUT, required=("type", "target"))
-        if inp["target"] not in pops:
-            check.fail(f"inputs.{k}.target", f"a population in [populations] "
-                                              f"({', '.join(pops)})", inp["target"])
+        _population(f"inputs.{k}.target", inp["target"], pops)
     mons = spec.get("monitors", {})
     _fields("monitors", mons, MONITORS)
     for key, names in mons.items():
         for name in names if isinstance(names, list) else [names]:
-            if name not in pops:
-                check.fail(f"monitors.{key}", f"population names ({', '.join(pops)})", name)
+            _population(f"monitors.{key}", name, pops)
     return spec
+
+
+def _list(field, x) -> list:
+    if not isinstance(x, list):
+        check.fail(field, "an array of tables ([[" + field + "]])", x)
+    return x
+
+
+def _population(field, name, pops) -> None:
+    if not isinstance(name, str) or name not in pops:
+        check.fail(field, f"a population in [populations] ({', '.join(map(str, pops))})", name)
 
 
 def _stable_dt(where, pop, dt):
@@ -206,6 +218,8 @@ def register_kind(kind: str, validate, evaluate) -> None:
 
 # ------------------------------------------------------------------ loading
 def find_model(name_or_path) -> Path:
+    if not isinstance(name_or_path, (str, Path)):
+        check.fail("spec", "a path or a model name", name_or_path)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
@@ -222,10 +236,21 @@ def load_spec(name_or_path) -> dict:
     """Read and validate a spec from a path or a model name in ``models/``."""
     path = find_model(name_or_path)
     try:
-        spec = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise BiosimError(f"{path.name}: malformed TOML ({e})") from None
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BiosimError(f"{path.name}: malformed TOML, expected UTF-8 text ({e})") from None
+    except OSError as e:
+        raise BiosimError(f"spec: cannot read {path} ({e.strerror})") from None
     return validate(spec)
+
+
+@contextmanager
+def _prefix(where):
+    """Errors of the constructors name the spec field (``populations.exc.c: ...``)."""
+    try:
+        yield
+    except BiosimError as e:
+        raise BiosimError(f"{where}.{e}") from None
 
 
 def override(spec: dict, field: str, value) -> dict:
@@ -268,8 +293,9 @@ def build(spec: dict, seed=None):
     pops = {}
     for name, p in spec["populations"].items():
         build_population = POPULATION_MODELS[p["model"]].build
-        pops[name] = net.add(build_population(p["n"], name, p))
-    for con in spec.get("connections", []):
+        with _prefix(f"populations.{name}"):
+            pops[name] = net.add(build_population(p["n"], name, p))
+    for k, con in enumerate(spec.get("connections", [])):
         conn = {"all_to_all": lambda: core.all_to_all(con.get("allow_self", True)),
                 "fixed_probability": lambda: core.fixed_probability(
                     con["p"], con.get("allow_self", True)),
@@ -282,20 +308,23 @@ def build(spec: dict, seed=None):
                  else core.normal(w.get("mean", 0.0), w.get("std", 1.0)))
         posts = con["post"] if isinstance(con["post"], list) else [con["post"]]
         for post in posts:
-            net.connect(pops[con["pre"]], pops[post], conn, weight=w,
-                        delay=con.get("delay", 0.0), target=con.get("target", "I"),
-                        sparse=con.get("sparse"))
-    for inp in spec.get("inputs", []):
+            with _prefix(f"connections.{k}"):
+                net.connect(pops[con["pre"]], pops[post], conn, weight=w,
+                            delay=con.get("delay", 0.0), target=con.get("target", "I"),
+                            sparse=con.get("sparse"))
+    for k, inp in enumerate(spec.get("inputs", [])):
         target, var = pops[inp["target"]], inp.get("var", "I")
-        if inp["type"] == "noise":
-            every = max(1, int(round(inp.get("every", net.dt) / net.dt)))
-            net.add(core.GaussianNoise(target, inp.get("std", 1.0), inp.get("mean", 0.0),
-                                       every=every, var=var))
-        elif inp["type"] == "constant":
-            net.add(core.ConstantCurrent(target, inp.get("amplitude", 0.0), var=var))
-        else:
-            net.add(core.PoissonInput(target, inp.get("rate", 0.0), inp.get("weight", 1.0),
-                                      inp.get("n_sources", 1), var=var))
+        with _prefix(f"inputs.{k}"):
+            if inp["type"] == "noise":
+                every = max(1, int(round(inp.get("every", net.dt) / net.dt)))
+                net.add(core.GaussianNoise(target, inp.get("std", 1.0), inp.get("mean", 0.0),
+                                           every=every, var=var))
+            elif inp["type"] == "constant":
+                net.add(core.ConstantCurrent(target, inp.get("amplitude", 0.0), var=var))
+            else:
+                net.add(core.PoissonInput(target, inp.get("rate", 0.0),
+                                          inp.get("weight", 1.0), inp.get("n_sources", 1),
+                                          var=var))
     monitors = {}
     for key, names in spec.get("monitors", {"spikes": list(pops)}).items():
         for name in names if isinstance(names, list) else [names]:

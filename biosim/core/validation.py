@@ -12,7 +12,10 @@ import numpy as np
 
 
 class BiosimError(ValueError):
-    """Bad input to biosim: the message names the field and the fix."""
+    """Bad input to biosim: one line that names the field and the fix."""
+
+    def __init__(self, message=""):
+        super().__init__(" ".join(str(message).replace("\r", "\\r").split("\n")))
 
 
 def fail(field: str, expected: str, got=None) -> None:
@@ -102,6 +105,41 @@ def per_unit(field: str, x, n: int, *, low=None, high=None) -> np.ndarray:
     if a.shape != (n,):
         fail(field, f"a scalar or an array of length {n}", f"shape {a.shape}")
     return a.copy()
+
+
+def seed(field: str, x):
+    """A seed: None, an int >= 0, a sequence of them, a SeedSequence or a Generator."""
+    if x is None or isinstance(x, (np.random.SeedSequence, np.random.Generator)):
+        return x
+    items = x if isinstance(x, (list, tuple)) and x else [x]
+    for k in items:
+        if isinstance(k, bool) or not isinstance(k, (Integral, np.integer)) or k < 0:
+            fail(field, "an integer >= 0, a SeedSequence, a Generator or None", x)
+    return x
+
+
+def memory(field: str, n_bytes: float, what: str, got=None) -> None:
+    """Refuse an allocation larger than this machine's memory before making it."""
+    if n_bytes > _total_memory():
+        fail(field, f"a size that fits in memory ({what} would need {_bytes(n_bytes)}; this "
+                    f"machine has {_bytes(_total_memory())})", got)
+
+
+def _total_memory() -> float:
+    import os
+
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 64e9
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} EB"
 
 
 def choice(field: str, x, options) -> str:

@@ -2,6 +2,7 @@
 (registered with :mod:`biosim.core.spec` when :mod:`biosim.neurons` is imported)."""
 from __future__ import annotations
 
+from biosim.core.validation import fail
 from biosim.core.spec import BOOL, NUM, STR, register_population_model
 from biosim.neurons.izhikevich import PRESETS, SCHEMES, Izhikevich
 from biosim.neurons.lif import LIF
@@ -19,6 +20,9 @@ LIF_FIELDS = {
 
 
 def build_izhikevich(n, name, table) -> Izhikevich:
+    if "preset" in table and "heterogeneity" in table:
+        fail("preset", "either preset or heterogeneity (the 2003 draw sets its own a-d; "
+                       "give a-d to override them)", "both")
     kw = {k: table[k] for k in ("a", "b", "c", "d", "v0", "v_peak", "scheme") if k in table}
     if "heterogeneity" in table:
         return Izhikevich.heterogeneous(n, table["heterogeneity"], name=name, **kw)

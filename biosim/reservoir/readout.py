@@ -109,8 +109,10 @@ class ThreeFactorReadout(Estimator):
     def __init__(self, n_outputs, eta=10.0, modes=None, *, tau_e=5.0, gate_floor=0.0,
                  center=False):
         self.n_outputs = check.integer("n_outputs", n_outputs, low=1)
-        eta = np.broadcast_to(np.asarray(eta, float), (self.n_outputs,))
-        self.eta = check.array("eta", eta, low=0.0).copy()
+        eta = check.array("eta", eta, low=0.0)
+        if eta.ndim > 1 or eta.size not in (1, self.n_outputs):
+            check.fail("eta", f"a number or {self.n_outputs} numbers", eta)
+        self.eta = np.broadcast_to(eta.reshape(-1), (self.n_outputs,)).copy()
         modes = modes or ["online"] * self.n_outputs
         if len(modes) != self.n_outputs:
             check.fail("modes", f"{self.n_outputs} entries", modes)

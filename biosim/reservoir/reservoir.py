@@ -162,6 +162,9 @@ class Reservoir:
         self.input_p = check.probability("input_p", input_p)
         self.input_gain = check.number("input_gain", input_gain)
         self.rng = make_rng(seed)
+        n_syn = self.p * self.n * self.n  # ~24 bytes a synapse, ~30 floats a neuron
+        check.memory("n", 24.0 * n_syn + 8.0 * self.n * (30 + self.n_inputs),
+                     f"{self.n} neurons with p = {self.p:g}", n)
         self._build()
         self.reset_state()
 
@@ -242,6 +245,8 @@ class Reservoir:
         """External current per step, shape (steps, n): inputs (steps, n_inputs) @ W_in,
         plus Gaussian noise of std ``noise_std`` (drawn from the reservoir's stream)."""
         x = check.array("inputs", inputs, ndim=2)
+        check.memory("dt", 24.0 * x.shape[0] * self.n, f"{x.shape[0]} steps of {self.n} "
+                     f"neurons at dt = {self.dt:g} ms", self.dt)
         if x.shape[1] != self.n_inputs:
             check.fail("inputs", f"shape (steps, n_inputs={self.n_inputs})", f"shape {x.shape}")
         I = x @ self.W_in

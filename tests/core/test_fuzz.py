@@ -1,0 +1,74 @@
+"""Fuzzing the spec loader and the command-line parsers (issue 16, item 8): whatever a user
+writes, the only exception is a one-line BiosimError (argparse's own usage errors aside)."""
+import copy
+import tomllib
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from biosim.core.spec import MODEL_DIRS, build, validate
+from biosim.core.validation import BiosimError
+
+SPECS = [tomllib.loads((MODEL_DIRS[0] / f"{name}.toml").read_text())
+         for name in ("izhikevich2003", "what_when", "force_sine")]
+FAST = settings(max_examples=1000, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+
+scalars = st.one_of(
+    st.integers(-3, 300), st.sampled_from([0, -1, 2**63, 10**12, 10**300]),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.5, 1e-12, 1e300]),
+    st.text(max_size=6), st.sampled_from(["RS", "lif", "uniform", "noise", "exc", "inh"]),
+    st.booleans())
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=5)
+
+
+def paths(node, prefix=()):
+    """Every (container path, key) of a spec, tables and arrays alike."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        yield prefix, key
+        if isinstance(value, (dict, list)):
+            yield from paths(value, prefix + (key,))
+
+
+@st.composite
+def mutated_specs(draw):
+    spec = copy.deepcopy(draw(st.sampled_from(SPECS)))
+    for _ in range(draw(st.integers(1, 3))):
+        where = list(paths(spec))
+        if not where:
+            break
+        prefix, key = draw(st.sampled_from(where))
+        node = spec
+        for k in prefix:
+            node = node[k]
+        action = draw(st.sampled_from(["set", "set", "set", "delete", "add"]))
+        if action == "set":
+            node[key] = draw(values)
+        elif action == "delete":
+            del node[key]
+        elif isinstance(node, dict):
+            node[draw(st.text(max_size=5))] = draw(values)
+        else:
+            node.append(draw(values))
+    return spec
+
+
+def small(spec):
+    pops = spec.get("populations", {})
+    return all(isinstance(p, dict) and p.get("n", 1) <= 300 for p in pops.values())
+
+
+@FAST
+@given(mutated_specs())
+def test_fuzz_spec_loader(spec):
+    """validate (and build, for networks of small size) raises BiosimError or nothing."""
+    try:
+        validate(spec)
+        if spec.get("kind", "network") == "network" and small(spec):
+            build(spec)
+    except BiosimError as e:
+        assert "\n" not in str(e) and ":" in str(e)
