@@ -2,8 +2,8 @@
 (registered with :mod:`biosim.core.spec` when :mod:`biosim.neurons` is imported)."""
 from __future__ import annotations
 
-from biosim.core.validation import fail
 from biosim.core.spec import BOOL, NUM, STR, register_population_model
+from biosim.core.validation import fail
 from biosim.neurons.izhikevich import PRESETS, SCHEMES, Izhikevich
 from biosim.neurons.lif import LIF
 
