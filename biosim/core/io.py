@@ -49,11 +49,16 @@ _PICKLE_HINT = ("pickles can run code, so biosim no longer reads them; if you tr
 # ------------------------------------------------------------------ atomic writes
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+
+    The temporary name holds the writer's process id: temporary files that killed writers
+    left in that folder are removed at the first save there of the next process.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+        _remove_leftovers(path.parent.resolve())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
                                    suffix=path.suffix)
     except OSError as e:  # name the user's path, not the temporary file
         from biosim.core.validation import BiosimError
@@ -82,6 +87,24 @@ def output_dir(field: str, path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise BiosimError(f"{field}: folder {path} is not writable")
     return path
+
+
+_TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}(?P<suffix>\.[^.]*)?")
+_cleaned = set()  # folders this process has cleaned
+
+
+def _remove_leftovers(folder):
+    """Remove the temporary files that killed writers left in ``folder`` (once per process:
+    a folder of many files is listed once, not at every save)."""
+    from biosim.core.processes import pid_alive
+
+    if folder in _cleaned:
+        return
+    _cleaned.add(folder)
+    for entry in os.scandir(folder):
+        m = _TEMP.fullmatch(entry.name)
+        if m and m["name"].endswith(m["suffix"] or "") and not pid_alive(int(m["pid"])):
+            Path(entry.path).unlink(missing_ok=True)
 
 
 def save_npz(path, **arrays) -> None:

@@ -1,4 +1,4 @@
-"""Where points run: a local process pool, or a Dask distributed cluster.
+"""Where points run: this process, a local process pool (``biosim.sweep.pool``), or Dask.
 
 Workers only compute; results come back to the calling process, which alone writes
 the store. ``run_point`` never raises: an exception inside ``fn`` becomes an 'error'
@@ -7,7 +7,6 @@ result with its traceback.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import time
 import traceback
@@ -17,7 +16,7 @@ import numpy as np
 
 from biosim.core.validation import BiosimError
 
-_FN = None  # the swept function, loaded once per local worker process
+DASK_TRIES = 2  # submissions of a point whose task Dask gave up on
 
 
 def run_point(fn, params: dict, seed: int, reserved) -> dict:
@@ -52,57 +51,22 @@ def check_metrics(metrics, reserved) -> dict:
     return out
 
 
-def _dumps(fn) -> bytes:
-    """Pickle ``fn``; cloudpickle (shipped with dask) also handles notebook functions."""
-    try:
-        import cloudpickle as pickle
-    except ImportError:
-        import pickle
-    return pickle.dumps(fn)
+def run_inline(fn, feed, reserved):
+    """Run the points of ``feed`` one by one in this process (``workers=1``)."""
+    while batch := feed.take(1, wait=True):
+        key, params, seed = batch[0]
+        feed.done([(key, run_point(fn, params, seed, reserved))])
 
 
-def _init_worker(payload):
-    import pickle
+def run_dask(fn, feed, reserved, address, workers):
+    """Run the points of ``feed`` on a Dask cluster: ``address`` is a scheduler address, a
+    ``Client``, a cluster object, or ``None`` for a ``LocalCluster`` of ``workers`` processes.
 
-    global _FN
-    _FN = pickle.loads(payload)
-
-
-def _run_local_point(params, seed, reserved):
-    return run_point(_FN, params, seed, reserved)
-
-
-def run_local(fn, tasks, reserved, workers, on_result):
-    """Run ``tasks`` (key, params, seed) on a process pool; ``on_result(key, result)``."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    workers = min(workers or os.cpu_count() or 1, len(tasks))
-    # forkserver: workers start from a clean process, not from a fork of a parent whose
-    # threads (torch, OpenMP, numba) a fork would leave in a broken state
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=_init_worker, initargs=(_dumps(fn),))
-    try:
-        futures = {pool.submit(_run_local_point, params, seed, reserved): key
-                   for key, params, seed in tasks}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                raise RuntimeError("sweep: a worker process died (killed, out of memory or a "
-                                   "crash in native code); finished points are in the store, "
-                                   "rerun to resume") from None
-            on_result(futures[future], result)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def run_dask(fn, tasks, reserved, address, workers, on_result):
-    """Run ``tasks`` on a Dask cluster: ``address`` is a scheduler address, a ``Client``,
-    a cluster object, or ``None`` for a ``LocalCluster`` of ``workers`` processes.
-
-    Dask reruns the tasks of a worker that died; a point whose task keeps killing
-    workers is recorded as an error.
+    A point goes to the cluster with ``fn`` (no scattered copy that a dying worker could
+    take down with it), at most two per worker thread at a time. Dask reruns the tasks of a
+    worker that died and gives up on a task after its ``allowed-failures`` (``KilledWorker``);
+    such a point is submitted once more, since a healthy point may have been queued on the
+    dying worker, and recorded as an error if it fails again.
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -115,16 +79,28 @@ def run_dask(fn, tasks, reserved, address, workers, on_result):
                                              threads_per_worker=1, dashboard_address=None)
         client = Client(address)
     try:
-        fn_future = client.scatter(fn, broadcast=True, hash=False)
-        futures = {client.submit(run_point, fn_future, params, seed, reserved, pure=False): key
-                   for key, params, seed in tasks}
-        for future in as_completed(futures):
+        futures, done = {}, as_completed()
+
+        def submit(tasks, tries=1):
+            for key, params, seed in tasks:
+                future = client.submit(run_point, fn, params, seed, reserved, pure=False)
+                futures[future] = (key, params, seed), tries
+                done.add(future)
+
+        slots = max(2, 2 * sum(client.nthreads().values()))
+        submit(feed.take(slots, wait=True))
+        for future in done:
+            task, tries = futures.pop(future)
             try:
                 result = future.result()
-            except Exception as e:  # e.g. KilledWorker: the task failed on every retry
-                result = {"status": "error", "error": f"{type(e).__name__}: {e}",
+            except Exception as e:  # e.g. KilledWorker: never an exception of fn
+                if tries < DASK_TRIES:
+                    submit([task], tries + 1)
+                    continue
+                result = {"status": "error", "error": f"worker died: {type(e).__name__}: {e}",
                           "traceback": traceback.format_exc(), "wall_s": float("nan")}
-            on_result(futures[future], result)
+            feed.done([(task[0], result)])
+            submit(feed.take(slots - len(futures), wait=not futures))
     finally:
         if client is not address:
             client.close()

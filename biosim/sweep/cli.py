@@ -5,10 +5,13 @@ Example::
     biosim sweep models/what_when.toml --set readout.eta=1e-4:1e-1:log:7 \\
         --set gate.width=20,50,100 --seeds 5 --metric adaptation_trials --store out.sqlite
 
-``SPEC`` may also be a function ``package.module:name`` called as ``fn(**point, seed=s)``.
+``SPEC`` may also be a function ``package.module:name`` called as ``fn(**point, seed=s)``;
+the module may be a ``.py`` file in the current folder. Ctrl-C stops the sweep and says how
+many points are stored (rerunning the command resumes).
 """
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -63,10 +66,14 @@ def main(args) -> int:
         fail("--backend", "dask with --scheduler", backend)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # failures are reported below
-        df = sweep(fn, grid=grid, seeds=args.seeds, store=args.store, backend=backend,
-                   address=args.scheduler, workers=args.workers,
-                   progress=not args.no_progress, retry_failed=args.retry_failed,
-                   extend=args.extend, root_seed=args.root_seed)
+        try:
+            df = sweep(fn, grid=grid, seeds=args.seeds, store=args.store, backend=backend,
+                       address=args.scheduler, workers=args.workers,
+                       progress=not args.no_progress, retry_failed=args.retry_failed,
+                       extend=args.extend, root_seed=args.root_seed)
+        except KeyboardInterrupt as e:
+            print(f"biosim sweep: {e or 'interrupted'}", file=sys.stderr)
+            return 130
     if args.csv:
         from biosim.core.io import atomic_path
 
@@ -94,6 +101,8 @@ def _function(text):
     module, sep, name = text.partition(":")
     if not sep or Path(text).exists():
         return None
+    if "" not in sys.path and os.getcwd() not in sys.path:  # as `python -m` does
+        sys.path.insert(0, os.getcwd())
     try:
         fn = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as e:

@@ -1,16 +1,23 @@
 """``biosim.sweep(fn, grid=...)``: run ``fn`` over a grid and seeds, resumable, as a DataFrame."""
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from collections.abc import Iterable
 
 import numpy as np
 
-from biosim.core.validation import choice, fail, integer
+from biosim.core.validation import BiosimError, choice, fail, integer
 from biosim.sweep.grid import point_key, points as make_points
 from biosim.sweep.store import Store
 
 TABLE_COLUMNS = ("seed", "rng_seed", "wall_s", "status", "error", "traceback")
+POLL_S = 0.5  # s: how often a sweep checks on points that another sweep is running
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: the finished points are stored; the message says how many."""
 
 
 def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", address=None,
@@ -27,12 +34,18 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
         gets ``seed = SeedSequence(root_seed).spawn(r + 1)[r]`` as a 32-bit int, the same
         for every point (common random numbers), whatever the workers or the order.
     store : path of the SQLite store (``None``: in memory, no resume). Finished points are
-        committed one by one; a rerun skips them.
-    backend : ``"local"`` (process pool of ``workers`` processes, default: all cores) or
-        ``"dask"`` (``address``: scheduler address, ``Client``, cluster, or ``None`` for a
-        ``LocalCluster`` of ``workers`` processes).
+        committed as they arrive; a rerun skips them. Sweeps may share a store: a point
+        that another running sweep has claimed is left to it (and waited for).
+    backend : ``"local"``: ``workers`` processes (default: all cores), or this process for
+        ``workers=1``; a point that kills its worker process is tried 3 times, then recorded
+        as an error. ``"dask"``: ``address`` is a scheduler address, ``Client``, cluster, or
+        ``None`` for a ``LocalCluster`` of ``workers`` processes.
     retry_failed : rerun the points recorded as errors.
     extend : allow points that an existing store does not hold yet (otherwise an error).
+
+    Ctrl-C stops the sweep and raises ``SweepInterrupted`` (a ``KeyboardInterrupt``) saying
+    how many points are stored; rerunning resumes. Worker processes never outlive the sweep's
+    process, and need no ``if __name__ == "__main__":`` guard in a script.
 
     Returns
     -------
@@ -48,6 +61,12 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
     pts = make_points(grid, samples)
     seeds = _seeds(seeds)
     params = list(pts[0])
+    for name in params:
+        if name in TABLE_COLUMNS:
+            fail(f"{'grid' if grid is not None else 'samples'}[{name!r}]", "a parameter name "
+                 f"other than the table's own columns {', '.join(TABLE_COLUMNS)}; fn receives "
+                 "the seed as seed=", name)
+    _check_not_bootstrapping()
     # SeedSequence(root, spawn_key=(r,)) is SeedSequence(root).spawn(r + 1)[r]
     rng_seeds = {r: int(np.random.SeedSequence(root_seed, spawn_key=(r,)).generate_state(1)[0])
                  for r in seeds}
@@ -59,10 +78,17 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
         db.attach({"fn": _fn_id(fn), "params": params, "root_seed": root_seed,
                    "points": keys}, extend=extend)
         finished = db.finished(retry_failed)
-        tasks = [(k, p, rng) for k, (p, _, rng) in todo.items() if k not in finished]
-        if tasks:
-            _run(fn, tasks, set(params) | set(TABLE_COLUMNS), backend, address, workers,
-                 progress, db, todo)
+        pending = [k for k in keys if k not in finished]
+        if pending:
+            retry = db.finished() - finished if retry_failed else set()
+            try:
+                _run(fn, pending, retry, set(params) | set(TABLE_COLUMNS), backend, address,
+                     workers, progress, db, todo)
+            except KeyboardInterrupt:
+                stored = len(db.rows(keys))
+                where = "" if store is None else f" in {store}"
+                raise SweepInterrupted(f"sweep interrupted: {stored} of {len(keys)} points "
+                                       f"stored{where}; rerun to resume") from None
         df = table(db.rows(keys), params)
     finally:
         db.close()
@@ -102,28 +128,73 @@ def table(rows, params):
                                      columns=[*params, "seed", *metric_names, *TABLE_COLUMNS[1:]])
 
 
-def _run(fn, tasks, reserved, backend, address, workers, progress, db, todo):
-    """Run ``tasks`` (key, params, rng seed); commit each result as it arrives."""
+def _run(fn, pending, retry, reserved, backend, address, workers, progress, db, todo):
+    """Run the ``pending`` points (keys); commit results as they arrive."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), initial=len(todo) - len(tasks), desc="sweep",
+    bar = tqdm(total=len(todo), initial=len(todo) - len(pending), desc="sweep",
                disable=not progress, unit="pt")
-
-    def on_result(key, result):
-        db.write(key, *todo[key], result)
-        bar.update(1)
-
+    feed = _Feed(db, todo, pending, retry, bar)
     try:
-        if backend == "local":
-            from biosim.sweep.backends import run_local
-
-            run_local(fn, tasks, reserved, workers, on_result)
-        else:
+        if backend == "dask":
             from biosim.sweep.backends import run_dask
 
-            run_dask(fn, tasks, reserved, address, workers, on_result)
+            run_dask(fn, feed, reserved, address, workers)
+        elif min(workers or os.cpu_count() or 1, len(pending)) == 1:
+            from biosim.sweep.backends import run_inline
+
+            run_inline(fn, feed, reserved)
+        else:
+            from biosim.sweep.pool import run
+
+            run(fn, feed, reserved, min(workers or os.cpu_count() or 1, len(pending)))
     finally:
         bar.close()
+
+
+class _Feed:
+    """The points a sweep still needs, handed to the backend a few at a time.
+
+    Each point is claimed in the store just before it runs (``Store.claim``), so that
+    another sweep on the same store skips it; a point that another live sweep holds is
+    waited for, and taken over if that sweep dies.
+    """
+
+    def __init__(self, db, todo, pending, retry, bar):
+        self.db, self.todo, self.retry, self.bar = db, todo, retry, bar
+        self.pending = dict.fromkeys(pending)  # ordered; claimed ones leave it
+
+    @property
+    def left(self) -> int:
+        return len(self.pending)
+
+    def take(self, n, wait=False) -> list:
+        """Up to ``n`` tasks (key, params, rng seed) claimed for this sweep. ``wait``: when
+        other sweeps hold all that is left, wait for them rather than return []."""
+        while self.pending and (n > 0 or wait):
+            claimed, finished = self.db.claim(self.pending, max(n, 1), self.retry)
+            for key in claimed + finished:
+                del self.pending[key]
+            self.bar.update(len(finished))
+            if claimed or not wait:
+                return [(k, self.todo[k][0], self.todo[k][2]) for k in claimed]
+            time.sleep(POLL_S)
+        return []
+
+    def done(self, results) -> None:
+        """Commit ``[(key, result), ...]``."""
+        self.db.write([(key, *self.todo[key], result) for key, result in results])
+        self.bar.update(len(results))
+
+
+def _check_not_bootstrapping():
+    """A process started by multiprocessing (spawn/forkserver, e.g. Dask's local workers)
+    re-runs the main script: a sweep at its top level would start there again."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise BiosimError("sweep: called while a new worker process imports your script; put "
+                          'the sweep under `if __name__ == "__main__":` in that script')
 
 
 def _seeds(seeds) -> list[int]:

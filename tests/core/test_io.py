@@ -1,8 +1,14 @@
 """Network files are data: JSON + arrays, exact continuation, shared objects, user kernels
-re-bound by name, one-line errors for foreign, old or damaged files."""
+re-bound by name, one-line errors for foreign, old or damaged files; a killed writer's
+temporary file is removed at the next save."""
 import json
+import os
 import pickle
+import signal
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -195,3 +201,28 @@ def test_crafted_documents_are_refused(tmp_path):
         pass
     with pytest.raises(bs.BiosimError):
         bs.Network.load(tmp_path / "x.npz")
+
+
+KILLED_SAVE = ("import os, signal, sys\n"
+               "from biosim.core.io import atomic_path\n"
+               "with atomic_path(sys.argv[1]) as tmp:\n"
+               "    tmp.write_bytes(b'x' * 100_000)\n"
+               "    os.kill(os.getpid(), signal.SIGKILL)\n")
+
+
+def test_temp_file_of_a_killed_save_is_removed_at_the_next_save(tmp_path):
+    target = tmp_path / "w.npz"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(target)], env=env)
+    assert proc.returncode == -signal.SIGKILL
+    (left,) = tmp_path.iterdir()
+    assert left.name.startswith(".w.npz.") and left.stat().st_size == 100_000
+    live = tmp_path / f".w.npz.{os.getpid()}.abcd1234.npz"  # a save in progress: kept
+    live.write_bytes(b"y")
+    other = tmp_path / ".notes.txt"
+    other.write_text("not ours")
+    io.save_npz(target, a=np.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name,
+                                                                 "w.npz"])
+    with np.load(target, allow_pickle=False) as f:
+        assert f["a"].tolist() == [0, 1, 2]

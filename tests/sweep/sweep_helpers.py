@@ -30,10 +30,12 @@ def trivial(a, seed):
 class Counted:
     """Appends 'a seed' to ``calls`` on every call (to count calls across processes)."""
 
-    def __init__(self, calls, sleep=0.0, fail_unless=None, kill_at=None):
+    def __init__(self, calls, sleep=0.0, fail_unless=None, kill_at=None, die_at=None,
+                 fixed=None):
         self.calls, self.sleep = str(calls), sleep
         self.fail_unless = fail_unless  # a == 2 raises unless this file exists
         self.kill_at = kill_at  # a == kill_at SIGKILLs its own process once (marker file)
+        self.die_at, self.fixed = die_at, fixed  # a == die_at: os._exit(7) unless fixed exists
 
     def __call__(self, a, seed):
         with open(self.calls, "a") as f:
@@ -46,6 +48,9 @@ class Counted:
             if not os.path.exists(marker):
                 open(marker, "w").close()
                 os.kill(os.getpid(), signal.SIGKILL)
+        if self.die_at is not None and a == self.die_at and not (
+                self.fixed is not None and os.path.exists(self.fixed)):
+            os._exit(7)
         return {"y": 2.0 * a}
 
     def counts(self):

@@ -162,18 +162,3 @@ def test_bad_arguments():
                       (dict(backend="mpi"), "backend"), (dict(workers=0), "workers")):
         with pytest.raises(BiosimError, match=f"^{field}: expected"):
             bs.sweep(h.trivial, grid={"a": [1]}, progress=False, **kw)
-
-
-def test_dask_worker_killed_loses_and_duplicates_nothing(tmp_path):
-    """A worker process SIGKILLed mid-sweep: Dask reruns its tasks elsewhere."""
-    from dask.distributed import LocalCluster
-
-    fn = h.Counted(tmp_path / "calls.txt", sleep=0.05, kill_at=3)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
-        df = bs.sweep(fn, grid={"a": list(range(8))}, backend="dask", address=cluster,
-                      store=tmp_path / "s.sqlite", progress=False)
-    assert (tmp_path / "calls.txt.killed").exists()
-    assert list(df.a) == list(range(8)) and (df.status == "ok").all()
-    assert fn.counts()[3] == 2
-    assert len(sw.load(tmp_path / "s.sqlite")) == 8
