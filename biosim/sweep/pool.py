@@ -52,8 +52,8 @@ def run(fn, feed, reserved, workers):
                 if retry:
                     batch = [retry.pop(0)]
                 else:
-                    size = 1 if mean_s is None else max(1, min(int(BATCH_S / mean_s),
-                                                               -(-feed.left // workers)))
+                    size = 1 if mean_s is None else max(1, min(
+                        int(BATCH_S / max(mean_s, 1e-6)), -(-feed.left // workers)))
                     batch = feed.take(size, wait=not any(w.batch for w in pool))
                 if not batch:
                     break
@@ -66,7 +66,7 @@ def run(fn, feed, reserved, workers):
                     pool[i].kill()
                     pool[i] = _Worker()
             busy = [w for w in pool if w.batch]
-            if not busy:
+            if not busy and not retry:
                 break
             results = []
             for conn in wait([w.conn_in for w in busy], timeout=WAIT_S):
