@@ -66,7 +66,9 @@ def run(fn, feed, reserved, workers):
                     pool[i].kill()
                     pool[i] = _Worker()
             busy = [w for w in pool if w.batch]
-            if not busy and not retry:
+            if not busy:
+                if retry:  # requeued at dispatch: a fresh worker takes it
+                    continue
                 break
             results = []
             for conn in wait([w.conn_in for w in busy], timeout=WAIT_S):
