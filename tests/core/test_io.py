@@ -41,7 +41,8 @@ def rich_network(seed=3):
     net.add(bs.ArrayCurrent(out, np.linspace(0.0, 5.0, 300), every=2))
     net.add(bs.ConstantCurrent(out, 0.5, indices=[0, 1]))
     net.modulators["reward"] = 0.5
-    mons = [net.monitor(out), net.monitor(src, "rate"), net.monitor(out, "v", [0, 4], every=3)]
+    mons = [net.monitor(out), net.monitor(src, "rate"), net.monitor(out, "v", [0, 4], every=3),
+            net.monitor(net.projections[0], "w", every=4)]
     return net, mons
 
 
@@ -53,11 +54,12 @@ def test_rich_network_continues_bit_for_bit(tmp_path):
     net.save(tmp_path / "ckpt.npz")
     back = bs.Network.load(tmp_path / "ckpt.npz", rules={"anti_hebb": anti_hebb})
     back.run(94.5)
-    spikes, rate, v = back.monitors
+    spikes, rate, v, w = back.monitors
     assert ref_mons[0].i.size > 50
     assert np.array_equal(ref_mons[0].i, spikes.i) and np.array_equal(ref_mons[0].t, spikes.t)
     assert np.array_equal(ref_mons[1].rate, rate.rate)
     assert np.array_equal(ref_mons[2].values, v.values) and np.array_equal(ref_mons[2].t, v.t)
+    assert np.array_equal(ref_mons[3].values, w.values) and len(w.t) == 75
     for a, b in zip(ref.projections, back.projections):
         assert np.array_equal(a.weights.flat_values(), b.weights.flat_values())
     # the objects are shared as in the network that was saved
