@@ -11,8 +11,9 @@ from biosim.core.io import atomic_path, output_dir, save_npz
 
 def add_arguments(parser) -> None:
     parser.add_argument("spec", help="path to a TOML spec or a model name (models/NAME.toml)")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="ms of biological time (default: the spec's network.duration)")
+    parser.add_argument("--duration", default=None,
+                        help="biological time in ms, or with units ('2 s') (default: the "
+                             "spec's network.duration)")
     parser.add_argument("--seed", type=int, default=None, help="override network.seed")
     parser.add_argument("--out", default="results", help="output folder")
     parser.add_argument("--format", choices=("npz", "parquet"), default="npz",
@@ -31,8 +32,11 @@ def check_args(args) -> None:
 
 
 def main(args) -> int:
+    from biosim.core import validation as check
     from biosim.core.spec import build, load_spec
 
+    if args.duration is not None:
+        args.duration = check.nonnegative("--duration", args.duration, "ms")
     spec = load_spec(args.spec)
     if spec.get("kind", "network") != "network":
         from biosim.core.spec import evaluate

@@ -12,7 +12,7 @@ from biosim.core.plasticity import (STDP, ClippedHebbian, Hebbian, LocalRule, Oj
 from biosim.core.population import PoissonGroup, Population, SpikeGenerator
 from biosim.core.projection import Projection, Weights
 from biosim.core.random import make_rng
-from biosim.core.validation import BiosimError
+from biosim.core.validation import BiosimError, BiosimWarning
 
 __all__ = [
     "Network", "Population", "PoissonGroup", "SpikeGenerator", "Projection", "Weights",
@@ -20,5 +20,5 @@ __all__ = [
     "Input", "ConstantCurrent", "StepCurrent", "ArrayCurrent", "GaussianNoise", "PoissonInput",
     "SpikeMonitor", "StateMonitor", "RateMonitor", "OrderParameterMonitor", "WeightMonitor",
     "Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian",
-    "make_rng", "BiosimError", "Estimator", "all_estimators",
+    "make_rng", "BiosimError", "BiosimWarning", "Estimator", "all_estimators",
 ]

@@ -59,7 +59,7 @@ class StepCurrent(Input):
 
     def __init__(self, target, times, amplitudes, var="I", indices=None):
         super().__init__(target, var, indices)
-        self.times = check.array("times", times, ndim=1)
+        self.times = check.array("times", times, ndim=1, unit="ms")
         if np.any(np.diff(self.times) < 0):
             check.fail("times", "increasing times", self.times)
         self.amplitudes = check.array("amplitudes", amplitudes, shape=(self.times.size,))
@@ -133,7 +133,7 @@ class PoissonInput(Input):
 
     def __init__(self, target, rate, weight, n_sources: int = 1, var="I", indices=None):
         super().__init__(target, var, indices)
-        self.rate = check.nonnegative("rate", rate)
+        self.rate = check.nonnegative("rate", rate, "Hz")
         self.weight = check.number("weight", weight)
         self.n_sources = check.integer("n_sources", n_sources, low=1)
         self._rng = None

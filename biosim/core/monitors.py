@@ -30,7 +30,9 @@ class Monitor:
     """Base class: records ``source`` once per step (``record``), after the rules (step 7 of
     :class:`~biosim.core.Network`).
 
-    ``accepts``: the source kinds this monitor records (any population kind by default)."""
+    ``accepts``: the source kinds this monitor records (any population kind by default).
+    ``name`` (default ``"POP.spikes"``, ``"POP.rate"``, ``"POP.VAR"``, ``"PROJ.w"``) finds the
+    monitor in its network, ``net["exc.spikes"]``, also after ``Network.load``."""
 
     accepts: tuple[str, ...] = tuple(KINDS)
 
@@ -42,6 +44,7 @@ class Monitor:
                 f", but {describe(source)} is of kind {' and '.join(map(repr, kinds))}")
         self.source = source
         self.name = name or default_name or f"{type(self).__name__}({source.name})"
+        self.auto_name = name is None  # the network makes a default name unique
 
     def record(self, step: int, t: float, dt: float) -> None:
         raise NotImplementedError
@@ -54,7 +57,7 @@ class SpikeMonitor(Monitor):
     accepts = ("spikes",)
 
     def __init__(self, source, name=None):
-        super().__init__(source, name)
+        super().__init__(source, name, f"{source.name}.spikes")
         self._steps, self._idx = [], []
         self.dt = None
 
@@ -158,7 +161,7 @@ class RateMonitor(Monitor):
     accepts = ("spikes",)
 
     def __init__(self, source, name=None):
-        super().__init__(source, name)
+        super().__init__(source, name, f"{source.name}.rate")
         self._counts, self.dt = [], None
 
     def record(self, step, t, dt):

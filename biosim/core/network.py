@@ -19,6 +19,10 @@ CHECKPOINT_VERSION = 3
 CHECK_EVERY = 1000
 #: longest run accepted, in steps (more is a typo in dt or duration: ~days of compute)
 MAX_STEPS = 10**10
+#: time steps (ms) outside this range give a warning: probably a dt meant in seconds
+DT_RANGE = (0.01, 10.0)
+#: a run of fewer steps gives a warning: probably a duration meant in seconds
+MIN_RUN_STEPS = 10
 
 
 class Network:
@@ -26,8 +30,9 @@ class Network:
 
     Parameters
     ----------
-    dt : float
-        Time step in ms.
+    dt : float or str
+        Time step in ms, or a string with units (``"0.1 ms"``, ``"100 us"``). A step outside
+        [0.01, 10] ms gives a warning (``dt=0.0001`` is 0.1 us, not 0.1 ms).
     seed : int, SeedSequence or None
         Root seed. Every random object added (population, input, connection) gets its own
         child stream, spawned in the order of ``add``/``connect``; monitors draw nothing, so
@@ -43,11 +48,17 @@ class Network:
     6. plasticity rules update weights from the pre/post activity of step n;
     7. monitors record; the clock advances.
 
-    What is in a network is exactly what was added to it.
+    What is in a network is exactly what was added to it. Populations, projections and
+    monitors are found by name: ``net["exc"]``, ``net["exc.spikes"]``, ``net["exc->inh"]``
+    (also after :meth:`load`); an unnamed one gets its default name made unique
+    (``izhikevich``, ``izhikevich_1``, ...).
     """
 
     def __init__(self, dt: float = 0.1, seed=None):
-        self.dt = check.positive("dt", dt)
+        self.dt = check.positive("dt", dt, "ms")
+        if not DT_RANGE[0] <= self.dt <= DT_RANGE[1]:
+            check.warn("dt", f"{self.dt:g} ms is outside the usual [{DT_RANGE[0]:g}, "
+                             f"{DT_RANGE[1]:g}] ms; a bare dt is in ms (write e.g. dt='0.1 ms')")
         if isinstance(check.seed("seed", seed), np.random.Generator):
             check.fail("seed", "an integer >= 0, a SeedSequence or None", "a Generator")
         self._seed = seed if isinstance(seed, np.random.SeedSequence) else \
@@ -81,9 +92,9 @@ class Network:
     # ------------------------------------------------------------ building
     def add(self, obj):
         """Add a population, input, projection or monitor; returns it."""
+        if isinstance(obj, (Population, Projection, Monitor)):
+            self._unique_name(obj)
         if isinstance(obj, Population):
-            if any(p.name == obj.name for p in self.populations):
-                check.fail("name", "a population name not used in this network", obj.name)
             obj.check_dt(self.dt)
             obj.initialize(self.rng())
             self.populations.append(obj)
@@ -107,6 +118,31 @@ class Network:
         else:
             check.fail("add", "a Population, Input, Projection or Monitor", type(obj).__name__)
         return obj
+
+    def _named(self):
+        return [*self.populations, *self.projections, *self.monitors]
+
+    def _unique_name(self, obj) -> None:
+        taken = {x.name for x in self._named()}
+        if obj.name not in taken:
+            return
+        if not getattr(obj, "auto_name", False):
+            check.fail("name", f"a name not used in this network (taken: {sorted(taken)})",
+                       obj.name)
+        base, k = obj.name, 1
+        while f"{base}_{k}" in taken:
+            k += 1
+        obj.name = f"{base}_{k}"
+
+    def __getitem__(self, name: str):
+        """The population, projection or monitor called ``name``."""
+        for x in self._named():
+            if x.name == name:
+                return x
+        check.fail("name", f"one of {[x.name for x in self._named()]}", name)
+
+    def __contains__(self, name) -> bool:
+        return any(x.name == name for x in self._named())
 
     def _require(self, pop):
         if not any(p is pop for p in self.populations):
@@ -174,13 +210,14 @@ class Network:
         return self.add(proj)
 
     def _delay_steps(self, delay):
-        d = check.array("delay", delay, low=0.0)
+        d = check.array("delay", delay, low=0.0, unit="ms")
         steps = np.rint(d / self.dt)
         if np.any(np.abs(steps * self.dt - d) > 1e-6 * max(self.dt, 1.0)):
             check.fail("delay", f"multiples of dt = {self.dt} ms", d if d.ndim == 0 else "array")
         return steps.astype(np.int64)
 
-    def monitor(self, source, what: str = "spikes", indices=None, every: int = 1) -> Monitor:
+    def monitor(self, source, what: str = "spikes", indices=None, every: int = 1,
+                name: str | None = None) -> Monitor:
         """Record a population or a projection (``indices``: units or synapses; every k
         steps).
 
@@ -189,22 +226,24 @@ class Network:
         ``"phase"`` population record its order parameter (:class:`OrderParameterMonitor`);
         any other name is a state variable, input, ``"activity"`` or activity kind
         (:class:`StateMonitor`). Projection: ``"w"``, the weights of its existing synapses
-        (:class:`WeightMonitor`). A monitor of the wrong kind is refused.
+        (:class:`WeightMonitor`). A monitor of the wrong kind is refused. ``name`` (default
+        ``"POP.WHAT"``) finds it again: ``net[name]``, also after :meth:`load`.
         """
         if isinstance(source, Projection):
             if what != "w":
                 check.fail("what", f"'w' for projection {source.name!r}", what)
-            return self.add(WeightMonitor(source, indices=indices, every=every))
+            return self.add(WeightMonitor(source, indices=indices, every=every, name=name))
         self._require(source)
         if what == "spikes":
-            mon = SpikeMonitor(source)
+            mon = SpikeMonitor(source, name)
         elif what == "rate":
-            mon = RateMonitor(source)
+            mon = RateMonitor(source, name)
         elif what in ("r", "psi") and source.activity_kinds[0] == "phase" \
                 and what not in source.state:
-            mon = OrderParameterMonitor(source, what, indices=indices, every=every)
+            mon = OrderParameterMonitor(source, what, indices=indices, every=every,
+                                        name=name)
         else:
-            mon = StateMonitor(source, what, indices=indices, every=every)
+            mon = StateMonitor(source, what, indices=indices, every=every, name=name)
         return self.add(mon)
 
     def callback(self, fn, every: int = 1):
@@ -216,10 +255,11 @@ class Network:
 
     # ------------------------------------------------------------ running
     def run(self, duration: float, progress: bool | None = None, fused: bool | None = None):
-        """Advance by ``duration`` ms. ``progress``: tqdm bar (default: runs of > 10^5
-        steps). ``fused``: use the model family's fused kernel when the network allows it
-        (default), force it (True) or force the generic loop (False)."""
-        duration = check.nonnegative("duration", duration)
+        """Advance by ``duration`` ms (or a string with units: ``"2 s"``). ``progress``: tqdm
+        bar (default: runs of > 10^5 steps). ``fused``: use the model family's fused kernel
+        when the network allows it (default), force it (True) or force the generic loop
+        (False). A first run of fewer than 10 steps gives a warning (``run(2)`` is 2 ms)."""
+        duration = check.nonnegative("duration", duration, "ms")
         if duration / self.dt > MAX_STEPS:
             check.fail("duration", f"at most {MAX_STEPS:.0e} steps of dt = {self.dt:g} ms "
                                    f"(this run is {duration / self.dt:.1e} steps; raise dt or "
@@ -227,6 +267,10 @@ class Network:
         n_steps = int(round(duration / self.dt))
         if abs(n_steps * self.dt - duration) > 1e-6 * self.dt:
             check.fail("duration", f"a multiple of dt = {self.dt} ms", duration)
+        if 0 < n_steps < MIN_RUN_STEPS and self.step_count == 0:  # a loop of short runs: once
+            check.warn("duration", f"{duration:g} ms is only {n_steps} step(s) of dt = "
+                                   f"{self.dt:g} ms; a bare duration is in ms (write e.g. "
+                                   f"run('{duration:g} s') for seconds)")
         for pop in self.populations:
             pop.check_dt(self.dt)
         runner = self._fused_runner() if fused is not False else None

@@ -168,8 +168,8 @@ class Rule:
     def __init__(self, params=(), *, tau_pre=None, tau_post=None, w_min=-np.inf,
                  w_max=np.inf, modulators=(), trace="all"):
         self.params = check.array("params", params, ndim=1)
-        self.tau_pre = check.positive("tau_pre", tau_pre) if tau_pre is not None else None
-        self.tau_post = check.positive("tau_post", tau_post) if tau_post is not None else None
+        self.tau_pre = check.positive("tau_pre", tau_pre, "ms") if tau_pre is not None else None
+        self.tau_post = check.positive("tau_post", tau_post, "ms") if tau_post is not None else None
         self.w_min, self.w_max = float(w_min), float(w_max)
         if math.isnan(self.w_min) or math.isnan(self.w_max) or self.w_min > self.w_max:
             check.fail("w_min/w_max", "w_min <= w_max (no NaN)", (w_min, w_max))
@@ -361,7 +361,8 @@ class STDP(Rule):
         check.number("w_max", w_max)
         self.multiplicative = bool(multiplicative)
         super().__init__([self.a_plus, self.a_minus, float(self.multiplicative), w_min, w_max],
-                         tau_pre=tau_plus, tau_post=tau_minus, w_min=w_min, w_max=w_max,
+                         tau_pre=check.positive("tau_plus", tau_plus, "ms"),
+                         tau_post=check.positive("tau_minus", tau_minus, "ms"), w_min=w_min, w_max=w_max,
                          trace=trace)
 
 
@@ -378,7 +379,7 @@ class ThreeFactor(Rule):
                  eligibility=coincidence_kernel, eligibility_params=(), tau_pre=20.0,
                  tau_post=None, w_min=-np.inf, w_max=np.inf):
         self.eta = check.number("eta", eta)
-        self.tau_e = check.positive("tau_e", tau_e)
+        self.tau_e = check.positive("tau_e", tau_e, "ms")
         if not hasattr(eligibility, "py_func"):
             check.fail("eligibility", "a numba @njit rule kernel", eligibility)
         self.kernel = eligibility

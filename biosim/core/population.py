@@ -60,7 +60,9 @@ class Population:
     def __init__(self, n: int, name: str | None = None):
         self.n = check.integer("n", n, low=1)
         check.memory("n", 80.0 * self.n, f"{self.n} units", self.n)  # ~10 arrays of float64
+        # unnamed: the network makes the default unique (izhikevich, izhikevich_1, ...)
         self.name = name or type(self).__name__.lower()
+        self.auto_name = name is None
         self.state: dict[str, np.ndarray] = {}
         self.inputs = {k: np.zeros(self.n) for k in self.input_names}
         kind = self.activity_kinds[0]
@@ -128,7 +130,7 @@ class SpikeGenerator(Population):
     def __init__(self, n: int, indices, times, name: str | None = None):
         super().__init__(n, name)
         idx = check.array("indices", indices, dtype=np.int64, ndim=1)
-        tms = check.array("times", times, ndim=1, shape=(idx.size,), low=0.0)
+        tms = check.array("times", times, ndim=1, shape=(idx.size,), low=0.0, unit="ms")
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             check.fail("indices", f"values in [0, {n - 1}]", idx.max())
         order = np.argsort(tms, kind="stable")
@@ -149,7 +151,7 @@ class PoissonGroup(Population):
 
     def __init__(self, n: int, rates, name: str | None = None):
         super().__init__(n, name)
-        self.rates = check.per_unit("rates", rates, self.n, low=0.0)
+        self.rates = check.per_unit("rates", rates, self.n, low=0.0, unit="Hz")
         self._rng = None
 
     def initialize(self, rng):

@@ -105,6 +105,7 @@ class Projection:
         self.pre, self.post, self.weights, self.target = pre, post, weights, target
         self.rule = rule
         self.name = name or f"{pre.name}->{post.name}"
+        self.auto_name = name is None
         d = np.asarray(delay_steps, dtype=np.int64)
         if d.ndim and not d.size == weights.n_synapses:
             check.fail("delay", f"a scalar or one delay per synapse ({weights.n_synapses})",

@@ -11,6 +11,8 @@ A spec is a TOML table. ``kind`` (default ``"network"``) says what builds it:
 
 Families register on import; ``import biosim`` imports the families that do, so core names
 none of them. Errors name the field (``populations.exc.n: expected an integer >= 1, got -5``).
+Times, rates and voltages may be written with units (``dt = "0.5 ms"``, ``rate = "20 Hz"``);
+:func:`validate` converts them in place to numbers in ms, Hz and mV (see ``UNITS``).
 ``load_model("izhikevich2003")`` finds ``models/izhikevich2003.toml``; ``override`` changes
 one numeric field by its dotted path (``connections.0.weight.high``), as sweeps do.
 """
@@ -49,6 +51,10 @@ INPUT = {"type": (STR, ("noise", "constant", "poisson")), "target": (STR, None),
          "amplitude": (NUM, None), "rate": (NUM, "nonneg"), "weight": (NUM, None),
          "n_sources": (INT, "int>=1"), "var": (STR, None)}
 MONITORS = {"spikes": (ANY, None), "rate": (ANY, None)}
+#: numeric fields that have a unit (any table): a string such as "2 s" is converted
+UNITS = {"dt": "ms", "duration": "ms", "tau_m": "ms", "refractory": "ms", "delay": "ms",
+         "every": "ms", "rate": "Hz", "c": "mV", "v0": "mV", "v_peak": "mV", "v_rest": "mV",
+         "v_reset": "mV", "v_thresh": "mV"}
 TOP = {"kind": (STR, None), "name": (STR, None), "description": (STR, None),
        "network": (ANY, None), "populations": (ANY, None), "connections": (ANY, None),
        "inputs": (ANY, None), "monitors": (ANY, None)}
@@ -62,6 +68,8 @@ def _fields(where: str, table, schema: dict, required=()) -> None:
         if key not in schema:
             check.fail(field, "a known field (one of: " + ", ".join(schema) + ")", "unknown")
         kind, rule = schema[key]
+        if kind == NUM and key in UNITS and isinstance(value, str):
+            value = table[key] = check.number(field, value, unit=UNITS[key])
         _value(field, value, kind, rule)
     for key in required:
         if key not in table:

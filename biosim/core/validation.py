@@ -1,14 +1,20 @@
 """Input checks shared by every model family.
 
 Each check raises :class:`BiosimError` with one line that names the field and says
-what was expected, e.g. ``dt: expected a finite number > 0, got nan``.
+what was expected, e.g. ``dt: expected a finite number > 0, got nan``. Checks of a quantity
+take its ``unit`` (``"ms"``, ``"Hz"``, ``"mV"``) and then also accept a string with units
+(``"0.5 ms"``, ``"2 s"``, ``"20 Hz"``), converted by :mod:`biosim.core.units`.
 """
 from __future__ import annotations
 
 import math
 from numbers import Integral, Real
 
+import warnings
+
 import numpy as np
+
+from biosim.core.units import to_unit
 
 
 class BiosimError(ValueError):
@@ -16,6 +22,15 @@ class BiosimError(ValueError):
 
     def __init__(self, message=""):
         super().__init__(" ".join(str(message).replace("\r", "\\r").split("\n")))
+
+
+class BiosimWarning(UserWarning):
+    """Input that runs but is probably not what was meant (a 2-step run, dark frames)."""
+
+
+def warn(field: str, message: str, stacklevel: int = 3) -> None:
+    """A :class:`BiosimWarning` naming the field, shown where the user's call was made."""
+    warnings.warn(f"{field}: {message}", BiosimWarning, stacklevel=stacklevel)
 
 
 def fail(field: str, expected: str, got=None) -> None:
@@ -33,10 +48,12 @@ def _show(x) -> str:
 
 
 def number(field: str, x, *, low=None, high=None, low_open=False, high_open=False,
-           allow_none=False) -> float | None:
-    """A finite real scalar inside [low, high] (open ends when asked)."""
+           allow_none=False, unit=None) -> float | None:
+    """A finite real scalar inside [low, high] (open ends when asked), in ``unit``."""
     if x is None and allow_none:
         return None
+    if unit is not None:
+        x = to_unit(field, x, unit)
     if isinstance(x, bool) or not isinstance(x, (Real, np.floating, np.integer)):
         fail(field, "a number", x)
     x = float(x)
@@ -50,12 +67,12 @@ def number(field: str, x, *, low=None, high=None, low_open=False, high_open=Fals
     return x
 
 
-def positive(field: str, x) -> float:
-    return number(field, x, low=0.0, low_open=True)
+def positive(field: str, x, unit=None) -> float:
+    return number(field, x, low=0.0, low_open=True, unit=unit)
 
 
-def nonnegative(field: str, x) -> float:
-    return number(field, x, low=0.0)
+def nonnegative(field: str, x, unit=None) -> float:
+    return number(field, x, low=0.0, unit=unit)
 
 
 def probability(field: str, x) -> float:
@@ -75,8 +92,11 @@ def integer(field: str, x, *, low=None, high=None) -> int:
 
 
 def array(field: str, x, *, shape=None, dtype=float, finite=True, low=None, high=None,
-          ndim=None) -> np.ndarray:
-    """An array of a given shape (``None`` in ``shape`` matches any length)."""
+          ndim=None, unit=None) -> np.ndarray:
+    """An array of a given shape (``None`` in ``shape`` matches any length); with ``unit``,
+    a scalar may be a string with units."""
+    if unit is not None:
+        x = to_unit(field, x, unit)
     try:
         a = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError):
@@ -97,9 +117,9 @@ def array(field: str, x, *, shape=None, dtype=float, finite=True, low=None, high
     return a
 
 
-def per_unit(field: str, x, n: int, *, low=None, high=None) -> np.ndarray:
+def per_unit(field: str, x, n: int, *, low=None, high=None, unit=None) -> np.ndarray:
     """A scalar or an array of length n, returned as a float array of length n."""
-    a = array(field, x, low=low, high=high)
+    a = array(field, x, low=low, high=high, unit=unit)
     if a.ndim == 0:
         return np.full(n, float(a))
     if a.shape != (n,):

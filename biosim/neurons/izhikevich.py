@@ -69,12 +69,12 @@ class Izhikevich(Population):
     def __init__(self, n, a=0.02, b=0.2, c=-65.0, d=8.0, *, v0=-65.0, u0=None,
                  v_peak=30.0, scheme="published", name=None):
         super().__init__(n, name)
-        self.params = {k: check.per_unit(k, x, self.n)
+        self.params = {k: check.per_unit(k, x, self.n, unit="mV" if k == "c" else None)
                        for k, x in (("a", a), ("b", b), ("c", c), ("d", d))}
         self.scheme = check.choice("scheme", scheme, SCHEMES)
-        self.v_peak = check.number("v_peak", v_peak)
+        self.v_peak = check.number("v_peak", v_peak, unit="mV")
         self._check_reset()
-        v = check.per_unit("v0", v0, self.n)
+        v = check.per_unit("v0", v0, self.n, unit="mV")
         u = self.params["b"] * v if u0 is None else check.per_unit("u0", u0, self.n)
         self.state = {"v": v, "u": u}
         self._hetero = None

@@ -51,17 +51,18 @@ class LIF(Population):
         self.conductance = bool(conductance)
         self.input_names = ("ge", "gi") if self.conductance else ("I",)
         super().__init__(n, name)
-        self.tau_m = check.positive("tau_m", tau_m)
-        self.v_rest = check.number("v_rest", v_rest)
-        self.v_reset = check.number("v_reset", v_reset)
-        self.v_thresh = check.number("v_thresh", v_thresh)
+        self.tau_m = check.positive("tau_m", tau_m, "ms")
+        self.v_rest = check.number("v_rest", v_rest, unit="mV")
+        self.v_reset = check.number("v_reset", v_reset, unit="mV")
+        self.v_thresh = check.number("v_thresh", v_thresh, unit="mV")
         if self.v_thresh < self.v_reset:
             check.fail("v_thresh", f"a threshold >= v_reset = {self.v_reset:g} mV", v_thresh)
         self.R = check.number("R", R)
-        self.refractory = check.nonnegative("refractory", refractory)
-        self.E_e, self.E_i = check.number("E_e", E_e), check.number("E_i", E_i)
-        self.tau_e, self.tau_i = check.positive("tau_e", tau_e), check.positive("tau_i", tau_i)
-        self.state = {"v": check.per_unit("v0", v_rest if v0 is None else v0, self.n),
+        self.refractory = check.nonnegative("refractory", refractory, "ms")
+        self.E_e, self.E_i = check.number("E_e", E_e, unit="mV"), check.number("E_i", E_i, unit="mV")
+        self.tau_e, self.tau_i = check.positive("tau_e", tau_e, "ms"), check.positive("tau_i", tau_i, "ms")
+        self.state = {"v": check.per_unit("v0", self.v_rest if v0 is None else v0, self.n,
+                                                unit="mV"),
                       "ge": np.zeros(self.n), "gi": np.zeros(self.n),
                       "refractory": np.zeros(self.n)}
         self.max_dt = 0.5 * min(self.tau_m, self.tau_e, self.tau_i)

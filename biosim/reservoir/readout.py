@@ -117,7 +117,7 @@ class ThreeFactorReadout(Estimator):
         if len(modes) != self.n_outputs:
             check.fail("modes", f"{self.n_outputs} entries", modes)
         self.modes = [check.choice("modes", m, MODES) for m in modes]
-        self.tau_e = check.positive("tau_e", tau_e)
+        self.tau_e = check.positive("tau_e", tau_e, "ms")
         self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
         if not isinstance(center, (bool, np.bool_)):
             check.fail("center", "True or False", center)

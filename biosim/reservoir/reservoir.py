@@ -144,9 +144,9 @@ class Reservoir:
         self.w_exc = check.nonnegative("w_exc", w_exc)
         self.w_inh = check.nonnegative("w_inh", w_inh)
         self.model = check.choice("model", model, MODELS)
-        self.tau_rise = check.nonnegative("tau_rise", tau_rise)
-        self.tau_decay = check.positive("tau_decay", tau_decay)
-        self.dt = check.positive("dt", dt)
+        self.tau_rise = check.nonnegative("tau_rise", tau_rise, "ms")
+        self.tau_decay = check.positive("tau_decay", tau_decay, "ms")
+        self.dt = check.positive("dt", dt, "ms")
         default = "published" if model == "izhikevich2003" else "euler"
         self.scheme = check.choice("scheme", scheme or default, ("published", "euler"))
         limit = 1.0 if self.scheme == "published" else 0.5

@@ -70,13 +70,13 @@ class WhatWhenTask:
     def __init__(self, blocks, *, trial_ms=500.0, dt=0.5, cue_onset=20.0, cue_ms=50.0,
                  stimulus_ms=50.0, target_width=20.0, gate_halfwidth=40.0, what_until="trial_end",
                  seed=None):
-        self.trial_ms = check.positive("trial_ms", trial_ms)
-        self.dt = check.positive("dt", dt)
-        self.cue_onset = check.nonnegative("cue_onset", cue_onset)
-        self.cue_ms = check.positive("cue_ms", cue_ms)
-        self.stimulus_ms = check.positive("stimulus_ms", stimulus_ms)
-        self.target_width = check.positive("target_width", target_width)
-        self.gate_halfwidth = check.positive("gate_halfwidth", gate_halfwidth)
+        self.trial_ms = check.positive("trial_ms", trial_ms, "ms")
+        self.dt = check.positive("dt", dt, "ms")
+        self.cue_onset = check.nonnegative("cue_onset", cue_onset, "ms")
+        self.cue_ms = check.positive("cue_ms", cue_ms, "ms")
+        self.stimulus_ms = check.positive("stimulus_ms", stimulus_ms, "ms")
+        self.target_width = check.positive("target_width", target_width, "ms")
+        self.gate_halfwidth = check.positive("gate_halfwidth", gate_halfwidth, "ms")
         self.what_until = check.choice("what_until", what_until, WHAT_UNTIL)
         self.steps = int(round(self.trial_ms / self.dt))
         if not isinstance(blocks, (list, tuple)) or not blocks:
