@@ -26,17 +26,14 @@ def check_args(args) -> None:
     """Every argument checked before anything runs."""
     from biosim.core import validation as check
 
-    if args.duration is not None:
-        check.positive("--duration", args.duration)
+    if args.duration is not None:  # ms, or with units ("2 s")
+        args.duration = check.positive("--duration", args.duration, "ms")
     check.seed("--seed", args.seed)
 
 
 def main(args) -> int:
-    from biosim.core import validation as check
     from biosim.core.spec import build, load_spec
 
-    if args.duration is not None:
-        args.duration = check.nonnegative("--duration", args.duration, "ms")
     spec = load_spec(args.spec)
     if spec.get("kind", "network") != "network":
         from biosim.core.spec import evaluate
