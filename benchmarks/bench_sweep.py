@@ -1,10 +1,13 @@
 """Sweep overhead and parallel speed-up, against a bare ProcessPoolExecutor in the same run.
 
 1. Overhead per point for a trivial fn (target < 10 ms locally): biosim.sweep with a store
-   (one SQLite commit per point) vs ``ProcessPoolExecutor.map``; marginal cost from N and 2N.
-Each timing is the fastest of 3 runs.
-2. CPU-bound fn, 2 workers vs 1 (target >= 1.7x), with the bare pool's ratio beside it
-   (the ceiling on this machine when other work shares the cores).
+   (one SQLite commit per batch of results) vs ``ProcessPoolExecutor.map``; marginal cost
+   from N and 2N. Each timing is the fastest of 3 runs.
+2. CPU-bound fn of ~40 ms per point, 2 workers vs 1 (target >= 1.7x; ``workers=1`` runs in
+   this process), alternating rounds, median [min-max] of the per-round ratios, with the
+   bare pool's ratio (2 pool processes vs a plain loop) beside it: the ceiling on this
+   machine when other work shares the cores. Workers stay warm between sweeps; the first
+   2-worker sweep of the process (cold: starting the workers) is printed apart.
 3. Dask LocalCluster (2 processes) overhead per point, same trivial fn.
 
 ``BIOSIM_BENCH_QUICK=1`` for small sizes.
@@ -17,6 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np  # noqa: E402
+
 import biosim.sweep as sw  # noqa: E402
 
 QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
@@ -26,12 +31,22 @@ def trivial(a, seed):
     return {"y": float(a)}
 
 
-def spin(a, seed, n=300_000):
-    """About 30-60 ms of pure-Python arithmetic."""
+N_SPIN = 300_000  # set by _calibrate to ~40 ms per call
+
+
+def spin(a, seed, n=None):
+    """Pure-Python arithmetic, ~40 ms per call after ``_calibrate``."""
     x = seed % 7
-    for i in range(n):
+    for i in range(n or N_SPIN):
         x = (x * 1103515245 + i) % 2147483648
     return {"x": float(x + a)}
+
+
+def _calibrate(target_s=0.04):
+    global N_SPIN
+    t0 = time.perf_counter()
+    spin(0, 0, n=100_000)
+    N_SPIN = int(100_000 * target_s / (time.perf_counter() - t0))
 
 
 def _bare(fn, n, workers):
@@ -46,6 +61,13 @@ def _call(args):
     return fn(a=a, seed=0)
 
 
+def _loop(fn, n):
+    t0 = time.perf_counter()
+    for a in range(n):
+        fn(a=a, seed=0)
+    return time.perf_counter() - t0
+
+
 def _sweep(fn, n, workers, tmp, **kw):
     store = os.path.join(tmp, f"s{time.perf_counter_ns()}.sqlite")
     t0 = time.perf_counter()
@@ -55,6 +77,10 @@ def _sweep(fn, n, workers, tmp, **kw):
     return time.perf_counter() - t0
 
 
+def _stat(x):
+    return f"{np.median(x):.2f}x [{min(x):.2f}-{max(x):.2f}]"
+
+
 def _best(f, *args, repeat=3, **kw):
     """Fastest of ``repeat`` runs: the least disturbed by other work on shared cores."""
     return min(f(*args, **kw) for _ in range(repeat))
@@ -62,7 +88,8 @@ def _best(f, *args, repeat=3, **kw):
 
 def main():
     n = 200 if QUICK else 1000
-    m = 6 if QUICK else 16
+    m = 16 if QUICK else 48
+    rounds = 3 if QUICK else 5
     with tempfile.TemporaryDirectory() as tmp:
         _sweep(trivial, 10, 1, tmp)  # imports and first-call costs
         t1, t2 = _best(_sweep, trivial, n, 1, tmp), _best(_sweep, trivial, 2 * n, 1, tmp)
@@ -71,10 +98,22 @@ def main():
               f"(marginal {1e3 * (t2 - t1) / n:.2f} ms/point, target < 10), bare pool "
               f"{1e3 * b1 / n:.2f} ms/point (marginal {1e3 * (b2 - b1) / n:.2f})")
 
-        s1, s2 = _best(_sweep, spin, m, 1, tmp), _best(_sweep, spin, m, 2, tmp)
-        p1, p2 = _best(_bare, spin, m, 1), _best(_bare, spin, m, 2)
-        print(f"CPU-bound fn ({1e3 * s1 / m:.0f} ms/point), {m} points: 2 workers vs 1: sweep "
-              f"{s1 / s2:.2f}x (target >= 1.7), bare pool {p1 / p2:.2f}x")
+        _calibrate()
+        cold = _sweep(spin, m, 2, tmp)
+        sweep_r, bare_r, per_point = [], [], []
+        for _ in range(rounds):
+            s1, s2 = _sweep(spin, m, 1, tmp), _sweep(spin, m, 2, tmp)
+            p1, p2 = _loop(spin, m), _bare(spin, m, 2)
+            sweep_r.append(s1 / s2)
+            bare_r.append(p1 / p2)
+            per_point.append(s1 / m)
+        print(f"CPU-bound fn ({1e3 * np.median(per_point):.0f} ms/point), {m} points, "
+              f"{rounds} alternating rounds: 2 workers vs 1: sweep {_stat(sweep_r)} "
+              f"(target >= 1.7), bare pool {_stat(bare_r)}; first 2-worker sweep (cold "
+              f"workers) {1e3 * cold:.0f} ms against {1e3 * np.median(per_point) * m / 2:.0f} "
+              f"ms of work per worker")
+        print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} cores")
 
         from dask.distributed import LocalCluster
 
