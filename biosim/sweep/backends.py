@@ -19,6 +19,24 @@ from biosim.core.validation import BiosimError
 DASK_TRIES = 2  # submissions of a point whose task Dask gave up on
 
 
+def _local_cluster(LocalCluster, workers):
+    try:
+        return LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                            dashboard_address=None)
+    except Exception as e:
+        import __main__
+
+        script = getattr(__main__, "__file__", None)
+        if script is None:
+            raise
+        # its worker processes import the main script again (multiprocessing spawn)
+        raise BiosimError(
+            f"backend: a Dask LocalCluster could not start ({type(e).__name__}: {e}); its "
+            f"worker processes re-run {script}: put the sweep under "
+            '`if __name__ == "__main__":`, or use backend="local", which needs no guard'
+        ) from None
+
+
 def run_point(fn, params: dict, seed: int, reserved) -> dict:
     """Call ``fn(**params, seed=seed)`` and check that it returned a dict of numbers."""
     t0 = time.perf_counter()
@@ -75,8 +93,7 @@ def run_dask(fn, feed, reserved, address, workers):
         client = address
     else:
         if address is None:
-            cluster = address = LocalCluster(n_workers=workers or os.cpu_count(),
-                                             threads_per_worker=1, dashboard_address=None)
+            cluster = address = _local_cluster(LocalCluster, workers)
         client = Client(address)
     try:
         futures, done = {}, as_completed()

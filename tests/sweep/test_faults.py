@@ -255,3 +255,18 @@ def test_parameter_named_like_a_table_column(kw, field):
     with pytest.raises(BiosimError, match=f"^{re.escape(field)}: expected a parameter name other than"
                                           ".*got '"):
         bs.sweep(h.trivial, progress=False, **{**kw})
+
+
+@pytest.mark.slow
+def test_guardless_script_with_a_dask_local_cluster_names_the_guard(tmp_path):
+    """Dask's LocalCluster starts workers that re-run the script: the error says so."""
+    script = tmp_path / "script.py"
+    script.write_text("import biosim as bs\n"
+                      "bs.sweep(lambda a, seed: {'y': a}, grid={'a': [1]}, backend='dask',"
+                      " workers=1, progress=False)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "biosim.core.validation.BiosimError: backend: a Dask LocalCluster could not start")
+    assert 'put the sweep under `if __name__ == "__main__":`' in out.stderr
