@@ -16,10 +16,6 @@ TABLE_COLUMNS = ("seed", "rng_seed", "wall_s", "status", "error", "traceback")
 POLL_S = 0.5  # s: how often a sweep checks on points that another sweep is running
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep: the finished points are stored; the message says how many."""
-
-
 def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", address=None,
           workers=None, progress=True, retry_failed=False, extend=False, root_seed=0):
     """Run ``fn(**point, seed=s)`` for every point of ``grid`` (or ``samples``) and seed.
@@ -43,8 +39,8 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
     retry_failed : rerun the points recorded as errors.
     extend : allow points that an existing store does not hold yet (otherwise an error).
 
-    Ctrl-C stops the sweep and raises ``SweepInterrupted`` (a ``KeyboardInterrupt``) saying
-    how many points are stored; rerunning resumes. Worker processes never outlive the sweep's
+    Ctrl-C stops the sweep and raises ``KeyboardInterrupt`` saying how many points are
+    stored; rerunning resumes. Worker processes never outlive the sweep's
     process, and need no ``if __name__ == "__main__":`` guard in a script.
 
     Returns
@@ -87,7 +83,7 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
             except KeyboardInterrupt:
                 stored = len(db.rows(keys))
                 where = "" if store is None else f" in {store}"
-                raise SweepInterrupted(f"sweep interrupted: {stored} of {len(keys)} points "
+                raise KeyboardInterrupt(f"sweep interrupted: {stored} of {len(keys)} points "
                                        f"stored{where}; rerun to resume") from None
         df = table(db.rows(keys), params)
     finally:
