@@ -22,8 +22,9 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
 
     Parameters
     ----------
-    fn : callable returning a dict of metric name -> number. It must be picklable
-        (a module-level function, or any function when cloudpickle is installed).
+    fn : callable returning a dict of metric name -> number. ``workers=1`` calls it in this
+        process; worker processes receive it with cloudpickle (any function, also one
+        defined in a script or a notebook).
     grid : dict name -> list of values (see ``logspace``/``linspace``), Cartesian product.
     samples : list of dicts, explicit points instead of a grid (see ``random_points``).
     seeds : number of replicates (0..n-1) or a list of replicate numbers. Replicate ``r``
@@ -40,8 +41,8 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
     extend : allow points that an existing store does not hold yet (otherwise an error).
 
     Ctrl-C stops the sweep and raises ``KeyboardInterrupt`` saying how many points are
-    stored; rerunning resumes. Worker processes never outlive the sweep's
-    process, and need no ``if __name__ == "__main__":`` guard in a script.
+    stored; rerunning resumes. Worker processes never outlive the sweep's process, and
+    need no ``if __name__ == "__main__":`` guard in a script.
 
     Returns
     -------
@@ -81,10 +82,11 @@ def sweep(fn, grid=None, samples=None, seeds=1, store=None, backend="local", add
                 _run(fn, pending, retry, set(params) | set(TABLE_COLUMNS), backend, address,
                      workers, progress, db, todo)
             except KeyboardInterrupt:
-                stored = len(db.rows(keys))
-                where = "" if store is None else f" in {store}"
-                raise KeyboardInterrupt(f"sweep interrupted: {stored} of {len(keys)} points "
-                                       f"stored{where}; rerun to resume") from None
+                done = f"{len(db.rows(keys))} of {len(keys)} points"
+                raise KeyboardInterrupt(
+                    f"sweep interrupted: {done} finished (no store: pass store= to keep them)"
+                    if store is None else
+                    f"sweep interrupted: {done} stored in {store}; rerun to resume") from None
         df = table(db.rows(keys), params)
     finally:
         db.close()
