@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from multiprocessing.connection import Connection, wait
 
 from biosim.core.validation import BiosimError
@@ -90,8 +89,9 @@ def run(fn, feed, reserved, workers):
                     w.kill()
                     pool[pool.index(w)] = _Worker()
                 else:  # "load_error"
-                    raise BiosimError(f"fn: could not be loaded in a worker process:\n"
-                                      f"{message[1]}")
+                    raise BiosimError(f"fn: expected a function that worker processes can "
+                                      f"load, got {message[1]}; use workers=1 to run it in "
+                                      "this process")
             feed.done(results)
     except BaseException:
         for w in pool:
@@ -219,8 +219,8 @@ def serve(conn_in, conn_out, parent_pid, kernel_signal=True):
                 _, payload, reserved = message
                 try:
                     fn = cloudpickle.loads(payload)
-                except Exception:
-                    conn_out.send(("load_error", traceback.format_exc()))
+                except Exception as e:
+                    conn_out.send(("load_error", f"{type(e).__name__}: {e}"))
             else:
                 for key, params, seed in message[1]:
                     conn_out.send(("done", key, run_point(fn, params, seed, reserved)))
