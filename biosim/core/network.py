@@ -212,6 +212,8 @@ class Network:
     def _delay_steps(self, delay):
         d = check.array("delay", delay, low=0.0, unit="ms")
         steps = np.rint(d / self.dt)
+        if steps.size and steps.max() > MAX_STEPS:
+            check.fail("delay", f"at most {MAX_STEPS:.0e} steps of dt", float(d.max()))
         if np.any(np.abs(steps * self.dt - d) > 1e-6 * max(self.dt, 1.0)):
             check.fail("delay", f"multiples of dt = {self.dt} ms", d if d.ndim == 0 else "array")
         return steps.astype(np.int64)

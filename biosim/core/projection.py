@@ -119,6 +119,8 @@ class Projection:
                                     "pass sparse=True to connect()")
         self.delay = d
         self.max_delay = int(d.max()) if d.size else 0
+        check.memory("delay", 8.0 * (self.max_delay + 1) * pre.n,
+                     f"a history of {self.max_delay + 1} steps of {pre.n} units", self.max_delay)
         self.history = np.zeros((self.max_delay + 1, pre.n)) if self.max_delay else None
 
     def __repr__(self):

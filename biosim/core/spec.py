@@ -118,8 +118,10 @@ def validate(spec: dict) -> dict:
         check.fail("populations", "at least one [populations.NAME] table", pops)
     for name, pop in pops.items():
         where = f"populations.{name}"
-        if not isinstance(pop, dict) or "model" not in pop:
-            _fields(where, pop, {}, required=("model",))
+        if not isinstance(pop, dict):
+            check.fail(where, "a table", pop)
+        if "model" not in pop:
+            check.fail(f"{where}.model", "a value (required)", "missing")
         _value(f"{where}.model", pop["model"], STR, tuple(POPULATION_MODELS))
         schema = {**POPULATION, **POPULATION_MODELS[pop["model"]].fields}
         _fields(where, pop, schema, required=("n",))

@@ -72,6 +72,7 @@ def build(spec: dict, seed=None):
     if "blocks" not in task_kw:
         check.fail("task.blocks", "a list of [[task.blocks]] tables", "missing")
     s_res, s_task = np.random.SeedSequence(seed).spawn(2)
+    _in("reservoir", check.positive, "dt", res_kw.get("dt", 0.5))  # the task's dt too
     task = _in("task", WhatWhenTask, task_kw.pop("blocks"), dt=res_kw.get("dt", 0.5),
                seed=s_task, **task_kw)
     n_stim = task.n_stimuli

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biosim.core.validation import fail
+from biosim.core.validation import BiosimError, fail, memory
 
 
 def add_arguments(parser) -> None:
@@ -68,11 +68,41 @@ def add_arguments(parser) -> None:
     e.add_argument("--out", help="write the report (JSON) and similarity (.npy) here")
 
 
+def check_args(args) -> None:
+    """The numbers and paths of a subcommand, checked before anything is loaded or trained."""
+    from biosim.core.validation import integer, seed
+
+    cmd = args.vpr_command
+    if cmd == "make-synthetic":
+        places = integer("--places", args.places, low=1)
+        n_cond = len([c for c in args.conditions.split(",") if c.strip()])
+        memory("--places", 64 * 32 * 4.0 * places * max(n_cond, 1), f"{places} places", places)
+        seed("--seed", args.seed)
+    if cmd in ("baseline", "eval"):
+        integer("--tolerance", args.tolerance, low=0)
+    if cmd == "baseline":
+        integer("--sequence", args.sequence, low=0)
+    if cmd == "train" and args.epochs is not None:
+        integer("--epochs", args.epochs, low=1)
+    if cmd == "eval":
+        integer("--every", args.every, low=1)
+        integer("--offset", args.offset, low=0)
+        if args.count is not None:
+            integer("--count", args.count, low=1)
+        if not Path(args.model).is_dir():
+            fail("--model", "a model folder written by `biosim vpr train`", args.model)
+    if cmd == "train" and not Path(args.config).is_file():
+        fail("--config", "an existing TOML or JSON file", args.config)
+
+
 def _read_config(path) -> dict:
     path = Path(path)
     if not path.is_file():
         fail("config", "an existing TOML or JSON file", str(path))
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        fail("config", "a readable UTF-8 TOML or JSON file", f"{path} ({e})")
     try:
         if path.suffix.lower() == ".json":
             cfg = json.loads(text)
@@ -82,6 +112,8 @@ def _read_config(path) -> dict:
             cfg = tomllib.loads(text)
     except ValueError as e:
         fail("config", f"valid {path.suffix.lstrip('.') or 'TOML'} ({e})", str(path))
+    if not isinstance(cfg, dict):
+        fail("config", "a table with [data] and [model]", cfg)
     if not isinstance(cfg.get("data"), dict):
         fail("config.data", "a table with 'synthetic' or 'references'", cfg.get("data"))
     return cfg
@@ -96,38 +128,64 @@ def _images(spec, field, every=1, offset=0, count=None):
         return _images(spec["path"], field, spec.get("every", 1), spec.get("offset", 0),
                        spec.get("count"))
     from biosim.vpr.datasets import load_traverse, select_frames
+    from biosim.vpr.recognizer import image_stack
 
+    if not isinstance(spec, (str, Path)):
+        fail(field, "a path or a table {path, every, offset, count}", spec)
     path = Path(spec)
     if path.suffix.lower() == ".npy":
         if not path.is_file():
             fail(field, "an existing .npy image stack", str(path))
-        a = np.load(path, allow_pickle=False)
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            fail(field, "a readable .npy image stack", f"{path} ({e})")
+        if a.dtype != np.uint8 and a.dtype.kind in "iub" and a.size and \
+                0 <= a.min() and a.max() <= 255:
+            a = a.astype(np.uint8)  # integers of 8-bit range: nothing is lost
+        a = image_stack(f"{field} ({path})", a)  # floats are refused, never rounded
         return a[select_frames(len(a), every, offset, count)]
-    return load_traverse(path, every=every, offset=offset, count=count).images
+    try:
+        return load_traverse(path, every=every, offset=offset, count=count).images
+    except BiosimError as e:  # name the option or config field too
+        raise BiosimError(f"{field}: {e}") from None
 
 
 def _synthetic(data: dict):
     from biosim.vpr.synthetic import synthetic_route
 
+    if not isinstance(data["synthetic"], dict):
+        fail("config.data.synthetic", "a table {n_places, conditions, seed}", data["synthetic"])
     syn = dict(data["synthetic"])
-    return synthetic_route(syn.pop("n_places", 100),
-                           syn.pop("conditions", ("summer", "autumn", "winter")),
-                           syn.pop("seed", 0), **syn)
+    try:
+        return synthetic_route(syn.pop("n_places", 100),
+                               syn.pop("conditions", ("summer", "autumn", "winter")),
+                               syn.pop("seed", 0), **syn)
+    except TypeError as e:
+        fail("config.data.synthetic", "fields of biosim.vpr.synthetic_route", str(e))
 
 
 def _references(data: dict):
     if "synthetic" in data:
         return list(_synthetic(data).references)
+    return [_images(r, "config.data.references") for r in _reference_list(data)]
+
+
+def _reference_list(data: dict) -> list:
     refs = data.get("references")
-    if not refs:
+    if isinstance(refs, (str, dict)):  # one traverse, not a list of characters
+        refs = [refs]
+    if not refs or not isinstance(refs, list):
         fail("config.data.references", "a list of image folders or .npy stacks", refs)
-    return [_images(r, "config.data.references") for r in refs]
+    return refs
 
 
 def train(args) -> int:
     from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
     cfg = _read_config(args.config)
+    if not isinstance(cfg.get("model", {}), dict):
+        fail("config.model", "a table of SpikingPlaceRecognizer arguments", cfg["model"])
     model_cfg = dict(cfg.get("model", {}))
     for key in ("epochs", "backend", "device"):
         if getattr(args, key) is not None:
@@ -165,7 +223,7 @@ def evaluate(args) -> int:
     else:
         query = _images(args.query, "query", args.every, args.offset, args.count)
         if cfg is not None and "references" in cfg.get("data", {}):
-            refs = _images(cfg["data"]["references"][0], "references")
+            refs = _images(_reference_list(cfg["data"])[0], "references")
     gt = load_ground_truth(args.gt, len(model.places_), len(query), args.tolerance)
     similarity = model.predict(query, args.assignment)
     report = {"snn": summary(similarity, gt)}
@@ -179,10 +237,9 @@ def evaluate(args) -> int:
     for name, row in report.items():
         print(f"{name:<7} " + "  ".join(f"{row[k]:7.3f}" for k in keys))
     if args.out:
-        from biosim.core.io import atomic_path
+        from biosim.core.io import atomic_path, output_dir
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = output_dir("--out", args.out)
         np.save(out / "similarity.npy", similarity)
         with atomic_path(out / "report.json") as tmp:
             tmp.write_text(json.dumps(report, indent=1))
@@ -201,7 +258,7 @@ def make_synthetic(args) -> int:
 
 def baseline(args) -> int:
     from biosim import plot
-    from biosim.core.io import atomic_path
+    from biosim.core.io import atomic_path, output_dir
     from biosim.vpr.baselines import sad_similarity, sequence_match
     from biosim.vpr.datasets import load_ground_truth
     from biosim.vpr.metrics import precision_recall_curve, summary
@@ -218,8 +275,7 @@ def baseline(args) -> int:
     print("method     " + "  ".join(f"{k:>7}" for k in keys))
     for name, row in report.items():
         print(f"{name:<10} " + "  ".join(f"{row[k]:7.3f}" for k in keys))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir("--out", args.out)
     ax = None
     for name, s in similarity.items():
         precision, recall, _ = precision_recall_curve(s, gt)

@@ -180,7 +180,7 @@ def load_images(files, mode: str = "L") -> np.ndarray:
     for i, f in enumerate(files):
         try:
             with Image.open(f) as im:
-                a = np.asarray(im.convert(mode))
+                a = _pixels(im, mode, f)
         except FileNotFoundError:
             fail(str(f), "an existing image file", "no such file")
         except (OSError, SyntaxError, ValueError) as e:
@@ -192,6 +192,17 @@ def load_images(files, mode: str = "L") -> np.ndarray:
                  f"{a.shape[1]}x{a.shape[0]}")
         out[i] = a
     return out
+
+
+def _pixels(im, mode, f) -> np.ndarray:
+    """uint8 pixels of an opened image; 16-bit grey is scaled (v / 257), not clipped at 255
+    as Pillow's ``convert`` does."""
+    if im.mode.startswith("I;16"):
+        a = np.round(np.asarray(im, np.float64) / 257.0).astype(np.uint8)
+        return a if mode == "L" else np.repeat(a[..., None], 3, axis=-1)
+    if im.mode in ("I", "F"):
+        fail(str(f), "an image of 8 or 16 bits per channel", f"{im.mode!r} (32-bit) pixels")
+    return np.asarray(im.convert(mode))
 
 
 def select_frames(n: int, every: int = 1, offset: int = 0, count: int | None = None) -> np.ndarray:
@@ -246,7 +257,7 @@ def load_ground_truth(spec, n_reference: int, n_query: int, tolerance: int = 0,
     field_ = "ground_truth"
     if isinstance(spec, (str, Path)):
         path = Path(spec)
-        field_ = str(path)
+        field_ = f"ground_truth ({path})"
         if not path.is_file():
             fail(f"ground_truth ({path})", "an existing .npy or .csv file, or 'same'", "no such file")
         if path.suffix.lower() == ".npy":

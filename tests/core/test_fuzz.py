@@ -72,3 +72,46 @@ def test_fuzz_spec_loader(spec):
             build(spec)
     except BiosimError as e:
         assert "\n" not in str(e) and ":" in str(e)
+
+
+# ------------------------------------------------------------------ command-line arguments
+COMMANDS = {
+    ("run", "izhikevich2003"): ["--duration", "--seed", "--out", "--format"],
+    ("vpr", "make-synthetic"): ["--places", "--conditions", "--seed", "--out"],
+    ("vpr", "baseline"): ["--reference", "--query", "--gt", "--tolerance", "--sequence",
+                          "--out"],
+    ("vpr", "train"): ["--config", "--out", "--epochs", "--backend", "--device"],
+    ("vpr", "eval"): ["--model", "--query", "--gt", "--tolerance", "--every", "--offset",
+                      "--count", "--assignment", "--out"],
+    ("sweep", "models/what_when.toml"): ["--set", "--seeds", "--metric", "--store",
+                                         "--workers", "--root-seed"],
+}
+words = st.one_of(
+    st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=True).map(str),
+    st.sampled_from(["-3", "0", "1", "nan", "inf", "-1e300", "1.5", "abc", "", "same",
+                     "/nonexistent/x.npy", "synthetic", "numba", "a=1", "x=1:2:3"]),
+    st.text(max_size=8))
+
+
+@st.composite
+def command_lines(draw):
+    head, options = draw(st.sampled_from(sorted(COMMANDS.items())))
+    argv = list(head)
+    for opt in draw(st.lists(st.sampled_from(options), max_size=5)):
+        argv += [opt, draw(words)]
+    return argv
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(command_lines())
+def test_fuzz_cli_arguments(argv):
+    """biosim.cli.parse (argparse, then each subcommand's check_args) raises BiosimError or
+    argparse's SystemExit, nothing else, and runs nothing."""
+    from biosim.cli import parse
+
+    try:
+        parse(argv)
+    except SystemExit as e:
+        assert e.code == 2
+    except BiosimError as e:
+        assert "\n" not in str(e)
