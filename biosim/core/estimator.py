@@ -99,8 +99,9 @@ class Estimator:
     def load(cls, folder):
         """An estimator saved by :meth:`save`; one-line errors for a missing, foreign,
         other-version or damaged folder. Reading runs no code from the files."""
-        doc = io.read_folder(folder, cls.format_name(), cls._format_version)
         try:
+            doc = io.read_folder(folder, cls.format_name(), cls._format_version,
+                                 legacy=cls._legacy_readers())
             params, state = doc["params"], doc["state"]
             model = cls(**params)
             if not isinstance(state, dict):
@@ -113,6 +114,12 @@ class Estimator:
             fail("model", "an intact model folder; it is corrupted "
                  f"({type(e).__name__}: {e})", str(folder))
         return model
+
+    @classmethod
+    def _legacy_readers(cls) -> dict:
+        """``{old_version: reader(meta, arrays) -> {"params": ..., "state": ...}}`` for
+        model folders of older layouts that this class still reads."""
+        return {}
 
     def _check_loaded(self) -> None:
         """Raise if a loaded model's arrays are inconsistent (override per class)."""

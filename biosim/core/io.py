@@ -520,8 +520,10 @@ def write_folder(folder, fmt: str, version: int, obj) -> Path:
     return folder
 
 
-def read_folder(folder, fmt: str, version: int, functions=None):
-    """Read a folder written by :func:`write_folder`; checks format and version."""
+def read_folder(folder, fmt: str, version: int, functions=None, legacy=None):
+    """Read a folder written by :func:`write_folder`; checks format and version.
+    ``legacy``: ``{old_version: reader(meta, arrays)}`` for folders of an older layout
+    (also data: ``model.json`` and ``weights.npz``)."""
     folder = Path(folder)
     meta_path = folder / "model.json"
     if not meta_path.is_file():
@@ -531,13 +533,17 @@ def read_folder(folder, fmt: str, version: int, functions=None):
         meta = json.loads(meta_path.read_bytes())
     except (ValueError, UnicodeDecodeError, RecursionError):
         _bad("model", "a readable model.json; the file is corrupted", str(meta_path))
-    _check_header(meta, fmt, version, str(meta_path))
+    reader = (legacy or {}).get(meta.get("version")) if isinstance(meta, dict) else None
+    if reader is None or meta.get("format") != fmt:
+        _check_header(meta, fmt, version, str(meta_path))
     weights = folder / "weights.npz"
     if not weights.is_file():
         _bad("model", "weights.npz beside model.json", f"none in {folder}")
     with open(weights, "rb") as f:
         if f.read(2) != b"PK":
             _bad("model", "an intact weights.npz; it is corrupted", str(weights))
+    if reader is not None and meta.get("format") == fmt:
+        return reader(meta, _read_npz(weights))
     return from_data(meta.get("data"), _read_npz(weights), functions,
                      fmt.rpartition(".")[2])
 

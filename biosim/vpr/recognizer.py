@@ -276,6 +276,22 @@ class SpikingPlaceRecognizer(Estimator):
         return self.scores(self.query_counts(query_images), assignment)
 
     # ---- files -----------------------------------------------------------------------
+    @classmethod
+    def _legacy_readers(cls):
+        def v1(meta, arr):  # the hand-written layout of format version 1
+            n = int(meta["n_modules"])
+            per = {k: [arr[f"{k}_{m}"] for m in range(n)] for k in
+                   ("module_places", "counts", "presentations", "activity")}
+            modules = [{k: arr[f"{k}_{m}"] for k in ("W", "theta", "delays")}
+                       for m in range(n)]
+            state = {f"{k}_": v for k, v in per.items()}
+            state.update(places_=arr["places"], modules_=modules,
+                         input_shape_=tuple(meta["input_shape"]),
+                         predict_seed_=int(meta["predict_seed"]))
+            return {"params": dict(meta["config"]), "state": state}
+
+        return {1: v1}
+
     def _check_loaded(self):
         for m, mod in enumerate(getattr(self, "modules_", [])):
             n_in, n_e = mod["W"].shape

@@ -335,6 +335,19 @@ class TempoPlaceRecognizer(Estimator):
         return np.concatenate(out, axis=0).astype(np.float64)
 
     # ---- files -------------------------------------------------------------------------
+    @classmethod
+    def _legacy_readers(cls):
+        def v1(meta, arr):  # the hand-written layout of format version 1
+            n = int(meta["n_modules"])
+            return {"params": dict(meta["config"]), "state": {
+                "places_": arr["places"],
+                "module_places_": [arr[f"module_places_{m}"] for m in range(n)],
+                "modules_": [{k: arr[f"{k}_{m}"] for k in
+                              ("W_feature", "theta_feature", "W_output")} for m in range(n)],
+                "input_shape_": tuple(meta["input_shape"])}}
+
+        return {1: v1}
+
     def _check_loaded(self):
         for m, mod in enumerate(getattr(self, "modules_", [])):
             n_f, _ = mod["W_feature"].shape

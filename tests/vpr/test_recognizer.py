@@ -235,3 +235,25 @@ def test_torch_and_numba_recall_agree(route):
         m.fit(list(route.references))
         recall[backend] = recall_at_k(m.predict(route.query.images), route.ground_truth)
     assert abs(recall["torch"] - recall["numba"]) <= 0.2, recall
+
+
+def test_reads_version_1_folders(route, model, tmp_path):
+    """A folder in the hand-written layout of format version 1 (before the Estimator base)
+    still loads and predicts the same."""
+    arrays = {"places": model.places_}
+    for m, mod in enumerate(model.modules_):
+        arrays.update({f"W_{m}": mod["W"], f"theta_{m}": mod["theta"],
+                       f"delays_{m}": mod["delays"], f"counts_{m}": model.counts_[m],
+                       f"activity_{m}": model.activity_[m],
+                       f"presentations_{m}": model.presentations_[m],
+                       f"module_places_{m}": model.module_places_[m]})
+    config = {**model.get_params(), "size": list(model.size)}
+    (tmp_path / "v1").mkdir()
+    np.savez(tmp_path / "v1" / "weights.npz", **arrays)
+    (tmp_path / "v1" / "model.json").write_text(json.dumps({
+        "format": "biosim.vpr.SpikingPlaceRecognizer", "version": 1,
+        "n_modules": len(model.modules_), "input_shape": list(model.input_shape_),
+        "predict_seed": model.predict_seed_, "config": config}))
+    old = SpikingPlaceRecognizer.load(tmp_path / "v1")
+    q = route.query.images[:6]
+    np.testing.assert_array_equal(old.predict(q), model.predict(q))

@@ -200,3 +200,20 @@ def test_cuda_matches_cpu_recall(route, model):
     r_gpu = recall_at_k(gpu.predict(route.query.images), route.ground_truth)
     r_cpu = recall_at_k(model.predict(route.query.images), route.ground_truth)
     assert abs(r_gpu - r_cpu) <= 0.1
+
+
+def test_reads_version_1_folders(route, model, tmp_path):
+    """A folder in the hand-written layout of format version 1 still loads."""
+    arrays = {"places": model.places_}
+    for m, (mod, ch) in enumerate(zip(model.modules_, model.module_places_)):
+        arrays.update({f"{k}_{m}": v for k, v in mod.items()})
+        arrays[f"module_places_{m}"] = ch
+    (tmp_path / "v1").mkdir()
+    np.savez(tmp_path / "v1" / "weights.npz", **arrays)
+    (tmp_path / "v1" / "model.json").write_text(json.dumps({
+        "format": "biosim.vpr.TempoPlaceRecognizer", "version": 1,
+        "n_modules": len(model.modules_), "input_shape": list(model.input_shape_),
+        "config": {**model.get_params(), "size": list(model.size)}}))
+    q = route.query.images[:6]
+    np.testing.assert_array_equal(TempoPlaceRecognizer.load(tmp_path / "v1").predict(q),
+                                  model.predict(q))
