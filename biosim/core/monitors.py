@@ -217,15 +217,19 @@ class OrderParameterMonitor(Monitor):
     def t(self) -> np.ndarray:
         return np.asarray(self._t)
 
+    def _mean_vectors(self) -> np.ndarray:
+        """(n_records, 2): the mean unit vector of each record (also before the first)."""
+        return np.reshape(self._z, (len(self._t), 2))
+
     @property
     def r(self) -> np.ndarray:
         """|mean unit vector| per record."""
-        return np.linalg.norm(np.reshape(self._z, (len(self._t), -1)), axis=1)
+        return np.linalg.norm(self._mean_vectors(), axis=1)
 
     @property
     def psi(self) -> np.ndarray:
         """Mean phase (rad, in (-pi, pi]) per record."""
-        z = np.reshape(self._z, (len(self._t), -1))
+        z = self._mean_vectors()
         return np.arctan2(z[:, 1], z[:, 0])
 
     @property

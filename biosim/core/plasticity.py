@@ -287,10 +287,18 @@ class _Correlational(Rule):
 
     accepts = tuple(KINDS)
 
+    def check_projection(self, proj) -> None:
+        super().check_projection(proj)
+        if any(p.activity.ndim == 2 for p in (proj.pre, proj.post)):
+            self._check_vectors(proj.weights.dense, proj.name)
+
+    def _check_vectors(self, dense, where):
+        if not dense or self.tau_pre or self.tau_post:
+            check.fail("rule", f"a dense projection and a rule without traces for vector "
+                               f"activity (projection {where!r})", type(self).__name__)
+
     def _update_vectors(self, weights, x_pre, x_post, dt, mod):
-        if not weights.dense or self.tau_pre or self.tau_post:
-            check.fail("rule", "a dense projection without traces for vector activity",
-                       type(self).__name__)
+        self._check_vectors(weights.dense, "apply")
         corr = np.atleast_2d(x_pre.reshape(len(x_pre), -1) @ x_post.reshape(len(x_post), -1).T)
         W = weights.W
         W += self._vector_dw(W, corr, dt) * mod[None, :]

@@ -9,7 +9,7 @@ import numpy as np
 from biosim.core import ArrayCurrent, Network, Population
 from biosim.core import validation as check
 from biosim.core.connectivity import all_to_all
-from biosim.reservoir.reservoir import filter_step, neuron_step
+from biosim.reservoir.reservoir import Reservoir, filter_step, neuron_step
 
 
 class ReservoirPopulation(Population):
@@ -22,6 +22,8 @@ class ReservoirPopulation(Population):
     activity_kinds = ("rate", "spikes")
 
     def __init__(self, reservoir, name="reservoir"):
+        if not isinstance(reservoir, Reservoir):
+            check.fail("reservoir", "a biosim.reservoir.Reservoir", type(reservoir).__name__)
         super().__init__(reservoir.n, name)
         self.res = reservoir
         st = reservoir.state

@@ -174,3 +174,18 @@ def test_rule_parameter_errors():
         bs.LocalRule(lambda *a: 0.0)
     with pytest.raises(bs.BiosimError, match="W"):
         bs.Hebbian(0.1).apply(np.zeros((2, 3)), [1, 0, 0], [1, 1])
+
+
+def test_vector_activity_needs_a_dense_projection_and_no_traces_at_connect():
+    """Phases (unit vectors) pair by the dot product, which the trace and CSR drivers do not
+    compute: such a projection is refused at connect (it used to fail at the first step)."""
+    from biosim.oscillators import KuramotoPopulation
+
+    net = bs.Network(dt=0.5, seed=0)
+    osc = net.add(KuramotoPopulation(4, name="osc"))
+    with pytest.raises(bs.BiosimError, match=r"^rule: .*without traces.*'osc->osc'"):
+        net.connect(osc, osc, weight=0.0, rule=bs.Hebbian(0.1, tau_pre=5.0), name="osc->osc")
+    with pytest.raises(bs.BiosimError, match=r"^rule: .*dense projection"):
+        net.connect(osc, osc, weight=0.0, rule=bs.Hebbian(0.1), sparse=True)
+    net.connect(osc, osc, weight=0.0, rule=bs.Hebbian(0.1, decay=1.0))
+    net.run(1.0)
