@@ -142,7 +142,7 @@ def test_two_concurrent_extend_sweeps_store_every_point_once(tmp_path):
 def test_claims_of_a_killed_sweep_are_taken_over(tmp_path):
     """A sweep killed -9 holds claims; the next sweep on the store runs those points."""
     store, calls = tmp_path / "s.sqlite", tmp_path / "calls.txt"
-    proc = _start(SWEEP, store, calls, 0, 6, 1, 0.2)
+    proc = _start(SWEEP, store, calls, 0, 6, 1, 0.4)
     _wait_rows(proc, store, 1)
     proc.kill()
     proc.wait()
@@ -208,6 +208,26 @@ def test_script_without_main_guard(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["script ran", "20.0 1 True", "20.0 2 False"]
+
+
+def test_workers_stay_warm_until_a_module_changes(tmp_path, monkeypatch):
+    """The second sweep of a session reuses the worker processes; after an edit of fn's
+    module (and a reload, as autoreload does) fresh workers run the new code."""
+    import importlib
+
+    mod = tmp_path / "warm_mod.py"
+    mod.write_text("import os\ndef fn(a, seed):\n    return {'y': a + 1.0, 'pid': os.getpid()}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import warm_mod
+
+    kw = dict(grid={"a": [1, 2, 3, 4]}, workers=2, progress=False)
+    first, second = bs.sweep(warm_mod.fn, **kw), bs.sweep(warm_mod.fn, **kw)
+    pids = set(first.pid)
+    assert len(pids) == 2 and os.getpid() not in pids and set(second.pid) == pids
+    mod.write_text("import os\ndef fn(a, seed):\n    return {'y': a + 20.0, 'pid': os.getpid()}\n")
+    importlib.reload(warm_mod)
+    third = bs.sweep(warm_mod.fn, **kw)
+    assert list(third.y) == [21.0, 22.0, 23.0, 24.0] and not set(third.pid) & pids
 
 
 def test_cli_finds_module_fn_in_the_current_folder(tmp_path, monkeypatch, capsys):
