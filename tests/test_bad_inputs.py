@@ -176,10 +176,10 @@ def cases(field, *fns):
 
 # --- core API: Network ------------------------------------------------------------
 cases("dt", *(lambda v=v: bs.Network(dt=v) for v in (0, -1, float("nan"), float("inf"),
-                                                      "0.1", None, True)))
+                                                      "fast", "1 mV", None, True)))
 cases("seed", *(lambda v=v: bs.Network(seed=v) for v in (-1, 1.5, "abc", [1, -2], True,
                                                           np.random.default_rng(0))))
-cases("duration", *(lambda v=v: izh()[0].run(v) for v in (-1, float("nan"), "10", 0.3,
+cases("duration", *(lambda v=v: izh()[0].run(v) for v in (-1, float("nan"), "10 Hz", 0.3,
                                                            float("inf"))))
 cases("duration", lambda: bs.Network(dt=1e-12).run(1000.0),    # a 1e15-step run
       lambda: bs.Network(dt=0.1).run(1e300))
@@ -289,7 +289,7 @@ cases("populations.exc",
 # --- specs (kind = "network") -------------------------------------------------------
 for path, value, field in [
         ("network.dt", 0, "network.dt"), ("network.dt", -1.0, "network.dt"),
-        ("network.dt", float("nan"), "network.dt"), ("network.dt", "1", "network.dt"),
+        ("network.dt", float("nan"), "network.dt"), ("network.dt", "1 V", "network.dt"),
         ("network.dt", 2.0, "network.dt"), ("network.dt", KeyError, "network.dt"),
         ("network.seed", -1, "network.seed"), ("network.seed", 1.5, "network.seed"),
         ("network.seed", "abc", "network.seed"), ("network.duration", 0.0, "network.duration"),
