@@ -36,14 +36,16 @@ class Monitor:
 
     accepts: tuple[str, ...] = tuple(KINDS)
 
-    def __init__(self, source, name=None, default_name=None):
+    def __init__(self, source, name=None, suffix=None):
         kinds = source_kinds(source)
         if not any(k in self.accepts for k in kinds):
             raise check.BiosimError(
                 f"source: {type(self).__name__} records {' or '.join(map(repr, self.accepts))}"
                 f", but {describe(source)} is of kind {' and '.join(map(repr, kinds))}")
         self.source = source
-        self.name = name or default_name or f"{type(self).__name__}({source.name})"
+        # the default name is read after the check: a bad source has no name
+        self.name = name or (f"{source.name}.{suffix}" if suffix
+                             else f"{type(self).__name__}({source.name})")
         self.auto_name = name is None  # the network makes a default name unique
 
     def record(self, step: int, t: float, dt: float) -> None:
@@ -57,7 +59,7 @@ class SpikeMonitor(Monitor):
     accepts = ("spikes",)
 
     def __init__(self, source, name=None):
-        super().__init__(source, name, f"{source.name}.spikes")
+        super().__init__(source, name, "spikes")
         self._steps, self._idx = [], []
         self.dt = None
 
@@ -119,7 +121,7 @@ class StateMonitor(Monitor):
     """
 
     def __init__(self, source, var: str, indices=None, every: int = 1, name=None):
-        super().__init__(source, name, f"{source.name}.{var}")
+        super().__init__(source, name, var)
         source.variable(var)  # fails early on an unknown variable
         self.var = var
         self.indices = _indices(indices, source.n)
@@ -161,7 +163,7 @@ class RateMonitor(Monitor):
     accepts = ("spikes",)
 
     def __init__(self, source, name=None):
-        super().__init__(source, name, f"{source.name}.rate")
+        super().__init__(source, name, "rate")
         self._counts, self.dt = [], None
 
     def record(self, step, t, dt):
@@ -200,7 +202,7 @@ class OrderParameterMonitor(Monitor):
     accepts = ("phase",)
 
     def __init__(self, source, var: str = "r", indices=None, every: int = 1, name=None):
-        super().__init__(source, name, f"{source.name}.{var}")
+        super().__init__(source, name, var)
         self.var = check.choice("var", var, ("r", "psi"))
         self.indices = _indices(indices, source.n)
         self.every = check.integer("every", every, low=1)
@@ -257,7 +259,7 @@ class WeightMonitor(Monitor):
     var = "w"
 
     def __init__(self, source, indices=None, every: int = 1, name=None):
-        super().__init__(source, name, f"{source.name}.w")
+        super().__init__(source, name, "w")
         w = source.weights
         self.indices = _indices(indices, w.n_synapses)
         self.every = check.integer("every", every, low=1)

@@ -218,6 +218,83 @@ def _bad_tempo():
     TempoPlaceRecognizer(epochs=0).fit(_images(0))
 
 
+def _messages(seed, m=5, c=4, l=8):
+    return rng_of(seed).integers(0, l, (m, c))
+
+
+def _erase(messages, k=2):
+    cue = np.array(messages)
+    cue[:, :k] = -1
+    return cue
+
+
+def _coyac_inputs(seed, c=4, l=8, t=40):
+    """A stream of noisy one-hot inputs (T, c, l) drawn from three messages."""
+    rng = rng_of(seed)
+    msgs = rng.integers(0, l, (3, c))
+    x = np.zeros((t, c, l), bool)
+    for k in range(t):
+        x[k, np.arange(c), msgs[k % 3]] = True
+    return x | (rng.random(x.shape) < 0.05)
+
+
+def _patterns(n=64, m=5, active=6):
+    rng = rng_of(7)
+    x = np.zeros((m, n), bool)
+    for row in x:
+        row[rng.choice(n, active, replace=False)] = True
+    return x
+
+
+def _pm1(n=32, m=3):
+    return np.where(rng_of(8).random((m, n)) < 0.5, -1.0, 1.0)
+
+
+def _small_reservoir():
+    from biosim.reservoir import Reservoir
+
+    return Reservoir(30, p=0.3, n_inputs=1, seed=11)
+
+
+def _force_fit(est):
+    t = np.arange(200)
+    est.run(_small_reservoir(), np.zeros((200, 1)), np.sin(2 * np.pi * t / 50.0)[:, None])
+    return est
+
+
+def _force_output(est):
+    return est.run(_small_reservoir(), np.zeros((60, 1)), train=False)
+
+
+def _readout_fit(est):
+    t = np.arange(120)
+    targets = np.stack([np.exp(-((t - 60) / 10.0) ** 2), np.zeros(120)], axis=1)
+    inputs = (np.abs(t - 40) < 5).astype(float)[:, None]
+    est.trial(_small_reservoir(), inputs, targets, np.ones(120))
+    return est
+
+
+def _readout_output(est):
+    inputs = np.zeros((60, 1))
+    return est.trial(_small_reservoir(), inputs, np.zeros((60, 2)), np.ones(60), learn=False)
+
+
+def _digits():
+    from biosim.dendrites.active import permuted_digits
+
+    tasks = permuted_digits(2, seed=0)
+    return [{k: (v[:120] if k in ("x_train", "y_train") else v[:60])
+             if k != "perm" else v for k, v in t.items()} for t in tasks]
+
+
+def _estimator(path, **kw):
+    def make(seed):
+        module, _, name = path.rpartition(".")
+        cls = getattr(importlib.import_module(module), name)
+        return cls(**kw, **({"seed": seed} if "seed" in cls._param_names() else {}))
+    return make
+
+
 # ---------------------------------------------------------------- the registry
 def _bad(cls_path, *args, **kw):
     """A constructor call of the class at ``cls_path`` with bad arguments."""
@@ -319,6 +396,38 @@ EXAMPLES = {
     "biosim.vpr.tempo.TempoPlaceRecognizer": EstimatorExample(
         _tempo, lambda est: est.fit(_images(0)), lambda est: est.predict(_images(1)),
         _bad_tempo),
+    "biosim.memory.cliques.CliqueNetwork": EstimatorExample(
+        _estimator("biosim.memory.cliques.CliqueNetwork", c=4, l=8),
+        lambda est: est.fit(_messages(0)), lambda est: est.retrieve(_erase(_messages(0))),
+        _bad("biosim.memory.cliques.CliqueNetwork", 1, 8)),
+    "biosim.memory.coyac.CoyacLearner": EstimatorExample(
+        _estimator("biosim.memory.coyac.CoyacLearner", c=4, l=8),
+        lambda est: est.fit(_coyac_inputs(0)),
+        lambda est: np.stack([est.response(x) for x in _coyac_inputs(1)[:5]]),
+        _bad("biosim.memory.coyac.CoyacLearner", 4, 1)),
+    "biosim.memory.hopfield.HopfieldNetwork": EstimatorExample(
+        _estimator("biosim.memory.hopfield.HopfieldNetwork", n=32),
+        lambda est: est.fit(_pm1()), lambda est: est.retrieve(_pm1() * (rng_of(9).random(
+            (3, 32)) < 0.8)),
+        _bad("biosim.memory.hopfield.HopfieldNetwork", 1)),
+    "biosim.memory.willshaw.WillshawMemory": EstimatorExample(
+        _estimator("biosim.memory.willshaw.WillshawMemory", n=64),
+        lambda est: est.fit(_patterns()),
+        lambda est: est.retrieve(_patterns() & (rng_of(9).random((5, 64)) < 0.7)),
+        _bad("biosim.memory.willshaw.WillshawMemory", 64, threshold=0)),
+    "biosim.reservoir.force.FORCE": EstimatorExample(
+        _estimator("biosim.reservoir.force.FORCE", n_outputs=1, every=2, feedback=0.5),
+        _force_fit, _force_output, _bad("biosim.reservoir.force.FORCE", 1, alpha=0.0)),
+    "biosim.reservoir.readout.ThreeFactorReadout": EstimatorExample(
+        _estimator("biosim.reservoir.readout.ThreeFactorReadout", n_outputs=2,
+                   modes=["online", "offline"]),
+        _readout_fit, _readout_output,
+        _bad("biosim.reservoir.readout.ThreeFactorReadout", 2, eta=-1.0)),
+    "biosim.dendrites.active.ActiveDendriteClassifier": EstimatorExample(
+        _estimator("biosim.dendrites.active.ActiveDendriteClassifier", hidden=(16,), epochs=1,
+                   batch_size=32),
+        lambda est: est.fit(_digits()), lambda est: est.predict(_digits()[1]["x_test"]),
+        _bad("biosim.dendrites.active.ActiveDendriteClassifier", hidden=(0,))),
 }
 
 
