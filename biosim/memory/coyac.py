@@ -69,7 +69,7 @@ class CoyacLearner(Estimator):
         ``"max_active"`` (most neurons firing in one cluster), ``"strengthened"``
         (connections strengthened) and ``"connections"`` (permanent connections, undirected).
 
-    The seed is resolved at the first input. ``save``/``load`` (as every
+    The seed is resolved by :meth:`fit` (or the first :meth:`partial_fit`). ``save``/``load`` (as every
     :class:`~biosim.core.estimator.Estimator`) keep the tie-breaking stream, so a loaded
     learner continues exactly.
     """
@@ -142,11 +142,13 @@ class CoyacLearner(Estimator):
         return r
 
     def fit(self, inputs) -> "CoyacLearner":
-        """Process a stream of noisy inputs (T, c, l) in order."""
+        """Start from no connections (the seed resolved anew) and process a stream of noisy
+        inputs (T, c, l) in order; :meth:`partial_fit` continues from the current state."""
         a = np.asarray(inputs, bool)
         if a.ndim != 3 or a.shape[1:] != (self.c, self.l):
             v.fail("inputs", f"bool activity of shape (T, {self.c}, {self.l})",
                    f"shape {a.shape}")
+        self.__dict__.pop("connections_", None)
         for x in a:
             self.partial_fit(x)
         return self

@@ -74,9 +74,12 @@ def test_saved_learner_continues_exactly(tmp_path):
     ref = CoyacLearner(5, 12, max_active=2, seed=4).fit(noisy)
     part = CoyacLearner(5, 12, max_active=2, seed=4).fit(noisy[:50])
     part.save(tmp_path / "c")
-    back = CoyacLearner.load(tmp_path / "c").fit(noisy[50:])
+    back = CoyacLearner.load(tmp_path / "c")
+    for x in noisy[50:]:
+        back.partial_fit(x)
     np.testing.assert_array_equal(back.connections_, ref.connections_)
     np.testing.assert_array_equal(back.strengths_, ref.strengths_)
     for k in ref.history_:
         np.testing.assert_array_equal(back.history_[k], ref.history_[k])
     assert back.get_params() == ref.get_params()
+    np.testing.assert_array_equal(back.fit(noisy).strengths_, ref.strengths_)  # fit restarts
