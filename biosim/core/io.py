@@ -187,6 +187,8 @@ class _Encoder:
         if id(x) in self.memo:
             return {"$": "ref", "id": self.memo[id(x)]}
         if t is list:
+            if self._packable(x):
+                return self._pack(x)
             n = self._new_id(x)
             return {"$": "list", "id": n,
                     "items": [self(v, f"{path}[{k}]") for k, v in enumerate(x)]}
@@ -238,6 +240,30 @@ class _Encoder:
             return {"$": "object", "id": n, "class": _qualname(t), "state": state}
         _bad(path, "data (numbers, strings, arrays, random generators, biosim objects)",
              f"a {t.__module__}.{t.__qualname__}")
+
+    def _packable(self, x) -> bool:
+        """A list of >= 2 arrays of one plain dtype that nothing else refers to (a monitor's
+        records): saved as one array, not one per element."""
+        if len(x) < 2 or type(x[0]) is not np.ndarray:
+            return False
+        dt = x[0].dtype
+        if dt.hasobject or dt.kind == "V":
+            return False
+        for v in x:
+            if type(v) is not np.ndarray or v.dtype != dt or id(v) in self.memo:
+                return False
+            root = v
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            if id(root) in self.memo:
+                return False
+        return True
+
+    def _pack(self, x):
+        n = self._new_id(x)
+        ids = [self._new_id(v) for v in x]
+        self.arrays[f"a{n}"] = np.concatenate([v.reshape(-1) for v in x])
+        return {"$": "arrays", "id": n, "ids": ids, "shapes": [list(v.shape) for v in x]}
 
     def _dtype(self, dt, path):
         if dt.hasobject or dt.kind == "V":
@@ -324,6 +350,20 @@ class _Decoder:
             return complex(_num(d, "re", path), _num(d, "im", path))
         if tag == "array":
             return self._put(d.get("id"), self._array(f"a{d.get('id')}", path), path)
+        if tag == "arrays":
+            out = self._put(d.get("id"), [], path)
+            flat = self._array(f"a{d.get('id')}", path)
+            shapes, ids = _list(d, "shapes", path), _list(d, "ids", path)
+            try:
+                sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+                if len(ids) != len(shapes) or sum(sizes) != flat.size or flat.ndim != 1:
+                    raise ValueError("sizes do not add up")
+                parts = np.split(flat, np.cumsum(sizes)[:-1])
+                out.extend(self._put(i, p.reshape(s).copy(), path)
+                           for i, p, s in zip(ids, parts, shapes))
+            except (TypeError, ValueError) as e:
+                _bad(path, "a list of arrays that fits its data", str(e))
+            return out
         if tag == "scalar":
             return self._put(d.get("id"), self._array(f"s{d.get('id')}", path)[()], path)
         if tag == "view":
