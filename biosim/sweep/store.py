@@ -78,7 +78,10 @@ class Store:
     def __init__(self, path=None):
         self.path = ":memory:" if path is None else str(path)
         if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise BiosimError(f"store: cannot create {path} ({e.strerror or e})") from None
         self.owner, self.pid, self.host = uuid.uuid4().hex, os.getpid(), socket.gethostname()
         self._beat = time.time()
         # autocommit mode: transactions are the explicit BEGIN IMMEDIATE blocks below
