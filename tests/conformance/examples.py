@@ -7,8 +7,9 @@ An :class:`Example` builds a small network that holds the object and makes it do
 (``build(seed) -> (net, obj)``), gives a constructor call with bad input (``bad()`` must raise
 a one-line BiosimError; an estimator may check its parameters when it is fitted) and, for monitors and inputs, builds the object on another source
 (``on(source)``, for the wrong-kind check). An :class:`EstimatorExample` makes an untrained
-estimator (``make(seed)``), trains it on a little data (``fit(est)``) and reads what it
-learned (``output(est)``, an array).
+estimator (``make(seed)``), trains it on a little data (``fit(est)``), reads what it
+learned (``output(est)``, an array) and, for incremental learners, trains it on
+(``more(est)``).
 
 ``xfail`` maps a check's name to the reason it fails today (a known bug, reported).
 """
@@ -41,6 +42,7 @@ class EstimatorExample:
     fit: Callable              # est -> est, trained on a little data
     output: Callable           # trained est -> array
     bad: Callable              # () -> raises BiosimError
+    more: Callable | None = None  # trained est -> more training (incremental learners)
     xfail: dict = field(default_factory=dict)
 
 
@@ -399,30 +401,36 @@ EXAMPLES = {
     "biosim.memory.cliques.CliqueNetwork": EstimatorExample(
         _estimator("biosim.memory.cliques.CliqueNetwork", c=4, l=8),
         lambda est: est.fit(_messages(0)), lambda est: est.retrieve(_erase(_messages(0))),
-        _bad("biosim.memory.cliques.CliqueNetwork", 1, 8)),
+        _bad("biosim.memory.cliques.CliqueNetwork", 1, 8),
+        more=lambda est: est.store(_messages(3))),
     "biosim.memory.coyac.CoyacLearner": EstimatorExample(
         _estimator("biosim.memory.coyac.CoyacLearner", c=4, l=8),
         lambda est: est.fit(_coyac_inputs(0)),
         lambda est: np.stack([est.response(x) for x in _coyac_inputs(1)[:5]]),
-        _bad("biosim.memory.coyac.CoyacLearner", 4, 1)),
+        _bad("biosim.memory.coyac.CoyacLearner", 4, 1),
+        more=lambda est: [est.partial_fit(x) for x in _coyac_inputs(2)[:10]]),
     "biosim.memory.hopfield.HopfieldNetwork": EstimatorExample(
         _estimator("biosim.memory.hopfield.HopfieldNetwork", n=32),
         lambda est: est.fit(_pm1()), lambda est: est.retrieve(_pm1() * (rng_of(9).random(
             (3, 32)) < 0.8)),
-        _bad("biosim.memory.hopfield.HopfieldNetwork", 1)),
+        _bad("biosim.memory.hopfield.HopfieldNetwork", 1),
+        more=lambda est: est.store(_pm1(m=1) * -1.0)),
     "biosim.memory.willshaw.WillshawMemory": EstimatorExample(
         _estimator("biosim.memory.willshaw.WillshawMemory", n=64),
         lambda est: est.fit(_patterns()),
         lambda est: est.retrieve(_patterns() & (rng_of(9).random((5, 64)) < 0.7)),
-        _bad("biosim.memory.willshaw.WillshawMemory", 64, threshold=0)),
+        _bad("biosim.memory.willshaw.WillshawMemory", 64, threshold=0),
+        more=lambda est: est.store(_patterns()[::-1, ::-1])),
     "biosim.reservoir.force.FORCE": EstimatorExample(
         _estimator("biosim.reservoir.force.FORCE", n_outputs=1, every=2, feedback=0.5),
-        _force_fit, _force_output, _bad("biosim.reservoir.force.FORCE", 1, alpha=0.0)),
+        _force_fit, _force_output, _bad("biosim.reservoir.force.FORCE", 1, alpha=0.0),
+        more=_force_fit),
     "biosim.reservoir.readout.ThreeFactorReadout": EstimatorExample(
         _estimator("biosim.reservoir.readout.ThreeFactorReadout", n_outputs=2,
                    modes=["online", "offline"]),
         _readout_fit, _readout_output,
-        _bad("biosim.reservoir.readout.ThreeFactorReadout", 2, eta=-1.0)),
+        _bad("biosim.reservoir.readout.ThreeFactorReadout", 2, eta=-1.0),
+        more=_readout_fit),
     "biosim.dendrites.active.ActiveDendriteClassifier": EstimatorExample(
         _estimator("biosim.dendrites.active.ActiveDendriteClassifier", hidden=(16,), epochs=1,
                    batch_size=32),

@@ -8,7 +8,8 @@ walking the package, goes through the same checks:
   estimator trains and gives finite output;
 - ``same_seed``: two builds with the same seed give bit-identical results;
 - ``save_load``: ``Network.save``/``load`` (``est.save``/``load``) mid-run, then both
-  continue: bit-identical;
+  continue (run on; an estimator that learns incrementally trains on): bit-identical;
+- ``activity_kinds``: each kind a population declares holds what ``KINDS`` says, every step;
 - ``wrong_kind``: a monitor or rule of a kind the object does not have (or a source it does
   not accept) is refused with a BiosimError naming both, and every kind a rule or monitor
   says it accepts is taken;
@@ -178,6 +179,39 @@ def test_step(name):
             assert len(obj.activity_of(kind)) == obj.n
 
 
+def check_kind(kind, x, n):
+    """What :data:`biosim.core.population.KINDS` promises of an activity array."""
+    x = np.asarray(x)
+    if kind == "phase":
+        assert x.shape == (n, 2)
+        np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-12)
+        return
+    assert x.shape == (n,)
+    if kind in ("spikes", "binary"):
+        assert x.dtype == bool or np.isin(x, (0.0, 1.0)).all(), f"{kind}: not 0/1"
+    elif kind == "rate":
+        assert x.dtype.kind == "f" and (x >= 0).all(), "rate: negative"
+    else:
+        assert x.dtype.kind == "f"
+
+
+@pytest.mark.parametrize("name", covered(Population))
+def test_activity_kinds(name):
+    """Every step, each declared kind holds what KINDS says (spikes 0/1, rates >= 0, phases
+    unit vectors, ...), and a spike monitor counts exactly the spikes of the spike kind."""
+    net, pop = example(name, "step").build(0)
+    spikes = net.monitor(pop, "spikes") if "spikes" in pop.activity_kinds else None
+    total = 0
+    for _ in range(STEPS):
+        net.step()
+        for kind in pop.activity_kinds:
+            check_kind(kind, pop.activity_of(kind), pop.n)
+        if spikes is not None:
+            total += int(np.count_nonzero(pop.activity_of("spikes")))
+    if spikes is not None:
+        assert spikes.count.sum() == total
+
+
 @pytest.mark.parametrize("name", NETWORK_OBJECTS)
 def test_same_seed(name):
     ex = example(name, "same_seed")
@@ -336,6 +370,8 @@ def test_estimator_same_seed(name):
 
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_estimator_save_load(name, tmp_path):
+    """A saved and loaded estimator gives the same output, and (where it learns
+    incrementally) continues training exactly as the one that was not saved."""
     ex = example(name, "save_load")
     est = ex.fit(ex.make(2))
     est.save(tmp_path / "model")
@@ -344,3 +380,7 @@ def test_estimator_save_load(name, tmp_path):
     assert back.get_params().keys() == est.get_params().keys()
     np.testing.assert_array_equal(np.asarray(ex.output(back)), np.asarray(ex.output(est)),
                                   strict=True)
+    if ex.more is not None:
+        ex.more(est), ex.more(back)
+        np.testing.assert_array_equal(np.asarray(ex.output(back)),
+                                      np.asarray(ex.output(est)), strict=True)
