@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from biosim.core.validation import BiosimError
+from biosim.core.validation import fail as _bad
 
 #: key of the JSON document inside a single-file ``.npz``
 DOC_KEY = "__biosim__"
@@ -61,8 +62,6 @@ def atomic_path(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
                                    suffix=path.suffix)
     except OSError as e:  # name the user's path, not the temporary file
-        from biosim.core.validation import BiosimError
-
         raise BiosimError(f"path: cannot write {path} ({e.strerror or e})") from None
     os.close(fd)
     try:
@@ -77,8 +76,6 @@ def atomic_path(path):
 def output_dir(field: str, path) -> Path:
     """The folder ``path``, created with its parents; a BiosimError naming ``field`` and the
     path when it cannot be created or written."""
-    from biosim.core.validation import BiosimError
-
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -153,14 +150,6 @@ def _resolve(name: str, field: str):
     except ImportError:
         _bad(field, "the name of a biosim class or kernel (biosim.<module>.<name>)", name)
     return getattr(mod, attr, None)
-
-
-def _bad(field, expected, got=None):
-    msg = f"{field}: expected {expected}"
-    if got is not None:
-        g = repr(got)
-        msg += f", got {g if len(g) < 80 else g[:77] + '...'}"
-    raise BiosimError(msg)
 
 
 def _is_kernel(x) -> bool:
