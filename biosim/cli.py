@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 COMMANDS = {
     "run": ("biosim.spec_cli", "build and run a model spec (models/*.toml)"),
@@ -48,16 +49,26 @@ def parse(argv=None):
 
 
 def main(argv=None) -> int:
-    from biosim.core.validation import BiosimError
+    from biosim.core.validation import BiosimError, BiosimWarning
 
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), "command")
+    plain = warnings.formatwarning
+
+    def one_line(message, category, *rest, **kw):  # a BiosimWarning reads as an error does
+        if issubclass(category, BiosimWarning):
+            return f"biosim {command}: warning: {message}\n"
+        return plain(message, category, *rest, **kw)
+
+    warnings.formatwarning = one_line
     try:
         module, args = parse(argv)
         return int(module.main(args) or 0)
     except BiosimError as e:
         print(f"biosim {command}: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = plain
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ import importlib
 _EXPORTS = {"SpikingPlaceRecognizer": "recognizer", "ensemble_predict": "recognizer",
             "TempoPlaceRecognizer": "tempo",
             "synthetic_route": "synthetic", "PlaceDataset": "datasets", "Traverse": "datasets",
-            "recall_at_k": "metrics", "sad_similarity": "baselines"}
+            "load_nordland": "datasets", "load_folder_dataset": "datasets",
+            "drop_dark_places": "datasets",
+            "recall_at_k": "metrics", "chance_recall": "metrics", "sad_similarity": "baselines"}
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
@@ -23,3 +26,7 @@ def __getattr__(name):
         module = importlib.import_module(f"biosim.vpr.{_EXPORTS[name]}")
         return getattr(module, name)
     raise AttributeError(f"module 'biosim.vpr' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_EXPORTS})

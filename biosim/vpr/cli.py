@@ -7,27 +7,51 @@ R@100P, and saves the PR curve and the similarity-matrix plot.
 
 ``biosim vpr train --config train.toml --out model/`` trains a
 :class:`biosim.vpr.recognizer.SpikingPlaceRecognizer` and saves it; the config (TOML or
-JSON) has a ``[data]`` table, either ``synthetic = {n_places, conditions, seed}`` (the
+JSON) has a ``[data]`` table, either ``synthetic = {n_places, conditions, seed, ...}`` (the
 procedural route: all conditions but the last are references) or
 ``references = ["folder_or.npy", ...]`` (an entry may also be a table
-``{path = "...", every = 8, offset = 0, count = 100}`` selecting frames), and a ``[model]`` table of constructor arguments
-(``params`` for network constants). ``biosim vpr eval --model model/ --query Q --gt G``
-scores query images (a folder or a uint8 ``.npy`` stack; ``synthetic`` for the query
-condition of a synthetic training config) and prints Recall@K, AUC and the
-precision/recall summary (:func:`biosim.vpr.metrics.summary`), for the SAD baseline too
-when the references are known.
+``{path = "...", every = 8, offset = 0, count = 100}`` selecting frames), with optional
+``every``, ``drop_dark``, ``offset``, ``count`` selecting places of all references together
+(as :func:`biosim.vpr.datasets.load_nordland`: every ``every``-th frame, then the places dark
+in any reference dropped -- mean grey level below ``drop_dark`` -- then ``count`` places from
+``offset``), and a ``[model]`` table of constructor arguments (``params`` for network
+constants). Every key is checked: an unknown one is an error naming it and the valid ones.
+``biosim vpr eval --model model/ --query Q --gt G`` scores query images (a folder or a uint8
+``.npy`` stack; ``synthetic`` for the query condition of a synthetic training config; by
+default the frames the model was trained on) and prints Recall@K, AUC and the
+precision/recall summary (:func:`biosim.vpr.metrics.summary`), for the SAD baseline too when
+the references are known. ``train``, ``eval`` and ``baseline`` select frames with
+``every``/``offset``/``count``/``drop_dark`` (flags ``--every`` ... ``--drop-dark``), warn when
+many of the frames used are dark, and report the chance level. Ground truth is read on the
+original frame numbers, so a selection on either side stays aligned.
 
 The table of every recogniser on real Nordland frames is a benchmark, not a command:
 ``python benchmarks/vpr_nordland.py --places 100,200,400`` (see the README).
 """
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 
-from biosim.core.validation import BiosimError, fail, memory
+from biosim.core.validation import BiosimError, fail, memory, warn
+
+#: dark-frame rule: mean grey level (0-255) below this is a tunnel frame; warn above this share
+DARK_LEVEL, DARK_SHARE = 20.0, 0.05
+DATA_KEYS = ("synthetic", "references", "every", "offset", "count", "drop_dark")
+ENTRY_KEYS = ("path", "every", "offset", "count")
+
+
+def _selection_flags(p) -> None:
+    p.add_argument("--every", type=int, default=None, help="keep every n-th frame")
+    p.add_argument("--offset", type=int, default=None, help="places skipped (after every, "
+                   "drop-dark)")
+    p.add_argument("--count", type=int, default=None, help="number of places kept")
+    p.add_argument("--drop-dark", type=float, default=None, metavar="LEVEL",
+                   help=f"drop dark places (mean grey level below LEVEL, e.g. {DARK_LEVEL:g}: "
+                        "Nordland's tunnels)")
 
 
 def add_arguments(parser) -> None:
@@ -45,6 +69,7 @@ def add_arguments(parser) -> None:
                    "biosim.vpr.datasets.load_ground_truth)")
     b.add_argument("--tolerance", type=int, default=0, help="ground-truth tolerance in frames")
     b.add_argument("--sequence", type=int, default=5, help="sequence length (0: none)")
+    _selection_flags(b)
     b.add_argument("--out", default="results/vpr_baseline", help="folder for plots and report")
     t = sub.add_parser("train", help="train a spiking place recogniser and save it")
     t.add_argument("--config", required=True, help="TOML or JSON file with [data] and [model]")
@@ -61,16 +86,14 @@ def add_arguments(parser) -> None:
     e.add_argument("--gt", default="same", help="'same', a .npy matrix or a .csv (see "
                    "biosim.vpr.datasets.load_ground_truth)")
     e.add_argument("--tolerance", type=int, default=0, help="ground-truth tolerance in frames")
-    e.add_argument("--every", type=int, default=1, help="keep every n-th query frame")
-    e.add_argument("--offset", type=int, default=0, help="first query frame kept")
-    e.add_argument("--count", type=int, help="number of query frames kept")
+    _selection_flags(e)
     e.add_argument("--assignment", choices=("weighted", "standard"))
     e.add_argument("--out", help="write the report (JSON) and similarity (.npy) here")
 
 
 def check_args(args) -> None:
     """The numbers and paths of a subcommand, checked before anything is loaded or trained."""
-    from biosim.core.validation import integer, seed
+    from biosim.core.validation import integer, number, seed
 
     cmd = args.vpr_command
     if cmd == "make-synthetic":
@@ -84,15 +107,28 @@ def check_args(args) -> None:
         integer("--sequence", args.sequence, low=0)
     if cmd == "train" and args.epochs is not None:
         integer("--epochs", args.epochs, low=1)
+    if cmd in ("baseline", "eval"):
+        for flag, low in (("every", 1), ("offset", 0), ("count", 1)):
+            if getattr(args, flag) is not None:
+                integer(f"--{flag}", getattr(args, flag), low=low)
+        if args.drop_dark is not None:
+            number("--drop-dark", args.drop_dark, low=0.0)
     if cmd == "eval":
-        integer("--every", args.every, low=1)
-        integer("--offset", args.offset, low=0)
-        if args.count is not None:
-            integer("--count", args.count, low=1)
         if not Path(args.model).is_dir():
             fail("--model", "a model folder written by `biosim vpr train`", args.model)
     if cmd == "train" and not Path(args.config).is_file():
         fail("--config", "an existing TOML or JSON file", args.config)
+
+
+def _strict(field: str, table, valid) -> dict:
+    """``table`` as a dict whose keys are all in ``valid``; else one line naming the key."""
+    if not isinstance(table, dict):
+        fail(field, "a table", table)
+    for key in table:
+        if key not in valid:
+            raise BiosimError(f"{field}.{key}: unknown key; valid keys: "
+                              + ", ".join(sorted(valid)))
+    return table
 
 
 def _read_config(path) -> dict:
@@ -112,22 +148,40 @@ def _read_config(path) -> dict:
             cfg = tomllib.loads(text)
     except ValueError as e:
         fail("config", f"valid {path.suffix.lstrip('.') or 'TOML'} ({e})", str(path))
-    if not isinstance(cfg, dict):
-        fail("config", "a table with [data] and [model]", cfg)
-    if not isinstance(cfg.get("data"), dict):
-        fail("config.data", "a table with 'synthetic' or 'references'", cfg.get("data"))
+    _strict("config", cfg, ("data", "model"))
+    data = _strict("config.data", cfg.get("data"), DATA_KEYS)
+    if ("synthetic" in data) == ("references" in data):
+        fail("config.data", "either 'synthetic' or 'references'", sorted(data))
+    if "synthetic" in data:
+        from biosim.vpr.synthetic import render_route, synthetic_route
+
+        valid = {*inspect.signature(synthetic_route).parameters,
+                 *inspect.signature(render_route).parameters} - {"kwargs", "conditions_seed"}
+        _strict("config.data.synthetic", data["synthetic"], valid)
+    else:
+        for k, r in enumerate(_reference_list(data)):
+            if isinstance(r, dict):
+                _strict(f"config.data.references[{k}]", r, ENTRY_KEYS)
+    from biosim.vpr.recognizer import SpikingPlaceRecognizer
+
+    model = _strict("config.model", cfg.get("model", {}),
+                    inspect.signature(SpikingPlaceRecognizer).parameters)
+    if "params" in model:
+        from biosim.vpr.snn_numba import SNNParams
+
+        _strict("config.model.params", model["params"], SNNParams().to_dict())
     return cfg
 
 
 def _images(spec, field, every=1, offset=0, count=None):
-    """A uint8 image stack from a .npy file or an image folder, or from a table
-    ``{path, every, offset, count}``; frames ``offset, offset + every, ...`` (``count``)."""
+    """``(stack, frames)``: a uint8 image stack from a .npy file or an image folder (or a
+    table ``{path, every, offset, count}``) and the original numbers of its frames."""
     if isinstance(spec, dict):
         if "path" not in spec:
             fail(field, "a path or a table with 'path'", spec)
         return _images(spec["path"], field, spec.get("every", 1), spec.get("offset", 0),
                        spec.get("count"))
-    from biosim.vpr.datasets import load_traverse, select_frames
+    from biosim.vpr.datasets import list_images, load_images, select_frames
     from biosim.vpr.recognizer import image_stack
 
     if not isinstance(spec, (str, Path)):
@@ -144,11 +198,46 @@ def _images(spec, field, every=1, offset=0, count=None):
                 0 <= a.min() and a.max() <= 255:
             a = a.astype(np.uint8)  # integers of 8-bit range: nothing is lost
         a = image_stack(f"{field} ({path})", a)  # floats are refused, never rounded
-        return a[select_frames(len(a), every, offset, count)]
+        idx = select_frames(len(a), every, offset, count)
+        return a[idx], idx
     try:
-        return load_traverse(path, every=every, offset=offset, count=count).images
+        files = list_images(path)
+        idx = select_frames(len(files), every, offset, count)
+        return load_images([files[i] for i in idx]), idx
     except BiosimError as e:  # name the option or config field too
         raise BiosimError(f"{field}: {e}") from None
+
+
+def _select(stacks, field, every=None, offset=None, count=None, drop_dark=None):
+    """Frames kept from aligned image stacks (the same places in the same order): every
+    ``every``-th, then the places dark in any stack dropped (``drop_dark``), then ``count``
+    places from ``offset``. Returns the kept positions; warns when many kept frames are dark."""
+    from biosim.vpr.datasets import dark_frames, select_frames
+
+    n = len(stacks[0])
+    idx = select_frames(n, every or 1)
+    if drop_dark is not None:
+        dark = np.zeros(idx.size, bool)
+        for a in stacks:
+            dark |= dark_frames(a[idx], drop_dark)
+        if dark.all():
+            fail(f"{field} drop_dark", f"a level that keeps some of the {idx.size} places",
+                 drop_dark)
+        idx = idx[~dark]
+    kept = select_frames(idx.size, 1, offset or 0, count)
+    if count is not None and kept.size < count:
+        fail(f"{field} count", f"at most {kept.size} places after offset {offset or 0}", count)
+    idx = idx[kept]
+    if drop_dark is None:
+        dark = np.zeros(idx.size, bool)
+        for a in stacks:
+            dark |= dark_frames(a[idx], DARK_LEVEL)
+        if dark.sum() > DARK_SHARE * idx.size:
+            warn(field, f"{dark.sum()} of {idx.size} places are dark (mean grey level < "
+                 f"{DARK_LEVEL:g}, e.g. tunnels); after patch normalisation they match almost "
+                 f"any query. Drop them with drop_dark = {DARK_LEVEL:g} (--drop-dark "
+                 f"{DARK_LEVEL:g})", stacklevel=2)
+    return idx
 
 
 def _synthetic(data: dict):
@@ -166,9 +255,40 @@ def _synthetic(data: dict):
 
 
 def _references(data: dict):
+    """``(stacks, frames, n_frames)``: the reference stacks after every selection, the
+    original number of each kept frame, and the length of the original traverse."""
     if "synthetic" in data:
-        return list(_synthetic(data).references)
-    return [_images(r, "config.data.references") for r in _reference_list(data)]
+        refs = list(_synthetic(data).references)
+        return refs, np.arange(len(refs[0])), len(refs[0])
+    refs = _reference_list(data)
+    loaded = [_images(r, "config.data.references") for r in refs]
+    if any(len(a) != len(loaded[0][0]) for a, _ in loaded):
+        fail("config.data.references", "traverses of equal length (the same places)",
+             [len(a) for a, _ in loaded])
+    from biosim.vpr.datasets import list_images
+
+    first = refs[0]
+    path = Path(first["path"] if isinstance(first, dict) else first)
+    n_frames = (len(np.load(path, mmap_mode="r")) if path.suffix.lower() == ".npy"
+                else len(list_images(path)))
+    idx = _select([a for a, _ in loaded], "config.data", data.get("every"),
+                  data.get("offset"), data.get("count"), data.get("drop_dark"))
+    return [a[idx] for a, _ in loaded], loaded[0][1][idx], n_frames
+
+
+def _report(report: dict, gt) -> dict:
+    """Print the report table with its chance row (and add it to ``report``)."""
+    from biosim.vpr.metrics import chance_recall
+
+    keys = list(next(iter(report.values())))
+    ks = [int(k[2:]) for k in keys if k.startswith("R@") and k[2:].isdigit()]
+    report["chance"] = {f"R@{k}": v for k, v in zip(ks, chance_recall(gt, ks))}
+    width = max(len(n) for n in report) + 1
+    print(f"{'method':<{width}} " + "  ".join(f"{k:>7}" for k in keys))
+    for name, row in report.items():
+        print(f"{name:<{width}} " + "  ".join(f"{row[k]:7.3f}" if k in row else f"{'-':>7}"
+                                            for k in keys))
+    return report
 
 
 def _reference_list(data: dict) -> list:
@@ -184,23 +304,24 @@ def train(args) -> int:
     from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
     cfg = _read_config(args.config)
-    if not isinstance(cfg.get("model", {}), dict):
-        fail("config.model", "a table of SpikingPlaceRecognizer arguments", cfg["model"])
     model_cfg = dict(cfg.get("model", {}))
     for key in ("epochs", "backend", "device"):
         if getattr(args, key) is not None:
             model_cfg[key] = getattr(args, key)
     model_cfg["progress"] = not args.no_progress
-    try:
-        model = SpikingPlaceRecognizer(**model_cfg)
-    except TypeError as e:
-        fail("config.model", "SpikingPlaceRecognizer arguments", str(e))
-    model.fit(_references(cfg["data"]))
+    model = SpikingPlaceRecognizer(**model_cfg)
+    refs, frames, n_frames = _references(cfg["data"])
+    model.fit(refs)
     out = model.save(args.out)
-    (out / "train_config.json").write_text(json.dumps(cfg, indent=1))
+    saved = dict(cfg, frames=frames.tolist(), n_frames=int(n_frames))
+    (out / "train_config.json").write_text(json.dumps(saved, indent=1))
     print(f"trained {len(model.places_)} places in {len(model.modules_)} module(s); "
           f"saved to {out}")
     return 0
+
+
+def _flags(args) -> dict:
+    return {k: getattr(args, k) for k in ("every", "offset", "count", "drop_dark")}
 
 
 def evaluate(args) -> int:
@@ -212,30 +333,41 @@ def evaluate(args) -> int:
 
     model = SpikingPlaceRecognizer.load(args.model)
     cfg_path = Path(args.model) / "train_config.json"
-    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else None
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    data = cfg.get("data", {})
+    n_places = len(model.places_)
+    ref_frames = np.asarray(cfg.get("frames", np.arange(n_places)))
+    n_ref = int(cfg.get("n_frames", n_places))
     refs = None
     if args.query == "synthetic":
-        if cfg is None or "synthetic" not in cfg.get("data", {}):
+        if "synthetic" not in data:
             fail("query", "an image folder or .npy stack (the model was not trained on the "
                  "synthetic route)", args.query)
-        ds = _synthetic(cfg["data"])
+        ds = _synthetic(data)
         query, refs = ds.query.images, ds.reference.images
+        q_frames, n_query = np.arange(len(query)), len(query)
     else:
-        query = _images(args.query, "query", args.every, args.offset, args.count)
-        if cfg is not None and "references" in cfg.get("data", {}):
-            refs = _images(_reference_list(cfg["data"])[0], "references")
-    gt = load_ground_truth(args.gt, len(model.places_), len(query), args.tolerance)
+        query, _ = _images(args.query, "query")
+        n_query = len(query)
+        flags = _flags(args)
+        if all(v is None for v in flags.values()) and "frames" in cfg and n_query == n_ref:
+            q_frames = ref_frames           # the places the model was trained on
+            _select([query[q_frames]], "query")  # warns on dark frames
+        else:
+            q_frames = _select([query], "query", **flags)
+        query = query[q_frames]
+        if "references" in data:
+            refs = _images(_reference_list(data)[0], "references")[0]
+            refs = refs[ref_frames] if len(refs) == n_ref and "frames" in cfg else refs
+    gt = load_ground_truth(args.gt, n_ref, n_query, args.tolerance)[np.ix_(ref_frames, q_frames)]
     similarity = model.predict(query, args.assignment)
     report = {"snn": summary(similarity, gt)}
-    if refs is not None and len(refs) == len(model.places_):
+    if refs is not None and len(refs) == n_places:
         p = model.preprocess
         pr = (preprocess(refs, model.size, model.patch) if p else refs)
         pq = (preprocess(query, model.size, model.patch) if p else query)
         report["sad"] = summary(sad_similarity(pr, pq), gt)
-    keys = list(report["snn"])
-    print("method  " + "  ".join(f"{k:>7}" for k in keys))
-    for name, row in report.items():
-        print(f"{name:<7} " + "  ".join(f"{row[k]:7.3f}" for k in keys))
+    _report(report, gt)
     if args.out:
         from biosim.core.io import atomic_path, output_dir
 
@@ -264,17 +396,19 @@ def baseline(args) -> int:
     from biosim.vpr.metrics import precision_recall_curve, summary
     from biosim.vpr.preprocess import preprocess
 
-    ref = preprocess(_images(args.reference, "reference"))
-    query = preprocess(_images(args.query, "query"))
-    gt = load_ground_truth(args.gt, len(ref), len(query), args.tolerance)
+    ref, _ = _images(args.reference, "reference")
+    query, _ = _images(args.query, "query")
+    flags = _flags(args)
+    if len(ref) == len(query):       # aligned traverses: one selection for both
+        rf = qf = _select([ref, query], "reference/query", **flags)
+    else:
+        rf, qf = _select([ref], "reference", **flags), _select([query], "query", **flags)
+    gt = load_ground_truth(args.gt, len(ref), len(query), args.tolerance)[np.ix_(rf, qf)]
+    ref, query = preprocess(ref[rf]), preprocess(query[qf])
     similarity = {"sad": sad_similarity(ref, query)}
     if args.sequence > 1:
         similarity[f"sad+seq{args.sequence}"] = sequence_match(similarity["sad"], args.sequence)
-    report = {name: summary(s, gt) for name, s in similarity.items()}
-    keys = list(report["sad"])
-    print("method     " + "  ".join(f"{k:>7}" for k in keys))
-    for name, row in report.items():
-        print(f"{name:<10} " + "  ".join(f"{row[k]:7.3f}" for k in keys))
+    report = _report({name: summary(s, gt) for name, s in similarity.items()}, gt)
     out = output_dir("--out", args.out)
     ax = None
     for name, s in similarity.items():

@@ -25,7 +25,7 @@ import numpy as np
 
 from biosim.core.validation import array, choice, fail, integer
 
-__all__ = ["CONVENTIONS", "recall_at_k", "precision_recall_curve", "auc_pr",
+__all__ = ["CONVENTIONS", "recall_at_k", "chance_recall", "precision_recall_curve", "auc_pr",
            "recall_at_100_precision", "precision_at_100_recall", "summary"]
 
 CONVENTIONS = ("vpr_tutorial", "vprsnn")
@@ -62,6 +62,28 @@ def recall_at_k(similarity, ground_truth, k=1):
     first = np.where(hit.any(axis=0), hit.argmax(axis=0), s.shape[0])  # rank of first match
     out = np.array([(first < kk).mean() for kk in ks])
     return float(out[0]) if np.ndim(k) == 0 else out
+
+
+def chance_recall(ground_truth, k=1):
+    """Recall@K of a recogniser that ranks the references at random: a query with m true
+    matches among n references finds one in its top K with probability
+    ``1 - C(n - m, K) / C(n, K)``; averaged over the queries with a match, as
+    :func:`recall_at_k` (1/n at K = 1 for one match per query)."""
+    g = np.asarray(ground_truth, bool)
+    if g.ndim != 2:
+        fail("ground_truth", "a boolean reference x query matrix", f"shape {g.shape}")
+    n, m = g.shape[0], g.sum(axis=0)
+    m = m[m > 0]
+    if m.size == 0:
+        fail("ground_truth", "at least one query with a true match", "none")
+    out = []
+    for kk in np.atleast_1d(k):
+        kk = min(integer("k", kk, low=1), n)
+        miss = np.ones(m.size)  # prod_{i<K} (n - m - i) / (n - i)
+        for i in range(kk):
+            miss *= np.clip(n - m - i, 0, None) / (n - i)
+        out.append(float(np.mean(1.0 - miss)))
+    return out[0] if np.ndim(k) == 0 else np.array(out)
 
 
 def precision_recall_curve(similarity, ground_truth, convention: str = "vpr_tutorial"):

@@ -70,13 +70,26 @@ def reference_traverses(references, place_ids=None) -> list[tuple[np.ndarray, np
     return out
 
 
+class PlacePredictions:
+    """What every place recogniser shares on top of ``predict`` (a similarity matrix with
+    rows in the order of ``places_``): the best place of each query."""
+
+    def predict_places(self, query_images, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, scores)``, each of length n_queries: the place (an entry of
+        ``places_``) most similar to each query and its similarity. ``kwargs`` go to
+        ``predict``."""
+        s = self.predict(query_images, **kwargs)
+        best = s.argmax(axis=0)
+        return self.places_[best], s[best, np.arange(s.shape[1])]
+
+
 def _sorted_members(ids: np.ndarray, places: np.ndarray) -> np.ndarray:
     """Indices of the images showing one of ``places``, ordered by place id (stable)."""
     sel = np.flatnonzero(np.isin(ids, places))
     return sel[np.argsort(ids[sel], kind="stable")]
 
 
-class SpikingPlaceRecognizer(Estimator):
+class SpikingPlaceRecognizer(PlacePredictions, Estimator):
     """VPRSNN place recogniser.
 
     Parameters: ``module_size`` places per module; ``n_neurons`` excitatory neurons per

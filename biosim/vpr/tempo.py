@@ -52,7 +52,7 @@ import numpy as np
 from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, fail, integer, number
-from biosim.vpr.recognizer import image_stack, reference_traverses
+from biosim.vpr.recognizer import PlacePredictions, image_stack, reference_traverses
 
 __all__ = ["TempoPlaceRecognizer", "stdp_update", "itp_update", "forcing_update",
            "homeostasis", "clamp_signs", "sign_bounds", "spikes"]
@@ -143,7 +143,7 @@ def _init_layer(n_pre, n_post, p_exc, p_inh, gen, dtype, device):
     return W, torch.sign(W)
 
 
-class TempoPlaceRecognizer(Estimator):
+class TempoPlaceRecognizer(PlacePredictions, Estimator):
     """VPRTempo place recogniser (see the module docstring for the network and rules).
 
     Parameters: ``module_size`` places per module (VPRTempo: up to ~1,000); ``epochs`` passes
@@ -230,7 +230,7 @@ class TempoPlaceRecognizer(Estimator):
         return a.reshape(len(a), -1).astype(np.float32) / 255.0
 
     # ---- training ----------------------------------------------------------------------
-    def _train_layer(self, x, labels, W, sign, theta, rate, gen, feature):
+    def _train_layer(self, x, labels, W, sign, theta, rate, gen, feature, bar=None):
         """``epochs`` shuffled passes of one layer over its inputs ``x`` (n, n_pre); ``rate``:
         the target rates of the layer (feature) or of its inputs (output)."""
         import torch
@@ -241,6 +241,8 @@ class TempoPlaceRecognizer(Estimator):
         for t in range(T):
             if t % n == 0:
                 order = torch.randperm(n, generator=gen)
+                if bar is not None and t:
+                    bar.update(1)
             i = int(order[t % n])
             block = (t // self.anneal_every) * self.anneal_every
             anneal = ((T - block) / T) ** 2
@@ -255,6 +257,8 @@ class TempoPlaceRecognizer(Estimator):
                 W = forcing_update(W, sign, x_pre, rate, x_post, int(labels[i]),
                                    eta_stdp, self.force)
             W = clamp_signs(homeostasis(W, drive, self.homeostasis_gain * eta_stdp), bounds)
+        if bar is not None and T:
+            bar.update(1)
         return W, theta
 
     def fit(self, references, place_ids=None) -> "TempoPlaceRecognizer":
@@ -287,7 +291,9 @@ class TempoPlaceRecognizer(Estimator):
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(chunks), desc="VPRTempo modules", unit="module")
+            # one tick per epoch of each layer of each module
+            bar = tqdm(total=2 * self.epochs * len(chunks), desc="VPRTempo epochs",
+                       unit="epoch")
         for ch in chunks:
             sel = np.flatnonzero(np.isin(ids, ch))
             x = torch.from_numpy(pix[sel]).to(dev)
@@ -298,15 +304,14 @@ class TempoPlaceRecognizer(Estimator):
             lo, hi = self.fire_rate
             rate = torch.tensor(lo + (hi - lo) * np.arange(1, n_f + 1) / n_f,
                                 dtype=torch.float32, device=dev)
-            Wf, thf = self._train_layer(x, labels, Wf, sf, thf, rate, gen, feature=True)
+            Wf, thf = self._train_layer(x, labels, Wf, sf, thf, rate, gen, feature=True,
+                                        bar=bar)
             Wo, so = _init_layer(n_f, len(ch), *self.p_output, gen, torch.float32, dev)
             tho = torch.zeros(len(ch), device=dev)
             Wo, _ = self._train_layer(spikes(Wf, thf, x), labels, Wo, so, tho, rate, gen,
-                                      feature=False)
+                                      feature=False, bar=bar)
             modules.append({"W_feature": Wf.cpu().numpy(), "theta_feature": thf.cpu().numpy(),
                             "W_output": Wo.cpu().numpy()})
-            if bar is not None:
-                bar.update(1)
         if bar is not None:
             bar.close()
         self.places_ = places

@@ -169,7 +169,7 @@ def test_cli_train_and_eval(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "R@1" in out and "snn" in out and "sad" in out
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
-    assert set(report) == {"snn", "sad"} and 0 <= report["snn"]["R@1"] <= 1
+    assert set(report) == {"snn", "sad", "chance"} and 0 <= report["snn"]["R@1"] <= 1
     np.save(tmp_path / "q.npy", np.zeros((6, 10, 10), np.uint8))
     assert main(["vpr", "eval", "--model", str(tmp_path / "model"),
                  "--query", str(tmp_path / "q.npy")]) == 2
