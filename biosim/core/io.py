@@ -12,8 +12,9 @@ arrays and the JSON document (:func:`write_file`); a trained estimator is a fold
   (a subclass of Population, Projection, Weights, Rule, Input, Monitor, Network or
   Estimator, or marked with :func:`data_class`); no module outside ``biosim.`` is imported;
 - numba kernels shipped with biosim are referenced by qualified name; a user's kernel (a
-  ``LocalRule``) or callback is saved by its function name only and re-bound at load from an
-  explicit mapping (``Network.load(path, rules={"name": kernel}, callbacks={...})``);
+  ``LocalRule``), callback or own class (a Population, Rule, ... subclass of theirs) is saved
+  by its name only and re-bound at load from an explicit mapping
+  (``Network.load(path, rules={"name": kernel}, callbacks={...}, classes={...})``);
 - shared objects stay shared (a projection's ``pre`` is the population object of the
   network) and array views stay views of the same memory, so a loaded network continues
   bit for bit.
@@ -119,7 +120,9 @@ def data_class(cls):
     return cls
 
 
-def _bases():
+def _bases(user: bool = False):
+    """The data classes' bases; ``user``: those a user's own class may extend (given back by
+    name at load)."""
     from biosim.core.estimator import Estimator
     from biosim.core.inputs import Input
     from biosim.core.monitors import Monitor
@@ -128,7 +131,8 @@ def _bases():
     from biosim.core.population import Population
     from biosim.core.projection import Projection, Weights
 
-    return (Population, Projection, Weights, Rule, Input, Monitor, Network, Estimator)
+    bases = (Population, Projection, Weights, Rule, Input, Monitor)
+    return bases if user else bases + (Network, Estimator)
 
 
 def _is_data_class(cls) -> bool:
@@ -227,6 +231,10 @@ class _Encoder:
             skip = getattr(x, "_transient", ())
             state = {k: self(v, f"{path}.{k}") for k, v in vars(x).items() if k not in skip}
             return {"$": "object", "id": n, "class": _qualname(t), "state": state}
+        if isinstance(x, _bases(user=True)) and hasattr(x, "__dict__"):  # a user's class
+            n = self._new_id(x)
+            state = {k: self(v, f"{path}.{k}") for k, v in vars(x).items()}
+            return {"$": "object", "id": n, "user_class": t.__name__, "state": state}
         _bad(path, "data (numbers, strings, arrays, random generators, biosim objects)",
              f"a {t.__module__}.{t.__qualname__}")
 
@@ -294,6 +302,17 @@ class _Decoder:
             _bad(path, "a new object id", n)
         self.memo[n] = obj
         return obj
+
+    def _user(self, role, name, path):
+        """A function or class of the user's, given by name at load (never from the file)."""
+        if not isinstance(name, str):
+            _bad(path, "a name", name)
+        found = (self.functions.get(role) or {}).get(name)
+        if found is None:
+            what = {"rules": "kernel", "callbacks": "function", "classes": "class"}[role]
+            raise BiosimError(f"{role}: the file needs the {what} {name!r} (at {path}); "
+                              f"pass load(..., {role}={{{name!r}: {name}}})")
+        return found
 
     def _array(self, key, path):
         if key not in self.arrays:
@@ -396,23 +415,25 @@ class _Decoder:
             return k
         if tag == "function":
             role, name = d.get("role"), d.get("name")
-            if role not in ("rules", "callbacks") or not isinstance(name, str):
-                _bad(path, "a named rule kernel or callback", d)
-            fn = self.functions.get(role, {}).get(name) if self.functions.get(role) else None
-            if fn is None:
-                what = "kernel" if role == "rules" else "function"
-                raise BiosimError(f"{role}: the file needs the {what} {name!r} (at {path}); "
-                                  f"pass load(..., {role}={{{name!r}: {name}}})")
+            if role not in ("rules", "callbacks"):
+                _bad(path + ".role", "'rules' or 'callbacks'", role)
+            fn = self._user(role, name, path)
             if role == "rules" and not _is_kernel(fn):
                 _bad(f"{role}[{name!r}]", "a numba @njit kernel", fn)
             if role == "callbacks" and not callable(fn):
                 _bad(f"{role}[{name!r}]", "a callable", fn)
             return fn
         if tag == "object":
-            cls = _resolve(d.get("class"), path + ".class")
-            if not _is_data_class(cls) or _qualname(cls) != d["class"]:
-                _bad(path + ".class", "a biosim data class (Population, Projection, Rule, "
-                     "Input, Monitor, Network, Estimator, ...)", d.get("class"))
+            if "user_class" in d:
+                cls = self._user("classes", d["user_class"], path)
+                if not (isinstance(cls, type) and issubclass(cls, _bases(user=True))):
+                    _bad(f"classes[{d['user_class']!r}]", "a subclass of a biosim Population, "
+                         "Projection, Rule, Input or Monitor", cls)
+            else:
+                cls = _resolve(d.get("class"), path + ".class")
+                if not _is_data_class(cls) or _qualname(cls) != d["class"]:
+                    _bad(path + ".class", "a biosim data class (Population, Projection, Rule, "
+                         "Input, Monitor, Network, Estimator, ...)", d.get("class"))
             obj = self._put(d.get("id"), cls.__new__(cls), path)
             state = d.get("state")
             if type(state) is not dict:

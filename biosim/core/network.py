@@ -367,15 +367,19 @@ class Network:
         write_file(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, self)
 
     @classmethod
-    def load(cls, path, rules=None, callbacks=None) -> "Network":
+    def load(cls, path, rules=None, callbacks=None, classes=None) -> "Network":
         """A network saved by :meth:`save`. Reading runs no code from the file: a
-        ``LocalRule``'s user kernel and callbacks are saved by name and re-bound here from
-        ``rules={"kernel_name": kernel}`` and ``callbacks={"function_name": fn}``."""
-        for field, mapping in (("rules", rules), ("callbacks", callbacks)):
+        ``LocalRule``'s user kernel, callbacks and your own classes (a Population, Rule,
+        Input or Monitor subclass defined outside biosim) are saved by name and re-bound here
+        from ``rules={"kernel_name": kernel}``, ``callbacks={"function_name": fn}`` and
+        ``classes={"ClassName": cls}``."""
+        for field, mapping in (("rules", rules), ("callbacks", callbacks),
+                               ("classes", classes)):
             if mapping is not None and not isinstance(mapping, dict):
                 check.fail(field, "a dict {name: function}", type(mapping).__name__)
         net = read_file(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
-                        {"rules": rules or {}, "callbacks": callbacks or {}})
+                        {"rules": rules or {}, "callbacks": callbacks or {},
+                         "classes": classes or {}})
         if not isinstance(net, Network):
             check.fail("path", "a file holding a Network", type(net).__name__)
         return net

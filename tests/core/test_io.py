@@ -104,6 +104,43 @@ def test_missing_rule_or_callback_is_one_line(tmp_path):
     assert calls == list(range(0, 20, 2))
 
 
+class Doubler(bs.Population):
+    """A user's own population: activity = input spikes, doubled in rate by a counter."""
+
+    input_names = ("I",)
+
+    def __init__(self, n, name=None):
+        super().__init__(n, name)
+        self.count = np.zeros(n, np.int64)
+
+    def step(self, t, dt):
+        self.count += self.inputs["I"] > 0
+        self.activity[:] = self.count % 2 == 1
+
+
+def test_user_classes_are_given_back_by_name(tmp_path):
+    def make():
+        net = bs.Network(dt=1.0, seed=4)
+        src = net.add(bs.PoissonGroup(10, 200.0, name="src"))
+        mine = net.add(Doubler(10, name="mine"))
+        net.connect(src, mine, weight=1.0)
+        return net, net.monitor(mine)
+
+    ref, ref_mon = make()
+    ref.run(60.0)
+    net, _ = make()
+    net.run(25.0)
+    net.save(tmp_path / "u.npz")
+    with pytest.raises(bs.BiosimError, match=r"^classes: .*'Doubler'"):
+        bs.Network.load(tmp_path / "u.npz")
+    with pytest.raises(bs.BiosimError, match=r"classes\['Doubler'\]: expected a subclass"):
+        bs.Network.load(tmp_path / "u.npz", classes={"Doubler": dict})
+    back = bs.Network.load(tmp_path / "u.npz", classes={"Doubler": Doubler})
+    back.run(35.0)
+    assert type(back.populations[1]) is Doubler and ref_mon.i.size > 20
+    assert np.array_equal(back.monitors[0].i, ref_mon.i)
+
+
 def test_bad_files_are_one_line_errors(tmp_path):
     with pytest.raises(bs.BiosimError, match="path: no biosim.Network file"):
         bs.Network.load(tmp_path / "missing.npz")
