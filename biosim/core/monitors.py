@@ -52,45 +52,129 @@ class Monitor:
         raise NotImplementedError
 
 
-class SpikeMonitor(Monitor):
+class Bounded:
+    """Bounded memory for long runs (spike and state monitors). By default a monitor keeps
+    every record in memory. ``window`` (ms) keeps only the records of the last ``window`` ms;
+    ``path`` (a folder) streams the records to disk: every ``chunk_mb`` MB of records is
+    written, atomically, to ``path/chunk-000000.npz``, ``chunk-000001.npz``, ... (arrays
+    ``steps`` and ``i`` for spikes, ``t`` and ``values`` for states; read them with
+    ``np.load``), and the monitor's arrays read the chunks back followed by what is still
+    in memory (``flush()`` writes that too). Memory then stays under ~``chunk_mb`` MB
+    whatever the run length."""
+
+    _columns: tuple[str, ...] = ()
+
+    def _bound(self, window, path, chunk_mb):
+        from biosim.core.io import output_dir
+
+        if window is not None and path is not None:
+            check.fail("window", "either window (keep the last ms in memory) or path (stream "
+                                 "to disk), not both", window)
+        self.window = None if window is None else check.positive("window", window, unit="ms")
+        self.chunk_mb = check.positive("chunk_mb", chunk_mb)
+        self.path = None
+        if path is not None:
+            folder = output_dir("path", path)
+            if any(folder.glob("chunk-*.npz")):
+                check.fail("path", "a folder without chunk files (it holds another "
+                                   "monitor's records)", str(folder))
+            self.path = str(folder)
+        self._n_chunks, self._pending = 0, 0
+
+    def _added(self, n_bytes: int) -> None:
+        self._pending += n_bytes
+        if (self.window is not None or self.path is not None) and \
+                self._pending > self.chunk_mb * 1e6:
+            self.flush() if self.path is not None else self._trim()
+            self._pending = 0
+
+    def flush(self) -> None:
+        """Write the records held in memory to the next chunk file (with ``path``)."""
+        from pathlib import Path
+
+        from biosim.core.io import save_npz
+
+        arrays = self._memory()
+        if self.path is None or not len(arrays[self._columns[0]]):
+            return
+        save_npz(Path(self.path) / f"chunk-{self._n_chunks:06d}.npz", **arrays)
+        self._n_chunks += 1
+        self._clear()
+        self._pending = 0
+
+    def _columns_read(self) -> dict:
+        """Every record: the chunk files, then memory."""
+        from pathlib import Path
+
+        parts = []
+        for k in range(self._n_chunks if self.path is not None else 0):
+            with np.load(Path(self.path) / f"chunk-{k:06d}.npz", allow_pickle=False) as f:
+                parts.append({c: f[c] for c in self._columns})
+        parts.append(self._memory())
+        return {c: np.concatenate([p[c] for p in parts]) for c in self._columns}
+
+
+class SpikeMonitor(Bounded, Monitor):
     """Spike times ``t`` (ms, the start of the step in which a unit fired) and indices ``i``.
-    Accepts populations with a ``"spikes"`` activity kind."""
+    Accepts populations with a ``"spikes"`` activity kind. ``window``, ``path``,
+    ``chunk_mb``: bounded memory for long runs (see :class:`Bounded`)."""
 
     accepts = ("spikes",)
+    _columns = ("steps", "i")
 
-    def __init__(self, source, name=None):
+    def __init__(self, source, name=None, *, window=None, path=None, chunk_mb=64.0):
         super().__init__(source, name, "spikes")
         self._steps, self._idx = [], []
         self.dt = None
+        self._bound(window, path, chunk_mb)
 
     def record(self, step, t, dt):
         fired = np.flatnonzero(self.source.activity_of("spikes"))
+        self.dt = dt
         if fired.size:
             self._steps.append(np.full(fired.size, step, np.int64))
             self._idx.append(fired)
-        self.dt = dt
+            self._added(16 * fired.size)
 
     def add_block(self, steps, indices, dt):
         """Record many spikes at once (used by fused kernels)."""
+        self.dt = dt
         if len(steps):
             self._steps.append(np.asarray(steps, np.int64))
             self._idx.append(np.asarray(indices, np.int64))
-        self.dt = dt
+            self._added(16 * len(steps))
 
     def _merge(self):
         if len(self._steps) > 1:
             self._steps, self._idx = [np.concatenate(self._steps)], [np.concatenate(self._idx)]
 
+    def _memory(self) -> dict:
+        self._merge()
+        empty = np.zeros(0, np.int64)
+        return {"steps": self._steps[0] if self._steps else empty,
+                "i": self._idx[0] if self._idx else empty}
+
+    def _clear(self):
+        self._steps, self._idx = [], []
+
+    def _trim(self):
+        """Keep the spikes of the last ``window`` ms."""
+        m = self._memory()
+        keep = m["steps"] >= m["steps"][-1] - self.window / self.dt
+        self._steps, self._idx = [m["steps"][keep]], [m["i"][keep]]
+
     @property
     def steps(self) -> np.ndarray:
-        self._merge()
-        return self._steps[0] if self._steps else np.zeros(0, np.int64)
+        if self.path is not None:
+            return self._columns_read()["steps"]
+        return self._memory()["steps"]
 
     @property
     def i(self) -> np.ndarray:
         """Index of the unit of each spike."""
-        self._merge()
-        return self._idx[0] if self._idx else np.zeros(0, np.int64)
+        if self.path is not None:
+            return self._columns_read()["i"]
+        return self._memory()["i"]
 
     @property
     def t(self) -> np.ndarray:
@@ -113,41 +197,69 @@ class SpikeMonitor(Monitor):
         return pd.DataFrame({"t_ms": self.t, "i": self.i})
 
 
-class StateMonitor(Monitor):
+class StateMonitor(Bounded, Monitor):
     """A variable of selected units (``indices``, default all) every ``every`` steps.
 
     ``values`` has shape (n_samples, n_indices); ``t`` the sample times in ms. Accepts any
     population; the variable must be one it has (state, input, ``"activity"`` or a kind).
+    ``window``, ``path``, ``chunk_mb``: bounded memory for long runs (see :class:`Bounded`).
     """
 
-    def __init__(self, source, var: str, indices=None, every: int = 1, name=None):
+    _columns = ("t", "values")
+
+    def __init__(self, source, var: str, indices=None, every: int = 1, name=None, *,
+                 window=None, path=None, chunk_mb=64.0):
         super().__init__(source, name, var)
         source.variable(var)  # fails early on an unknown variable
         self.var = var
         self.indices = _indices(indices, source.n)
         self.every = check.integer("every", every, low=1)
         self._t, self._v = [], []
+        self._bound(window, path, chunk_mb)
 
     def record(self, step, t, dt):
         if step % self.every:
             return
         x = self.source.variable(self.var)
-        self._t.append(t + dt)  # state at the end of the step
-        self._v.append(np.array(x if self.indices is None else x[self.indices], copy=True))
+        self.add(t + dt, x if self.indices is None else x[self.indices])  # end of the step
+
+    def add(self, t: float, x) -> None:
+        """Append one record: the values ``x`` of the recorded units at time ``t`` (ms)."""
+        x = np.array(x, copy=True)
+        self._t.append(t)
+        self._v.append(x)
+        self._added(x.nbytes + 8)
+
+    def _memory(self) -> dict:
+        shape = (0,) + (() if self.indices is None and not self._v else
+                        np.shape(self._v[0]) if self._v else (self.indices.size,))
+        return {"t": np.asarray(self._t, float),
+                "values": np.asarray(self._v) if self._v else np.zeros(shape)}
+
+    def _clear(self):
+        self._t, self._v = [], []
+
+    def _trim(self):
+        """Keep the records of the last ``window`` ms."""
+        t = np.asarray(self._t)
+        k = int(np.searchsorted(t, t[-1] - self.window, side="left"))
+        self._t, self._v = self._t[k:], self._v[k:]
 
     @property
     def t(self) -> np.ndarray:
-        return np.asarray(self._t)
+        return self._columns_read()["t"] if self.path is not None else np.asarray(self._t)
 
     @property
     def values(self) -> np.ndarray:
+        if self.path is not None:
+            return self._columns_read()["values"]
         return np.asarray(self._v)
 
     def to_pandas(self):
         import pandas as pd
 
         x = self.values
-        v = x.reshape(len(self._t), -1)
+        v = x.reshape(len(x), -1)
         idx = self.indices if self.indices is not None else np.arange(x.shape[1] if x.ndim > 1
                                                                       else 1)
         cols = [f"{self.var}[{i}]" for i in idx]

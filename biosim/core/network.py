@@ -219,7 +219,7 @@ class Network:
         return steps.astype(np.int64)
 
     def monitor(self, source, what: str = "spikes", indices=None, every: int = 1,
-                name: str | None = None) -> Monitor:
+                name: str | None = None, **storage) -> Monitor:
         """Record a population or a projection (``indices``: units or synapses; every k
         steps).
 
@@ -230,14 +230,25 @@ class Network:
         (:class:`StateMonitor`). Projection: ``"w"``, the weights of its existing synapses
         (:class:`WeightMonitor`). A monitor of the wrong kind is refused. ``name`` (default
         ``"POP.WHAT"``) finds it again: ``net[name]``, also after :meth:`load`.
+
+        ``storage`` (spike and state monitors): ``window=`` ms kept in memory, or ``path=``
+        a folder the records stream to in chunks of ``chunk_mb`` MB, for long runs whose
+        records would not fit in memory (see :class:`~biosim.core.monitors.Bounded`).
         """
+        bounded = what == "spikes" or not (isinstance(source, Projection) or what == "rate"
+                                          or what in ("r", "psi"))
+        for key in storage:
+            check.choice("storage", key, ("window", "path", "chunk_mb"))
+        if storage and not bounded:
+            check.fail(next(iter(storage)), "window/path only for spike and state monitors",
+                       what)
         if isinstance(source, Projection):
             if what != "w":
                 check.fail("what", f"'w' for projection {source.name!r}", what)
             return self.add(WeightMonitor(source, indices=indices, every=every, name=name))
         self._require(source)
         if what == "spikes":
-            mon = SpikeMonitor(source, name)
+            mon = SpikeMonitor(source, name, **storage)
         elif what == "rate":
             mon = RateMonitor(source, name)
         elif what in ("r", "psi") and source.activity_kinds[0] == "phase" \
@@ -245,7 +256,8 @@ class Network:
             mon = OrderParameterMonitor(source, what, indices=indices, every=every,
                                         name=name)
         else:
-            mon = StateMonitor(source, what, indices=indices, every=every, name=name)
+            mon = StateMonitor(source, what, indices=indices, every=every, name=name,
+                               **storage)
         return self.add(mon)
 
     def callback(self, fn, every: int = 1):

@@ -372,8 +372,7 @@ class _Runner:
                 if (now + r) % m.every == 0:
                     t = (now + r) * dt
                     x = sm_out[r, cols]
-                    m._t.append(t + dt)
-                    m._v.append(x.astype(np.bool_) if _VARS[m.var] == 3 else x.copy())
+                    m.add(t + dt, x.astype(np.bool_) if _VARS[m.var] == 3 else x)
         for m in self.weight_mons:  # no rules here: the weights are those of every step
             for r in range(n):
                 m.record(now + r, (now + r) * dt, dt)
