@@ -72,26 +72,30 @@ def run(fn, feed, reserved, workers):
             results = []
             for conn in wait([w.conn_in for w in busy], timeout=WAIT_S):
                 w = next(w for w in busy if w.conn_in is conn)
-                try:
-                    message = conn.recv()
-                except (EOFError, OSError):
-                    results += _died(w, tries, retry)
-                    pool[pool.index(w)] = _Worker()
-                    continue
-                if message[0] == "done":
-                    key, result = message[1], message[2]
-                    w.batch.pop(0)
-                    results.append((key, result))
-                    mean_s = result["wall_s"] if mean_s is None else \
-                        0.8 * mean_s + 0.2 * result["wall_s"]
-                elif message[0] == "stale":  # a module changed on disk: a fresh worker
-                    retry[:0] = w.batch
-                    w.kill()
-                    pool[pool.index(w)] = _Worker()
-                else:  # "load_error"
-                    raise BiosimError(f"fn: expected a function that worker processes can "
-                                      f"load, got {message[1]}; use workers=1 to run it in "
-                                      "this process")
+                while True:  # every result that is there: one commit for them
+                    try:
+                        message = conn.recv()
+                    except (EOFError, OSError):
+                        results += _died(w, tries, retry)
+                        pool[pool.index(w)] = _Worker()
+                        break
+                    if message[0] == "done":
+                        key, result = message[1], message[2]
+                        w.batch.pop(0)
+                        results.append((key, result))
+                        mean_s = result["wall_s"] if mean_s is None else \
+                            0.8 * mean_s + 0.2 * result["wall_s"]
+                        if w.batch and conn.poll():
+                            continue
+                    elif message[0] == "stale":  # a module changed on disk: a fresh worker
+                        retry[:0] = w.batch
+                        w.kill()
+                        pool[pool.index(w)] = _Worker()
+                    else:  # "load_error"
+                        raise BiosimError(f"fn: expected a function that worker processes "
+                                          f"can load, got {message[1]}; use workers=1 to run "
+                                          "it in this process")
+                    break
             feed.done(results)
     except BaseException:
         for w in pool:
