@@ -100,9 +100,12 @@ def main():
 
         _calibrate()
         cold = _sweep(spin, m, 2, tmp)
-        sweep_r, bare_r, per_point = [], [], []
+        sweep_r, bare_r, per_point, parent = [], [], [], []
         for _ in range(rounds):
-            s1, s2 = _sweep(spin, m, 1, tmp), _sweep(spin, m, 2, tmp)
+            s1 = _sweep(spin, m, 1, tmp)
+            c0 = time.process_time()
+            s2 = _sweep(spin, m, 2, tmp)
+            parent.append((time.process_time() - c0) / m)
             p1, p2 = _loop(spin, m), _bare(spin, m, 2)
             sweep_r.append(s1 / s2)
             bare_r.append(p1 / p2)
@@ -111,7 +114,8 @@ def main():
               f"{rounds} alternating rounds: 2 workers vs 1: sweep {_stat(sweep_r)} "
               f"(target >= 1.7), bare pool {_stat(bare_r)}; first 2-worker sweep (cold "
               f"workers) {1e3 * cold:.0f} ms against {1e3 * np.median(per_point) * m / 2:.0f} "
-              f"ms of work per worker")
+              f"ms of work per worker; the calling process used {1e3 * np.median(parent):.2f} "
+              f"ms of CPU per point with 2 workers")
         print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"on {os.cpu_count()} cores")
 
