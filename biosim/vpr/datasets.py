@@ -126,13 +126,16 @@ def read_names(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         fail(f"names ({path})", "an existing text or CSV file of image names", "no such file")
-    with open(path, newline="") as f:
-        if path.suffix.lower() == ".csv":
-            rows = [r[0].strip() for r in csv.reader(f) if r and r[0].strip()]
-            if rows and not rows[0].lower().endswith(IMAGE_EXTENSIONS):
-                rows = rows[1:]
-        else:
-            rows = [line.strip() for line in f if line.strip()]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            if path.suffix.lower() == ".csv":
+                rows = [r[0].strip() for r in csv.reader(f) if r and r[0].strip()]
+                if rows and not rows[0].lower().endswith(IMAGE_EXTENSIONS):
+                    rows = rows[1:]
+            else:
+                rows = [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError:
+        fail(f"names ({path})", "a UTF-8 text or CSV file of image names", "a binary file")
     if not rows:
         fail(f"names ({path})", "at least one image name", "an empty file")
     return rows
