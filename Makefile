@@ -25,8 +25,11 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q --nbmake
 
+# every ratio to results/bench.csv, then docs/performance.md and its scaling plot
 bench: $(STAMP)
+	rm -f results/bench.csv
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

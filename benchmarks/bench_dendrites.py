@@ -1,6 +1,10 @@
-"""Dendrites benchmark: Monte-Carlo samples per second, numba (bit-packed SDRs) against
-plain NumPy (the same estimate, vectorised in batches), in one process; the time for 10^8
-samples at n = 2048; and the exact theory against scipy and exact integers on a grid.
+"""Dendrites benchmark: Monte-Carlo false-match samples per second at n = 2048, a = 40,
+s = 20, theta = 4 (P ~ 1e-3, so the estimate has events to count): biosim's numba kernel
+(bit-packed SDRs, Floyd's algorithm) against the strongest straightforward NumPy sampler,
+O(a) per sample (a random indices per input, rows with a repeated index redrawn, the
+overlap read from the segment's bool mask), in paired alternating rounds of CPU time in one
+process, median [min-max]; the time for 10^8 samples; and the exact theory against scipy
+and exact integers on a grid.
 
     python benchmarks/bench_dendrites.py            # full sizes (10^8 samples: ~20-60 s)
     BIOSIM_BENCH_QUICK=1 python benchmarks/bench_dendrites.py
@@ -14,12 +18,13 @@ from fractions import Fraction
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from _common import QUICK, cpu, header, ratio, rounds, spread  # noqa: E402
 from scipy.stats import hypergeom  # noqa: E402
 
 from biosim.dendrites import montecarlo as mc  # noqa: E402
 from biosim.dendrites import theory as T  # noqa: E402
 
-QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
+N, A, S, THETA = 2048, 40, 20, 4
 
 
 def timed(fn, *args, **kw):
@@ -28,19 +33,51 @@ def timed(fn, *args, **kw):
     return out, time.perf_counter() - t
 
 
+def false_match_numpy(n, a, s, theta, n_samples, seed, batch=1 << 15):
+    """Count of inputs (a distinct random bits of n) overlapping a random segment (s bits,
+    redrawn every batch) in >= theta bits; O(a) work per sample."""
+    rng = np.random.default_rng(seed)
+    count = done = 0
+    while done < n_samples:
+        b = min(batch, n_samples - done)
+        seg = np.zeros(n, bool)
+        seg[rng.choice(n, s, replace=False)] = True
+        idx = rng.integers(0, n, (b, a), dtype=np.int16 if n < 2**15 else np.int64)
+        rows = np.arange(b)
+        while rows.size:  # uniform a-subsets: redraw the rows that repeat an index
+            srt = np.sort(idx[rows], axis=1)
+            rows = rows[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
+            idx[rows] = rng.integers(0, n, (rows.size, a), dtype=idx.dtype)
+        count += int((seg[idx].sum(axis=1) >= theta).sum())
+        done += b
+    return count
+
+
 def bench_montecarlo():
-    n, a, s, theta = 2048, 40, 20, 4
+    n, a, s, theta = N, A, S, THETA
     p = T.false_match_probability(n, a, s, theta)
     mc.false_match_rate(n, a, s, theta, 1000, seed=0)  # compile / load cache
-    n_numba = 10**6 if QUICK else 10**7
-    n_numpy = 2 * 10**4 if QUICK else 10**5
-    r1, t1 = timed(mc.false_match_rate, n, a, s, theta, n_numba, seed=1)
-    r2, t2 = timed(mc.false_match_rate, n, a, s, theta, n_numpy, seed=2, backend="numpy")
-    rate1, rate2 = n_numba / t1, n_numpy / t2
+    k = 10**6 if QUICK else 10**7
+    seeds = iter(range(100))
+    est = {"numba": [], "numpy": []}
+
+    def numba():
+        t, r = cpu(mc.false_match_rate, n, a, s, theta, k, seed=next(seeds))
+        est["numba"].append(r.p)
+        return t / k
+
+    def numpy():
+        t, c = cpu(false_match_numpy, n, a, s, theta, k // 10, next(seeds))
+        est["numpy"].append(c / (k // 10))
+        return t / (k // 10)
+
+    r = rounds({"numba": numba, "numpy": numpy}, 3)
     print(f"false match n={n} a={a} s={s} theta={theta}: theory {p:.4e}")
-    print(f"  numba  {r1.p:.4e} +- {r1.se:.1e}  {rate1:,.0f} samples/s")
-    print(f"  numpy  {r2.p:.4e} +- {r2.se:.1e}  {rate2:,.0f} samples/s")
-    print(f"  speed-up numba / numpy: {rate1 / rate2:.0f}x")
+    for key, count in (("numba", k), ("numpy", k // 10)):
+        print(f"  {key:<6} {np.mean(est[key]):.4e} (mean of {len(est[key])} x {count:.0e} "
+              f"samples)  {spread([1 / x for x in r[key]], '{:,.0f}')} samples/s")
+    print(f"  speed-up numba / NumPy O(a): "
+          f"{ratio('dendrites', 'false match n=2048', r['numba'], r['numpy'], 'NumPy O(a)')}")
     big = 10**7 if QUICK else 10**8
     r, t = timed(mc.false_match_rate, n, a, s, theta, big, seed=3)
     print(f"  {big:.0e} samples of n={n} on one core: {t:.1f} s  "
@@ -85,5 +122,6 @@ def np_log(x: Fraction) -> float:
 
 
 if __name__ == "__main__":
+    header("Dendrites, one core")
     bench_montecarlo()
     bench_theory()

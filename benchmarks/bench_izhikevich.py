@@ -1,25 +1,24 @@
-"""Izhikevich networks: biosim (fused numba kernel) against Brian2, side by side in one run.
+"""Izhikevich networks: biosim (fused numba kernel) against Brian2, CPU time against CPU time.
 
 Networks (published scheme, dt = 1 ms, thalamic noise redrawn every ms):
   (a) the 1000-neuron network of Izhikevich (2003) (800/200, all-to-all), 10 s and 100 s;
   (b) a sparse network of 10,000 neurons (80/20, 1% random, delta synapses), 10 s.
-Brian2 runs the same network built by ``to_brian2`` (with its own randn noise), in its
-cython runtime and in cpp_standalone (compile time reported apart; run = Brian2's own timing
-of the simulation loop). Every measurement is a fresh process on one core (NUMBA/OMP
-threads = 1). biosim's time is ``net.run`` (not the build) in a fresh process *including*
-its first-call numba work: ``cold`` compiles into an empty cache, ``cached`` loads that
-cache (numba's own start-up, ~0.3 s, included). ``cython 1st`` includes Brian2's cython
-compilation when its cache is cold; cpp_standalone's run is the fastest of 3 runs of its
-binary (Brian2's own timing of the loop; process start and I/O apart). The machine is shared:
-compare ratios, not absolute times.
-Prints seconds, ratios (Brian2 / biosim: > 1 means biosim is faster) and synaptic events/s.
-First, the cost of the thalamic noise alone (one normal per neuron and ms, 1e8 draws in
-each full-size case): biosim's xoshiro256++ ziggurat (``biosim.core.fastrandom``) against
-NumPy's ``Generator.standard_normal``, in ns per draw, filling the same 256 x 1000 block.
+The peer is the Brian2 model a competent user writes by hand: one ``NeuronGroup`` (the
+published half-steps in one ``run_regularly``, noise ``sd * randn()``), one ``Synapses``
+with biosim's very synapses and weights, in cpp_standalone (its binary built once; its time
+is Brian2's own timer of the simulation loop, ``std::clock()``, i.e. CPU time) and in the
+cython runtime (warm cache, in-process time of ``run``). biosim's time is the CPU time
+(``time.process_time``) of ``net.run`` in a fresh process that loads numba's cache
+(``fresh``), of a second ``run`` in that process (``steady``), and once of a fresh process
+compiling into an empty cache (``cold``). Rounds alternate biosim and the cpp binary; each
+figure is the median [min-max] over rounds, ratios paired round by round (Brian2 / biosim:
+> 1 means biosim is faster). The noise differs (Brian2 draws its own), so the same work is
+checked by the spike counts, printed side by side. NUMBA/OMP threads = 1.
 ``BIOSIM_BENCH_QUICK=1``: small sizes.
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,9 @@ import time
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
+from _common import QUICK, header, ratio, rounds, spread  # noqa: E402
+
+ROUNDS = 3
 # name -> (neurons, connection probability or None for all-to-all, durations in ms); the
 # sparse network has 100 synapses per neuron (1% of 10,000)
 CASES = {
@@ -56,64 +57,89 @@ def build(n, p, seed=1):
     return net
 
 
-def synaptic_events(net, spike_counts):
-    """Spikes times out-degree, summed over projections."""
+def brian2_izhikevich(b2, net):
+    """``net`` (built by :func:`build`) as one Brian2 group and one Synapses object, written
+    as a Brian2 user would: Izhikevich's published half-steps, Brian2's own noise."""
     import numpy as np
 
-    events = 0
-    for proj in net.projections:
-        w = proj.weights
-        out = np.full(w.n_pre, w.n_post) if w.dense else np.diff(w.indptr)
-        events += int(np.dot(spike_counts[proj.pre.name], out))
-    return events
+    pops = net.populations
+    off = dict(zip([p.name for p in pops], np.cumsum([0] + [p.n for p in pops])))
+    G = b2.NeuronGroup(sum(p.n for p in pops), """
+        v : 1
+        u : 1
+        Isyn : 1
+        a : 1 (constant)
+        b : 1 (constant)
+        c : 1 (constant)
+        d : 1 (constant)
+        sd : 1 (constant)""", threshold="v >= 30", reset="v = c; u = u + d",
+        dt=net.dt * b2.ms, name="izh")
+    G.run_regularly("""
+        I = Isyn + sd * randn()
+        v = v + 0.5 * (0.04 * v * v + 5 * v + 140 - u + I)
+        v = v + 0.5 * (0.04 * v * v + 5 * v + 140 - u + I)
+        u = u + a * (b * v - u)
+        Isyn = 0""", when="groups")
+    cat = lambda f: np.concatenate([f(p) for p in pops])  # noqa: E731
+    for k in "abcd":
+        setattr(G, k, cat(lambda p: p.params[k]))
+    G.v, G.u = cat(lambda p: p.state["v"]), cat(lambda p: p.state["u"])
+    sd = {q.target.name: q.std for q in net.inputs}
+    G.sd = cat(lambda p: np.broadcast_to(sd[p.name], p.n))
+    w = [pr.weights for pr in net.projections]
+    pre = np.concatenate([off[pr.pre.name] + x.pre_of for pr, x in zip(net.projections, w)])
+    post = np.concatenate([off[pr.post.name] + x.post_of
+                           for pr, x in zip(net.projections, w)])
+    S = b2.Synapses(G, G, "w : 1", on_pre="Isyn_post += w", dt=net.dt * b2.ms)
+    S.connect(i=pre, j=post)
+    S.w = np.concatenate([x.flat_values() for x in w])
+    mon = b2.SpikeMonitor(G, record=False)
+    return b2.Network(G, S, mon), mon
 
 
 def worker(engine, case, duration, workdir):
     """One measurement in this (fresh) process; prints a JSON line."""
-    import numpy as np
-
     n, p, _ = CASES[case]
     net = build(n, p)
     result = {}
     if engine == "biosim":
-        for key in ("run", "warm"):  # first run in this process, then a second network
-            net = build(n, p) if key == "warm" else net
-            mons = {q.name: net.monitor(q) for q in net.populations}
-            t0 = time.perf_counter()
+        for key in ("s", "steady"):  # first run in this process, then a second network
+            net = build(n, p) if key == "steady" else net
+            mons = [net.monitor(q) for q in net.populations]
+            t0 = time.process_time()
             net.run(duration)
-            result[key] = time.perf_counter() - t0
-        counts = {k: m.count for k, m in mons.items()}
+            result[key] = time.process_time() - t0
+        result["spikes"] = int(sum(m.count.sum() for m in mons))
     else:
         import brian2 as b2
-
-        from biosim.neurons.brian2_export import to_brian2
 
         if engine == "cpp_standalone":
             b2.set_device("cpp_standalone", build_on_run=False, directory=workdir)
         else:
             b2.prefs.codegen.target = "cython"
         b2.seed(1)
-        model = to_brian2(net)
+        model, mon = brian2_izhikevich(b2, net)
         if engine == "cpp_standalone":
-            model.run(duration)
+            model.run(duration * b2.ms)
             t0 = time.perf_counter()
             b2.device.build(directory=workdir, compile=True, run=False, with_output=False)
             result["compile"] = time.perf_counter() - t0
-            runs = []
-            for _ in range(3):  # the fastest of 3 runs of the compiled binary
-                t0 = time.perf_counter()
-                b2.device.run(directory=workdir, with_output=False)
-                runs.append((b2.device._last_run_time, time.perf_counter() - t0))
-            result["run"], result["wall"] = min(runs)
+            b2.device.run(directory=workdir, with_output=False)
+            result["s"] = b2.device._last_run_time
         else:
-            t0 = time.perf_counter()
-            model.run(duration)
-            result["run"] = time.perf_counter() - t0
-        counts = {k: np.bincount(np.asarray(m.i), minlength=net.population(k).n)
-                  for k, m in model.spikes.items()}
-    result["spikes"] = int(sum(c.sum() for c in counts.values()))
-    result["events"] = synaptic_events(net, counts)
+            model.run(10 * b2.ms)  # code generation and compilation outside the timing
+            t0 = time.process_time()
+            model.run(duration * b2.ms)
+            result["s"] = time.process_time() - t0
+        result["spikes"] = int(mon.num_spikes)
+    result["events"] = synaptic_events(net, result["spikes"])
     print(json.dumps(result))
+
+
+def synaptic_events(net, spikes):
+    """Spikes times the mean out-degree (every neuron here has about the same)."""
+    n = sum(p.n for p in net.populations)
+    return spikes * sum(pr.weights.n_synapses for pr in net.projections) / n
 
 
 def measure(engine, case, duration, env=None, workdir=None):
@@ -124,8 +150,15 @@ def measure(engine, case, duration, env=None, workdir=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_binary(workdir, spikes):
+    """Run the built cpp_standalone binary again; Brian2's own timing of the loop."""
+    subprocess.run(["./main"], cwd=workdir, check=True, capture_output=True)
+    with open(os.path.join(workdir, "results", "last_run_info.txt")) as f:
+        return {"s": float(f.read().split()[0]), "spikes": spikes}
+
+
 def noise_cost(repeats=40):
-    """ns per standard normal: fastrandom.fill_normal and NumPy's Generator (best of 3)."""
+    """ns per standard normal: fastrandom.fill_normal and NumPy's Generator (median)."""
     import numpy as np
 
     from biosim.core import fastrandom
@@ -133,60 +166,65 @@ def noise_cost(repeats=40):
     out = np.empty(256 * 1000)
     state, gen = fastrandom.seed_state(np.random.default_rng(0)), np.random.default_rng(0)
     fastrandom.fill_normal(state, out)  # compile or load the cache
-    times = {"biosim": [], "numpy": []}
-    for _ in range(3):
-        for key, fill in (("biosim", lambda: fastrandom.fill_normal(state, out)),
-                          ("numpy", lambda: gen.standard_normal(out=out))):
-            t0 = time.perf_counter()
+
+    def timer(fill):
+        def run():
+            t0 = time.process_time()
             for _ in range(repeats):
                 fill()
-            times[key].append((time.perf_counter() - t0) / (repeats * out.size) * 1e9)
-    return {k: min(v) for k, v in times.items()}
+            return (time.process_time() - t0) / (repeats * out.size) * 1e9
+        return run
+
+    return rounds({"biosim": timer(lambda: fastrandom.fill_normal(state, out)),
+                   "numpy": timer(lambda: gen.standard_normal(out=out))}, 5)
 
 
 def main():
-    print(f"Izhikevich networks, dt = 1 ms, one core{' (QUICK sizes)' if QUICK else ''}")
+    header("Izhikevich networks, dt = 1 ms, one core, CPU time")
     ns = noise_cost()
-    print(f"standard normals: biosim {ns['biosim']:.2f} ns, NumPy Generator {ns['numpy']:.2f} "
-          f"ns per draw ({ns['numpy'] / ns['biosim']:.1f}x)")
-    rows = []
+    r = ratio("izhikevich", "normals", ns["biosim"], ns["numpy"], "NumPy Generator", unit="ns")
+    print(f"standard normals, ns per draw: biosim {spread(ns['biosim'])}, NumPy Generator "
+          f"{spread(ns['numpy'])} ({r})")
     with tempfile.TemporaryDirectory() as tmp:
         for case, (n, p, durations) in CASES.items():
             for k, duration in enumerate(durations):
                 label = f"{case} N={n} {duration / 1000:g} s"
-                r = {"case": label}
+                print(f"\n{label}")
                 cache = {"NUMBA_CACHE_DIR": os.path.join(tmp, f"numba_{case}_{k}")}
-                r["biosim cold"] = measure("biosim", case, duration, cache)  # compiles
-                r["biosim cached"] = min((measure("biosim", case, duration, cache)
-                                          for _ in range(2)), key=lambda m: m["run"])
-                if k == 0:  # Brian2's cython cache may be cold for this network
-                    r["cython 1st"] = measure("cython", case, duration)
-                r["cython"] = measure("cython", case, duration)
-                r["cpp"] = measure("cpp_standalone", case, duration,
-                                   workdir=os.path.join(tmp, f"cpp_{case}_{k}"))
-                rows.append(r)
-                show(r)
-    print("\nsummary (ratio = Brian2 time / biosim time; > 1: biosim faster)")
-    for r in rows:
-        b_cold, b_warm = r["biosim cold"]["run"], r["biosim cached"]["run"]
-        print(f"  {r['case']:<22} cpp_standalone/biosim: {r['cpp']['run'] / b_cold:5.2f}x "
-              f"(biosim compiling), {r['cpp']['run'] / b_warm:5.2f}x (cached); "
-              f"cython/biosim: {r['cython']['run'] / b_warm:5.2f}x; in-process steady state "
-              f"cpp/biosim {r['cpp']['run'] / r['biosim cached']['warm']:5.2f}x")
-
-
-def show(r):
-    print(f"\n{r['case']}")
-    for key in ("biosim cold", "biosim cached", "cython 1st", "cython", "cpp"):
-        if key not in r:
-            continue
-        m = r[key]
-        extra = f"  (compile {m['compile']:.1f} s, process {m['wall']:.2f} s)" \
-            if "compile" in m else ""
-        if "warm" in m:
-            extra = f"  (second run in the process {m['warm']:.2f} s)"
-        print(f"  {key:<14} run {m['run']:7.2f} s  spikes {m['spikes']:>10,}  "
-              f"{m['events'] / m['run']:.3g} syn. events/s{extra}")
+                workdir = os.path.join(tmp, f"cpp_{case}_{k}")
+                cold = measure("biosim", case, duration, cache)  # compiles
+                cpp0 = measure("cpp_standalone", case, duration, workdir=workdir)
+                r = rounds({"biosim": lambda: measure("biosim", case, duration, cache),
+                            "cpp": lambda: run_binary(workdir, cpp0["spikes"])}, ROUNDS)
+                if k == 0:  # the cython runtime: one warm measurement per network
+                    r["cython"] = [measure("cython", case, duration)]
+                b = r["biosim"]
+                steady = [x["steady"] for x in b]
+                rows = [("biosim fresh", [x["s"] for x in b], b[0]["spikes"]),
+                        ("biosim steady", steady, None),
+                        ("biosim cold", [cold["s"]], cold["spikes"]),
+                        ("cpp_standalone", [x["s"] for x in r["cpp"]], cpp0["spikes"])]
+                if "cython" in r:
+                    rows.append(("cython", [r["cython"][0]["s"]], r["cython"][0]["spikes"]))
+                for name, t, spikes in rows:
+                    sp = "" if spikes is None else f"  spikes {spikes:>10,}"
+                    print(f"  {name:<15} CPU {spread(t)} s{sp}")
+                if p is None and n == 1000:
+                    print(f"  (compile of the binary {cpp0['compile']:.1f} s)")
+                print(f"  spikes Brian2/biosim {cpp0['spikes'] / b[0]['spikes']:.3f} "
+                      f"(different noise draws: rates agree statistically)")
+                cpp = r["cpp"]
+                print(f"  ratio cpp_standalone/biosim: fresh process "
+                      f"{ratio('izhikevich', label + ' fresh', b, cpp, 'cpp_standalone')}, "
+                      f"steady state "
+                      f"{ratio('izhikevich', label + ' steady', steady, cpp, 'cpp_standalone')}, "
+                      f"cold (compiling) "
+                      f"{ratio('izhikevich', label + ' cold', [cold], cpp, 'cpp_standalone')}")
+                if "cython" in r:
+                    print(f"  ratio cython/biosim (fresh): "
+                          f"{ratio('izhikevich', label, b, r['cython'], 'Brian2 cython')}")
+                print(f"  biosim {b[0]['events'] / statistics.median(steady):.3g} synaptic "
+                      f"events per CPU s (steady)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Kuramoto speed: biosim (numba) vs straightforward vectorised NumPy and the `kuramoto`
-PyPI package (O(N^2) with scipy's odeint), timed in one process; prints ratios.
+PyPI package (O(N^2) with scipy's odeint), CPU time in one process, alternating rounds,
+median [min-max]; every ratio is like for like (same algorithm, same outputs checked); the
+win of the O(N) mean field over the package's O(N^2) sum is printed as a separate line.
 
 Sizes (BIOSIM_BENCH_QUICK=1 divides them): N = 10^6 all-to-all oscillators for 1000 RK4
 steps (O(N) mean field); N = 10^5 oscillators on a random graph with 100 neighbours each
@@ -9,14 +11,17 @@ run fewer steps and are compared per step (said in the output).
 from __future__ import annotations
 
 import os
-import time
 
-import numpy as np
-import scipy.sparse as sp
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from biosim.oscillators import natural_frequencies, simulate
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from _common import QUICK, cpu, header, ratio, rounds, spread  # noqa: E402
 
-QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
+from biosim.oscillators import natural_frequencies, simulate  # noqa: E402
+
+ROUNDS = 3
 
 
 def numpy_rk4(theta, omega, K, dt, n_steps, W=None):
@@ -39,9 +44,8 @@ def numpy_rk4(theta, omega, K, dt, n_steps, W=None):
 
 
 def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t
+    t, out = cpu(fn)
+    return out, t
 
 
 def bench_all_to_all(n, steps, peer_steps, dt=0.01):
@@ -49,14 +53,18 @@ def bench_all_to_all(n, steps, peer_steps, dt=0.01):
     theta0 = rng.uniform(0, 2 * np.pi, n)
     omega = natural_frequencies(n, "lorentzian", 0.5, seed=1)
     simulate(theta0[:10], omega[:10], dt, 2, K=2.0)  # compile
-    res, t_bs = timed(lambda: simulate(theta0, omega, dt, steps, K=2.0))
-    ref, t_np = timed(lambda: numpy_rk4(theta0, omega, 2.0, dt, peer_steps))
+    r = rounds({"biosim": lambda: timed(lambda: simulate(theta0, omega, dt, steps, K=2.0))[1]
+                / steps,
+                "numpy": lambda: timed(lambda: numpy_rk4(theta0, omega, 2.0, dt, peer_steps))[1]
+                / peer_steps}, ROUNDS)
+    ref = numpy_rk4(theta0, omega, 2.0, dt, peer_steps)
     short = simulate(theta0, omega, dt, peer_steps, K=2.0).theta
     err = np.abs(short - ref).max()
-    print(f"all-to-all N={n:.0e}, RK4: biosim {steps} steps {t_bs:.2f} s "
-          f"({t_bs / steps * 1e3:.2f} ms/step, r={res.r[-1]:.3f}); NumPy {peer_steps} steps "
-          f"{t_np:.2f} s ({t_np / peer_steps * 1e3:.2f} ms/step); max |dtheta| {err:.1e}")
-    print(f"  ratio NumPy/biosim per step: {t_np / peer_steps / (t_bs / steps):.1f}x")
+    print(f"all-to-all N={n:.0e}, RK4, O(N) mean field in both: biosim ({steps} steps) "
+          f"{spread(np.array(r['biosim']) * 1e3)} ms/step; NumPy ({peer_steps} steps) "
+          f"{spread(np.array(r['numpy']) * 1e3)} ms/step; max |dtheta| {err:.1e}")
+    print(f"  ratio NumPy/biosim per step: "
+          f"{ratio('oscillators', f'all-to-all N={n:.0e}', r['biosim'], r['numpy'], 'NumPy')}")
 
 
 def bench_sparse(n, k, steps, peer_steps, dt=0.01):
@@ -67,14 +75,19 @@ def bench_sparse(n, k, steps, peer_steps, dt=0.01):
     theta0 = rng.uniform(0, 2 * np.pi, n)
     omega = natural_frequencies(n, "gaussian", 0.2, seed=3)
     simulate(theta0[:10], omega[:10], dt, 2, coupling=W[:10, :10])  # compile
-    res, t_bs = timed(lambda: simulate(theta0, omega, dt, steps, coupling=W))
     Wc = W.tocsc()
-    ref, t_np = timed(lambda: numpy_rk4(theta0, omega, 0.0, dt, peer_steps, W=Wc))
+    r = rounds({"biosim": lambda: timed(lambda: simulate(theta0, omega, dt, steps,
+                                                         coupling=W))[1] / steps,
+                "scipy": lambda: timed(lambda: numpy_rk4(theta0, omega, 0.0, dt, peer_steps,
+                                                         W=Wc))[1] / peer_steps}, ROUNDS)
+    ref = numpy_rk4(theta0, omega, 0.0, dt, peer_steps, W=Wc)
     err = np.abs(simulate(theta0, omega, dt, peer_steps, coupling=W).theta - ref).max()
-    print(f"sparse N={n:.0e}, {k} neighbours, RK4: biosim {steps} steps {t_bs:.2f} s "
-          f"({t_bs / steps * 1e3:.2f} ms/step, r={res.r[-1]:.3f}); NumPy+scipy.sparse "
-          f"{peer_steps} steps {t_np:.2f} s; max |dtheta| {err:.1e}")
-    print(f"  ratio NumPy/biosim per step: {t_np / peer_steps / (t_bs / steps):.1f}x")
+    print(f"sparse N={n:.0e}, {k} neighbours, RK4: biosim {spread(np.array(r['biosim']) * 1e3)}"
+          f" ms/step; NumPy+scipy.sparse {spread(np.array(r['scipy']) * 1e3)} ms/step; "
+          f"max |dtheta| {err:.1e}")
+    x = ratio("oscillators", f"sparse N={n:.0e} k={k}", r["biosim"], r["scipy"],
+              "NumPy+scipy.sparse")
+    print(f"  ratio scipy.sparse/biosim per step: {x}")
 
 
 def bench_pypi(n, T, dt=0.01):
@@ -85,18 +98,28 @@ def bench_pypi(n, T, dt=0.01):
     theta0 = rng.uniform(0, 2 * np.pi, n)
     adj = np.ones((n, n)) - np.eye(n)
     model = Kuramoto(coupling=2.0, dt=dt, T=T, natfreqs=omega)
-    act, t_pk = timed(lambda: model.run(adj_mat=adj, angles_vec=theta0))
+    act = model.run(adj_mat=adj, angles_vec=theta0)
     steps = act.shape[1] - 1          # its time grid has int(T/dt) points, from t = 0
     h = T / steps
     W = 2.0 * adj / (n - 1)           # the package divides K by the in-degree
     simulate(theta0[:10], omega[:10], h, 2, coupling=W[:10, :10])
-    dense, t_dense = timed(lambda: simulate(theta0, omega, h, steps, coupling=W))
-    mf, t_mf = timed(lambda: simulate(theta0, omega, h, steps, K=2.0 * n / (n - 1)))
+    r = rounds({"dense": lambda: timed(lambda: simulate(theta0, omega, h, steps,
+                                                        coupling=W))[1],
+                "mean field": lambda: timed(lambda: simulate(theta0, omega, h, steps,
+                                                             K=2.0 * n / (n - 1)))[1],
+                "package": lambda: timed(lambda: model.run(adj_mat=adj,
+                                                           angles_vec=theta0))[1]},
+               2 if not QUICK else ROUNDS)
+    dense = simulate(theta0, omega, h, steps, coupling=W)
     err = np.abs(np.angle(np.exp(1j * (dense.theta - act[:, -1])))).max()
-    print(f"kuramoto (PyPI) N={n}, T={T}: {t_pk:.2f} s; biosim dense RK4 {t_dense:.3f} s, "
-          f"mean field {t_mf:.4f} s (max |dtheta| vs package {err:.1e})")
-    print(f"  ratio kuramoto/biosim: dense {t_pk / t_dense:.0f}x, mean field "
-          f"{t_pk / t_mf:.0f}x")
+    print(f"kuramoto (PyPI) N={n}, T={T}: {spread(r['package'])} s; biosim dense O(N^2) RK4 "
+          f"{spread(r['dense'])} s, mean field O(N) {spread(r['mean field'])} s "
+          f"(max |dtheta| dense vs package {err:.1e})")
+    x = ratio("oscillators", f"kuramoto pkg N={n}", r["dense"], r["package"], "kuramoto (PyPI)")
+    print(f"  ratio kuramoto/biosim, like for like (O(N^2) coupling sum): {x}")
+    x = ratio("oscillators", f"kuramoto pkg N={n} mean field", r["mean field"], r["package"],
+              "kuramoto (PyPI) O(N^2)", biosim="biosim O(N)")
+    print(f"  algorithmic win, O(N) mean field instead of the package's O(N^2) sum: {x}")
 
 
 def bench_akorn(n=256, D=4, steps=50):
@@ -119,6 +142,7 @@ def bench_akorn(n=256, D=4, steps=50):
 
 
 if __name__ == "__main__":
+    header("Kuramoto oscillators, one core, CPU time")
     if QUICK:
         bench_all_to_all(10_000, 200, 50)
         bench_sparse(10_000, 100, 20, 5)

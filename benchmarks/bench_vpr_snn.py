@@ -1,5 +1,11 @@
 """VPRSNN training and query speed: biosim numba vs biosim torch (CPU) vs Brian2, one run.
 
+Every implementation is built once and timed in steady state (Brian2's code generation and
+first-run set-up outside the timing; ``Network.restore`` puts it back to the same start
+before each round), CPU time of this process, alternating rounds, median [min-max]; spike
+counts per presentation are printed side by side to check that the work is alike (the
+Poisson inputs are each implementation's own draws).
+
 The same network (784 Poisson inputs -> n_e excitatory <-> n_e inhibitory, triplet STDP with
 delays, VPRSNN's constants, dt 0.5 ms) is written here in Brian2 as VPRSNN does
 (``NeuronGroup``/``Synapses``, ``method='euler'``, one ``run`` per 350 ms image and 150 ms
@@ -12,6 +18,7 @@ with n_e = 400, and the modular Nordland run (ICRA 2023) is 132 modules of 25 pl
 from __future__ import annotations
 
 import os
+import statistics
 import time
 
 import numpy as np
@@ -88,6 +95,7 @@ def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"
     s_ie.connect(condition="i != j")
     mon = b2.SpikeMonitor(exc, record=False)
     net = b2.Network(exc, inh, inp, s_in, s_ei, s_ie, mon)
+    net.store()
 
     def present(pixels):
         counts = np.zeros((len(pixels), n_e), np.int64)
@@ -104,17 +112,20 @@ def brian2_network(W, delays, theta, params, train: bool, target: str = "cython"
         return counts
 
     present.input_weights = lambda: np.asarray(s_in.w[:]).reshape(n_in, n_e)
+    present.restore = net.restore  # back to the state as built
     return present
 
 
 def timed(fn, *args):
-    t = time.perf_counter()
+    t = time.process_time()
     out = fn(*args)
-    return time.perf_counter() - t, out
+    return time.process_time() - t, out
 
 
 def main():
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # here, not at the top: tests import this file for brian2_network
+    from _common import header, ratio, rounds, seconds, spread
     from biosim.vpr.preprocess import preprocess
     from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
     from biosim.vpr.synthetic import synthetic_route
@@ -126,7 +137,7 @@ def main():
     k = 2 if QUICK else 4        # presentations timed for every implementation
     pre_epochs = 1 if QUICK else 4
     x_train, x_test = images[0][:k], images[1][10:10 + k]
-    rows = {}
+    fns = {}  # implementation -> (train(), query()), each from the same start every round
 
     # numba pre-trains the module (25 places, 2 traverses) so that every implementation is
     # timed on a typical, sparsely firing network rather than on the first presentations
@@ -139,12 +150,17 @@ def main():
     t_pre = (time.perf_counter() - t_pre) / (50 * pre_epochs)
     start = {key: v.copy() for key, v in net.modules[0].items()}
     net.reset_state()
-    t_tr, _ = timed(net.present, [x_train], True)
+    net.present([x_train], True)
     trained = {key: v.copy() for key, v in net.modules[0].items()}
-    net.reset_state()
-    t_te, c = timed(net.present, [x_test], False)
-    rows["biosim numba"] = (t_tr / k, t_te / k, c[0].sum(1).mean())
 
+    def steps(model, x, train):
+        def run():
+            model.set_modules([start if train else trained])
+            t, c = timed(model.present, [x], train)
+            return {"s": t / k, "spikes": c[0].sum(1).mean()}
+        return run
+
+    fns["biosim numba"] = (steps(net, x_train, True), steps(net, x_test, False))
     try:
         import torch
 
@@ -152,11 +168,9 @@ def main():
 
         torch.set_num_threads(1)
         tn = TorchVPRSNN(1, 784, n_e, params, seed=1)
-        tn.set_modules([start])                                      # the pre-trained module
-        t_tr, _ = timed(tn.present, [x_train], True)
-        tn.set_modules([trained])                                    # numba's trained module
-        t_te, c = timed(tn.present, [x_test], False)
-        rows["biosim torch CPU"] = (t_tr / k, t_te / k, c[0].sum(1).mean())
+        tn.set_modules([start])
+        tn.present([x_train[:1]], True)                              # warm-up, untimed
+        fns["biosim torch CPU"] = (steps(tn, x_train, True), steps(tn, x_test, False))
     except ImportError:
         print("torch not installed: no torch timing")
 
@@ -168,34 +182,46 @@ def main():
             import Cython  # noqa: F401
         except ImportError:
             target = "numpy"
-        for train in (True, False):                                  # code generation, untimed
-            m = start if train else trained
-            brian2_network(m["W"], m["delays"], m["theta"], params, train, target)(x_train[:1])
-        b_train = brian2_network(start["W"], start["delays"], start["theta"], params, True,
-                                 target)
-        t_tr, _ = timed(b_train, x_train)
-        b_test = brian2_network(trained["W"], trained["delays"], trained["theta"], params,
-                                False, target)
-        t_te, c = timed(b_test, x_test)
-        rows[f"Brian2 {target}"] = (t_tr / k, t_te / k, c.sum(1).mean())
+
+        def brian2_steps(m, x, train):
+            present = brian2_network(m["W"], m["delays"], m["theta"], params, train, target)
+            present(x[:1])                                           # code generation
+            def run():
+                present.restore()
+                t, c = timed(present, x)
+                return {"s": t / k, "spikes": c.sum(1).mean()}
+            return run
+
+        fns[f"Brian2 {target}"] = (brian2_steps(start, x_train, True),
+                                   brian2_steps(trained, x_test, False))
     except ImportError:
         print("brian2 not installed: no peer timing")
 
-    print(f"VPRSNN, n_e = {n_e}, dt = {params.dt} ms, one CPU core; seconds per 500 ms "
-          f"presentation, mean of {k}, after {pre_epochs} epoch(s) of 50 presentations "
-          f"(numba: {t_pre:.4f} s each); spike counts vary a lot between images")
-    print(f"{'implementation':<18} {'train s':>9} {'query s':>9} {'queries/s':>9} "
+    n_rounds = 2 if QUICK else 3
+    res = rounds({(name, j): f[j] for name, f in fns.items() for j in (0, 1)}, n_rounds)
+    rows = {name: (res[name, 0], res[name, 1]) for name in fns}
+
+    header(f"VPRSNN, n_e = {n_e}, dt = {params.dt} ms, one CPU core; CPU seconds per 500 ms "
+           f"presentation, mean of {k}, median [min-max] of {n_rounds} rounds, after "
+           f"{pre_epochs} epoch(s) of 50 presentations (numba: {t_pre:.4f} s each)")
+    print(f"{'implementation':<18} {'train s':>26} {'query s':>26} {'spikes/train':>12} "
           f"{'spikes/query':>12}")
-    for name, (a, b, sp) in rows.items():
-        print(f"{name:<18} {a:9.4f} {b:9.4f} {1 / b:9.1f} {sp:12.1f}")
+    med = lambda xs: statistics.median(seconds(x) for x in xs)  # noqa: E731
+    for name, (tr, te) in rows.items():
+        print(f"{name:<18} {spread([x['s'] for x in tr], '{:.4f}'):>26} "
+              f"{spread([x['s'] for x in te], '{:.4f}'):>26} "
+              f"{np.mean([x['spikes'] for x in tr]):12.1f} "
+              f"{np.mean([x['spikes'] for x in te]):12.1f}")
     base = rows["biosim numba"]
-    for name, (a, b, _) in rows.items():
+    for name, (tr, te) in rows.items():
         if name != "biosim numba":
-            print(f"numba speed-up over {name}: training x{a / base[0]:.0f}, "
-                  f"queries x{b / base[1]:.0f}")
+            print(f"numba speed-up over {name}: training "
+                  f"{ratio('vpr_snn', f'train n_e={n_e}', base[0], tr, name)}, queries "
+                  f"{ratio('vpr_snn', f'query n_e={n_e}', base[1], te, name)}")
     if not QUICK:
-        print("\nExtrapolation (n_e = 400, from the per-presentation times above):")
-        for name, (a, b, _) in rows.items():
+        print("\nExtrapolation (n_e = 400, from the per-presentation medians above):")
+        for name, (tr, te) in rows.items():
+            a, b = med(tr), med(te)
             module = 12000 * a + 300 * b
             nordland = 132 * (3000 * a + 75 * b)
             print(f"{name:<18} 100-place module (RA-L): {module / 60:8.1f} min; "
