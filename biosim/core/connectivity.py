@@ -45,22 +45,25 @@ class fixed_probability:
         return self.p * n_pre * n_post
 
     def __call__(self, n_pre, n_post, rng, same=False):
-        # number of targets per pre unit, then distinct targets: O(synapses), not O(n^2)
-        pre_list, post_list = [], []
         skip_self = same and not self.allow_self
         pool = n_post - 1 if skip_self else n_post
         counts = rng.binomial(pool, self.p, size=n_pre)
-        for i, k in enumerate(counts):
-            if k == 0:
-                continue
-            targets = np.sort(rng.choice(pool, size=k, replace=False))
-            if skip_self:
-                targets[targets >= i] += 1
-            pre_list.append(np.full(targets.size, i))
-            post_list.append(targets)
-        if not pre_list:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(pre_list), np.concatenate(post_list)
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), counts)
+        if self.p > 0.02:  # per pre unit (these draws are what seeded networks hold)
+            post = np.concatenate([np.sort(rng.choice(pool, size=k, replace=False))
+                                   for k in counts if k] or [np.zeros(0, np.int64)])
+        else:  # sparse: all rows at once, O(synapses); repeated targets in a row redrawn
+            key = pre * pool + rng.integers(0, max(pool, 1), pre.size)
+            while True:
+                key.sort(kind="stable")  # radix sort: O(synapses)
+                dup = np.flatnonzero(key[1:] == key[:-1]) + 1
+                if not dup.size:
+                    break
+                key[dup] = pre[dup] * pool + rng.integers(0, pool, dup.size)
+            post = key - pre * pool
+        if skip_self:
+            post[post >= pre] += 1
+        return pre.astype(np.int64), post.astype(np.int64)
 
 
 @dataclass(frozen=True)
