@@ -480,11 +480,17 @@ def to_data(obj, root: str = "model") -> tuple[dict, dict]:
 
 def from_data(doc, arrays, functions=None, root: str = "model"):
     """Rebuild what :func:`to_data` wrote. ``functions``: ``{"rules": {name: kernel},
-    "callbacks": {name: fn}}`` for the user functions the document names."""
+    "callbacks": {name: fn}, "classes": {name: cls}}`` for the user's functions and classes
+    the document names."""
     try:
         return _Decoder(arrays, functions)(doc, root)
     except RecursionError:
         _bad(root, "a document of reasonable depth", "too deeply nested")
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
+        if isinstance(e, BiosimError):
+            raise
+        raise BiosimError(f"{root}: the file's document is corrupted "
+                          f"({type(e).__name__}: {e})") from None
 
 
 def _header(fmt, version, doc) -> dict:

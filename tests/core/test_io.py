@@ -235,6 +235,8 @@ def test_crafted_documents_are_refused(tmp_path):
                     "bit_generator": "os.system"}}},
                 {"$": "dtype", "str": "O"},
                 {"$": "ref", "id": 5},
+                {"$": "dict", "id": 0, "pairs": [[{"$": "list", "id": 1, "items": []}, 1]]},
+                {"$": "complex", "re": "x", "im": 1},
                 {"$": "arrays", "id": 0, "ids": [1], "shapes": [[10**9]]},
                 {"$": "eval", "code": f"open({str(marker)!r}, 'w')"}):
         with pytest.raises(bs.BiosimError):
@@ -269,3 +271,34 @@ def test_temp_file_of_a_killed_save_is_removed_at_the_next_save(tmp_path):
                                                                  "w.npz"])
     with np.load(target, allow_pickle=False) as f:
         assert f["a"].tolist() == [0, 1, 2]
+
+
+def test_mutated_documents_give_one_line_errors(tmp_path):
+    """Any value of a saved network's document replaced by junk: the load either works or
+    stops with a one-line BiosimError (never another exception)."""
+    net, _ = rich_network()
+    net.run(10.0)
+    doc, arrays = io.to_data(net, "Network")
+    text = json.dumps(doc)
+    rng = np.random.default_rng(0)
+    junk = [None, -1, 10**30, 0.5, "os.system", [], {}, {"$": "ref", "id": -3}, [1, [2]],
+            {"$": "object", "class": "biosim.core.network.Network", "id": 10**6, "state": 3}]
+
+    def slots(node, out):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in items:
+            out.append((node, k))
+            if isinstance(v, (dict, list)):
+                slots(v, out)
+        return out
+
+    for _ in range(300):
+        d = json.loads(text)
+        spots = slots(d, [])
+        for j in rng.choice(len(spots), 2, replace=False):
+            node, key = spots[j]
+            node[key] = junk[rng.integers(len(junk))]
+        try:
+            io.from_data(d, arrays, {"rules": {"anti_hebb": anti_hebb}}, "Network")
+        except bs.BiosimError as e:
+            assert "\n" not in str(e)
