@@ -41,6 +41,8 @@ from biosim.core.validation import fail as _bad
 
 #: key of the JSON document inside a single-file ``.npz``
 DOC_KEY = "__biosim__"
+#: the array of weights.npz holding the token that model.json names (same save)
+TOKEN_KEY = "__token__"
 _NAME = re.compile(r"^biosim(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
@@ -567,12 +569,18 @@ def _parse(text: bytes, where):
 
 
 def write_folder(folder, fmt: str, version: int, obj) -> Path:
-    """Write ``obj`` as ``folder/model.json`` + ``folder/weights.npz``, atomically each."""
+    """Write ``obj`` as ``folder/model.json`` + ``folder/weights.npz``, atomically each. Both
+    files carry the same random token: a save interrupted between the two leaves a folder
+    that :func:`read_folder` refuses, never new weights read with an old model.json."""
+    import secrets
+
     folder = Path(folder)
     doc, arrays = to_data(obj, fmt.rpartition(".")[2])
+    token = secrets.token_hex(8)
+    arrays[TOKEN_KEY] = np.frombuffer(token.encode(), np.uint8)
     save_npz(folder / "weights.npz", **arrays)
     with atomic_path(folder / "model.json") as tmp:
-        tmp.write_text(json.dumps(_header(fmt, version, doc), indent=1))
+        tmp.write_text(json.dumps({**_header(fmt, version, doc), "token": token}, indent=1))
     return folder
 
 
@@ -598,10 +606,15 @@ def read_folder(folder, fmt: str, version: int, functions=None, legacy=None):
     with open(weights, "rb") as f:
         if f.read(2) != b"PK":
             _bad("model", "an intact weights.npz; it is corrupted", str(weights))
+    arrays = _read_npz(weights)
+    token = arrays.pop(TOKEN_KEY, None)
+    if "token" in meta and (token is None or bytes(token).decode(errors="replace")
+                            != meta["token"]):
+        _bad("model", "model.json and weights.npz of the same save (a save was interrupted "
+             "between them; save the model again)", str(folder))
     if reader is not None and meta.get("format") == fmt:
-        return reader(meta, _read_npz(weights))
-    return from_data(meta.get("data"), _read_npz(weights), functions,
-                     fmt.rpartition(".")[2])
+        return reader(meta, arrays)
+    return from_data(meta.get("data"), arrays, functions, fmt.rpartition(".")[2])
 
 
 # ------------------------------------------------------------------ old checkpoints

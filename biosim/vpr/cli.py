@@ -301,6 +301,9 @@ def _reference_list(data: dict) -> list:
 
 
 def train(args) -> int:
+    """Train and save; with the numba backend a checkpoint is written to ``OUT/checkpoint``
+    after every epoch, and the same command resumes an interrupted run from it."""
+    from biosim.core.io import atomic_path
     from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
     cfg = _read_config(args.config)
@@ -311,10 +314,20 @@ def train(args) -> int:
     model_cfg["progress"] = not args.no_progress
     model = SpikingPlaceRecognizer(**model_cfg)
     refs, frames, n_frames = _references(cfg["data"])
-    model.fit(refs)
+    checkpoint = None
+    if model.backend == "numba":  # every epoch, so that the same command resumes a kill
+        from biosim.vpr.checkpoint import TrainingCheckpoint
+
+        checkpoint = Path(args.out) / "checkpoint"
+        if checkpoint.exists() or checkpoint.with_name("checkpoint.old").exists():
+            print(f"resuming from the checkpoint in {checkpoint}")
+    model.fit(refs, checkpoint=checkpoint)
     out = model.save(args.out)
     saved = dict(cfg, frames=frames.tolist(), n_frames=int(n_frames))
-    (out / "train_config.json").write_text(json.dumps(saved, indent=1))
+    with atomic_path(out / "train_config.json") as tmp:
+        tmp.write_text(json.dumps(saved, indent=1))
+    if checkpoint is not None:
+        TrainingCheckpoint(checkpoint, "").remove()
     print(f"trained {len(model.places_)} places in {len(model.modules_)} module(s); "
           f"saved to {out}")
     return 0

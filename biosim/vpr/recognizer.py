@@ -180,12 +180,17 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         return a.reshape(len(a), -1).astype(np.float64)
 
     # ---- fit / predict ---------------------------------------------------------------
-    def fit(self, references, place_ids=None) -> "SpikingPlaceRecognizer":
+    def fit(self, references, place_ids=None, checkpoint=None) -> "SpikingPlaceRecognizer":
         """Train on reference traverses.
 
         ``references``: a :class:`biosim.vpr.datasets.Traverse`, a uint8 image stack, or a
         list of either (e.g. VPRSNN's two reference traverses); ``place_ids`` (for stacks):
         the place of each image (default: image index), one array per traverse.
+        ``checkpoint`` (numba backend): a folder where the training state is written after
+        every epoch (data only; the previous checkpoint is replaced only once the new one
+        is complete). A fit given a folder holding a checkpoint of the same parameters and
+        references resumes after its last epoch and ends with the same model as an
+        uninterrupted fit; one of other parameters or references is an error.
         """
         params = self._check()
         self.__dict__.pop("input_shape_", None)     # refitting: any image shape is fine
@@ -210,12 +215,25 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         # the images of each module: (traverse, image indices sorted by place), per traverse
         idx = [[(k, _sorted_members(ids, ch)) for k, (_, ids) in enumerate(travs)]
                for ch in chunks]
-        epochs = range(self.epochs)
+        start, ckpt = 0, None
+        if checkpoint is not None:
+            from biosim.vpr.checkpoint import TrainingCheckpoint
+
+            if self.backend != "numba":
+                fail("checkpoint", "the numba backend (torch training does not resume yet)",
+                     self.backend)
+            ckpt = TrainingCheckpoint(checkpoint, self._fingerprint(pix, travs))
+            start = ckpt.resume(net, rng)
+            if start > self.epochs:
+                fail("checkpoint", f"at most epochs = {self.epochs} epochs (it holds {start}; "
+                     "delete it to start over)", str(checkpoint))
+        epochs = range(start, self.epochs)
         if self.progress:
             from tqdm.auto import tqdm
 
-            epochs = tqdm(epochs, desc="VPRSNN epochs", unit="epoch")
-        for _ in epochs:
+            epochs = tqdm(epochs, desc="VPRSNN epochs", unit="epoch", initial=start,
+                          total=self.epochs)
+        for epoch in epochs:
             batch = []
             for mod in idx:
                 x = np.concatenate([pix[k][i] for k, i in mod])
@@ -223,6 +241,8 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
                     x = x[rng.permutation(len(x))]
                 batch.append(x)
             net.present(batch, train=True)
+            if ckpt is not None:
+                ckpt.write(epoch + 1, net, rng)
         # frozen labelling pass: S[i, l] over one presentation of every reference image;
         # with hyperactive_tau, every module sees every reference image (ICRA 2023)
         net.reset_state()
@@ -247,6 +267,21 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         self.predict_seed_ = int(rng.integers(2**62))
         self._net = net
         return self
+
+    def _fingerprint(self, pix, travs) -> str:
+        """What a checkpoint must match: the parameters that change the model (but the
+        number of epochs: a checkpoint may be trained further), and the references (pixels
+        and place ids)."""
+        import hashlib
+        import json
+
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("progress", "n_jobs", "epochs")}  # more epochs: train on
+        h = hashlib.sha256(json.dumps(params, sort_keys=True, default=repr).encode())
+        for x, (_, ids) in zip(pix, travs):
+            h.update(np.ascontiguousarray(x).tobytes())
+            h.update(np.asarray(ids, np.int64).tobytes())
+        return h.hexdigest()
 
     def _network(self):
         if getattr(self, "_net", None) is None:
