@@ -53,7 +53,7 @@ class Monitor:
 
 
 class Bounded:
-    """Bounded memory for long runs (spike and state monitors). By default a monitor keeps
+    """Bounded memory for long runs (spike, state and rate monitors). By default a monitor keeps
     every record in memory. ``window`` (ms) keeps only the records of the last ``window`` ms;
     ``path`` (a folder) streams the records to disk: every ``chunk_mb`` MB of records is
     written, atomically, to ``path/chunk-000000.npz``, ``chunk-000001.npz``, ... (arrays
@@ -268,27 +268,48 @@ class StateMonitor(Bounded, Monitor):
         return pd.DataFrame(v, index=pd.Index(self.t, name="t_ms"), columns=cols)
 
 
-class RateMonitor(Monitor):
+class RateMonitor(Bounded, Monitor):
     """Population rate (Hz) in each step: spikes / (n dt). Accepts populations with a
-    ``"spikes"`` activity kind (record a rate population's activity with a StateMonitor)."""
+    ``"spikes"`` activity kind (record a rate population's activity with a StateMonitor).
+    ``window``, ``path``, ``chunk_mb``: bounded memory for long runs (see :class:`Bounded`;
+    the chunk files hold ``counts``, spikes per step)."""
 
     accepts = ("spikes",)
+    _columns = ("counts",)
 
-    def __init__(self, source, name=None):
+    def __init__(self, source, name=None, *, window=None, path=None, chunk_mb=64.0):
         super().__init__(source, name, "rate")
         self._counts, self.dt = [], None
+        self._dropped = 0  # steps before the window
+        self._bound(window, path, chunk_mb)
 
     def record(self, step, t, dt):
         self._counts.append(int(np.count_nonzero(self.source.activity_of("spikes"))))
         self.dt = dt
+        self._added(8)
 
     def add_counts(self, counts, dt):
         self._counts.extend(np.asarray(counts).tolist())
         self.dt = dt
+        self._added(8 * len(counts))
+
+    def _memory(self) -> dict:
+        return {"counts": np.asarray(self._counts, np.int64)}
+
+    def _clear(self):
+        self._counts = []
+
+    def _trim(self):
+        """Keep the counts of the last ``window`` ms."""
+        drop = max(0, len(self._counts) - int(np.ceil(self.window / self.dt)))
+        self._counts = self._counts[drop:]
+        self._dropped += drop
 
     @property
     def counts(self) -> np.ndarray:
-        return np.asarray(self._counts)
+        if self.path is not None:
+            return self._columns_read()["counts"]
+        return np.asarray(self._counts, np.int64)
 
     @property
     def rate(self) -> np.ndarray:
@@ -296,7 +317,7 @@ class RateMonitor(Monitor):
 
     @property
     def t(self) -> np.ndarray:
-        return np.arange(len(self._counts)) * (self.dt or 0.0)
+        return (self._dropped + np.arange(self.counts.size)) * (self.dt or 0.0)
 
     def to_pandas(self):
         import pandas as pd

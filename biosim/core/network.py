@@ -231,16 +231,17 @@ class Network:
         (:class:`WeightMonitor`). A monitor of the wrong kind is refused. ``name`` (default
         ``"POP.WHAT"``) finds it again: ``net[name]``, also after :meth:`load`.
 
-        ``storage`` (spike and state monitors): ``window=`` ms kept in memory, or ``path=``
-        a folder the records stream to in chunks of ``chunk_mb`` MB, for long runs whose
-        records would not fit in memory (see :class:`~biosim.core.monitors.Bounded`).
+        ``storage`` (spike, rate and state monitors): ``window=`` ms kept in memory, or
+        ``path=`` a folder the records stream to in chunks of ``chunk_mb`` MB, for long runs
+        whose records would not fit in memory (see :class:`~biosim.core.monitors.Bounded`).
         """
-        bounded = what == "spikes" or not (isinstance(source, Projection) or what == "rate"
-                                          or what in ("r", "psi"))
+        bounded = what in ("spikes", "rate") or not (isinstance(source, Projection)
+                                                      or what in ("r", "psi"))
         for key in storage:
             check.choice("storage", key, ("window", "path", "chunk_mb"))
         if storage and not bounded:
-            check.fail(next(iter(storage)), "window/path only for spike and state monitors",
+            check.fail(next(iter(storage)), "window/path only for spike, rate and state "
+                                            "monitors",
                        what)
         if isinstance(source, Projection):
             if what != "w":
@@ -250,7 +251,7 @@ class Network:
         if what == "spikes":
             mon = SpikeMonitor(source, name, **storage)
         elif what == "rate":
-            mon = RateMonitor(source, name)
+            mon = RateMonitor(source, name, **storage)
         elif what in ("r", "psi") and source.activity_kinds[0] == "phase" \
                 and what not in source.state:
             mon = OrderParameterMonitor(source, what, indices=indices, every=every,

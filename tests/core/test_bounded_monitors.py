@@ -57,6 +57,23 @@ def test_window_keeps_the_last_ms(tmp_path):
     assert vb.t.size < v.t.size / 3
 
 
+@pytest.mark.parametrize("fused", [None, False])
+def test_rate_monitor_window_and_stream(tmp_path, fused):
+    net = bs.Network(dt=0.5, seed=3)
+    e = net.add(bs.Izhikevich.preset("RS", 50, name="e"))
+    net.add(bs.GaussianNoise(e, 5.0, mean=5.0))
+    full = net.monitor(e, "rate", name="full")
+    win = net.monitor(e, "rate", name="win", window=50.0, chunk_mb=0.001)
+    disk = net.monitor(e, "rate", name="disk", path=tmp_path / "r", chunk_mb=0.001)
+    net.run(600.0, fused=fused)
+    assert len(list((tmp_path / "r").glob("chunk-*.npz"))) >= 2
+    np.testing.assert_array_equal(disk.counts, full.counts)
+    np.testing.assert_array_equal(disk.t, full.t)
+    assert win.t.size < full.t.size / 2 and win.t[-1] == full.t[-1]
+    np.testing.assert_array_equal(win.rate, full.rate[-win.t.size:])
+    np.testing.assert_array_equal(win.t, full.t[-win.t.size:])
+
+
 def test_bad_storage_arguments(tmp_path):
     net = bs.Network(dt=0.5)
     e = net.add(bs.Izhikevich(3))
@@ -67,7 +84,7 @@ def test_bad_storage_arguments(tmp_path):
     with pytest.raises(BiosimError, match="^storage: "):
         net.monitor(e, "spikes", windw=10.0)
     with pytest.raises(BiosimError, match="^window: "):
-        net.monitor(e, "rate", window=10.0)
+        net.monitor(net.connect(e, e), "w", window=10.0)
     (tmp_path / "chunk-000000.npz").write_bytes(b"")
     with pytest.raises(BiosimError, match="^path: "):
         net.monitor(e, "spikes", path=tmp_path)
