@@ -1,7 +1,5 @@
-"""numba building blocks for bit-packed SDRs: a fast PRNG, random subsets, popcount.
-
-An SDR of n bits is stored as ``ceil(n / 64)`` little-endian ``uint64`` words: bit i lives in
-word ``i >> 6`` at position ``i & 63``. The random numbers come from SplitMix64 (Steele, Lea &
+"""numba building blocks for bit-packed SDRs (layout: :mod:`biosim.core.bits`): a fast PRNG
+and random subsets. The random numbers come from SplitMix64 (Steele, Lea &
 Flood 2014), a 64-bit generator that passes BigCrush, with Lemire's (2019) unbiased
 multiply-shift reduction to a range; state is a one-element ``uint64`` array so that kernels
 can carry it without allocation.
@@ -9,34 +7,19 @@ can carry it without allocation.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
+
+from biosim.core.bits import set_bit, test_bit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TWO32 = np.uint64(1 << 32)
-_ONE = np.uint64(1)
-_S6 = np.uint64(6)
-_M63 = np.uint64(63)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S32 = np.uint64(32)
-
-
-@intrinsic
-def popcount64(typingctx, x):
-    """Number of set bits of a uint64 (LLVM ``ctpop``: one instruction on x86-64)."""
-    if not isinstance(x, types.Integer):
-        return None
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
 
 
 @njit(cache=True)
@@ -64,21 +47,6 @@ def bounded(state, bound):
 
 
 @njit(cache=True)
-def test_bit(words, i):
-    return (words[i >> 6] >> (np.uint64(i) & _M63)) & _ONE
-
-
-@njit(cache=True)
-def set_bit(words, i):
-    words[i >> 6] |= _ONE << (np.uint64(i) & _M63)
-
-
-@njit(cache=True)
-def clear_bit(words, i):
-    words[i >> 6] &= ~(_ONE << (np.uint64(i) & _M63))
-
-
-@njit(cache=True)
 def random_subset(state, n, k, words, idx):
     """Write a uniform random k-subset of range(n) into ``words`` (cleared first) and ``idx``.
 
@@ -92,15 +60,6 @@ def random_subset(state, n, k, words, idx):
             t = j
         set_bit(words, t)
         idx[c] = t
-
-
-@njit(cache=True)
-def overlap(x, y):
-    """Number of bits set in both bit-packed vectors."""
-    c = 0
-    for w in range(x.shape[0]):
-        c += popcount64(x[w] & y[w])
-    return c
 
 
 def seed_state(rng: np.random.Generator) -> np.ndarray:

@@ -16,8 +16,8 @@ from numba import njit
 
 from biosim.core.random import make_rng
 from biosim.core.validation import choice, fail, integer
-from biosim.dendrites._kernels import (clear_bit, bounded, overlap, random_subset, seed_state,
-                                       set_bit, test_bit)
+from biosim.core.bits import clear_bit, overlap, set_bit, test_bit
+from biosim.dendrites._kernels import bounded, random_subset, seed_state
 from biosim.dendrites.theory import _validate
 
 __all__ = ["MCResult", "false_match_rate", "false_negative_rate", "union_false_match_rate",

@@ -1,19 +1,19 @@
 """Sparse distributed representations (SDRs), stored bit-packed.
 
 An SDR is a binary vector of n bits with a of them active. Here a batch of SDRs is a
-``uint64`` array of shape (..., ceil(n / 64)): bit i in word ``i // 64`` at position
-``i % 64`` (little-endian), padding bits zero. Functions convert to and from dense bool
-arrays and index lists, and compute overlaps (popcount of the AND), unions (OR) and noise.
+``uint64`` array of shape (..., ceil(n / 64)) in the layout of :mod:`biosim.core.bits`.
+Functions convert to and from dense bool arrays and index lists, and compute overlaps (popcount of the AND), unions (OR) and noise.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from biosim.core import bits
+from biosim.core.bits import clear_bit, set_bit, test_bit
 from biosim.core.random import make_rng
 from biosim.core.validation import array, fail, integer
-from biosim.dendrites._kernels import (bounded, clear_bit, random_subset, seed_state, set_bit,
-                                       test_bit)
+from biosim.dendrites._kernels import bounded, random_subset, seed_state
 
 __all__ = ["n_words", "random_sdrs", "pack", "unpack", "from_indices", "to_indices",
            "count", "overlap", "union", "add_noise"]
@@ -46,19 +46,13 @@ def pack(dense) -> np.ndarray:
     d = np.asarray(dense)
     if d.ndim == 0:
         fail("dense", "an array of shape (..., n)", d)
-    n = d.shape[-1]
-    pad = n_words(n) * 64 - n if n else 0
-    d = np.concatenate([d.astype(bool), np.zeros(d.shape[:-1] + (pad,), bool)], axis=-1)
-    by = np.packbits(d, axis=-1, bitorder="little")
-    return np.ascontiguousarray(by).view("<u8").astype(np.uint64)
+    return bits.pack(d)
 
 
 def unpack(packed, n: int) -> np.ndarray:
     """Packed uint64 array (..., words) -> bool array (..., n)."""
-    p = np.ascontiguousarray(_packed("packed", packed))
-    n = integer("n", n, low=1, high=p.shape[-1] * 64)
-    bits = np.unpackbits(p.astype("<u8").view(np.uint8), axis=-1, bitorder="little")
-    return bits[..., :n].astype(bool)
+    p = _packed("packed", packed)
+    return bits.unpack(p, integer("n", n, low=1, high=p.shape[-1] * 64))
 
 
 def from_indices(indices, n: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from numba import njit
 
 from biosim.core import validation as v
 from biosim.core.estimator import Estimator
-from biosim.memory import _bits
+from biosim.core import bits as _bits
 
 
 @njit(cache=True)
