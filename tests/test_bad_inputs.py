@@ -484,6 +484,7 @@ cases("backend", lambda: fit(backend="jax"))
 cases("gamma", lambda: fit(gamma=float("nan")))
 cases("relevance", lambda: fit(relevance=1.0))
 cases("n_jobs", lambda: fit(n_jobs=0))
+cases("n_neurons", lambda: fit(n_neurons=10**10), lambda: fit(n_neurons=2))
 cases("seed", lambda: fit(seed="abc"), lambda: fit(seed=1.5))
 cases("params", lambda: fit(params={"tau": 1.0}), lambda: fit(params=[1]))
 cases("references[0]", lambda: fit(images=IMGS.astype(float)),

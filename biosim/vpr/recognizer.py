@@ -20,7 +20,7 @@ import numpy as np
 
 from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
-from biosim.core.validation import BiosimError, choice, fail, integer, number
+from biosim.core.validation import BiosimError, choice, fail, integer, memory, number
 from biosim.vpr import assignment as asg
 from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
 
@@ -209,6 +209,8 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         if n_e < len(chunks[0]):
             fail("n_neurons", f"at least as many neurons as places per module "
                  f"({len(chunks[0])})", n_e)
+        memory("n_neurons", 24.0 * len(chunks) * pix[0].shape[1] * n_e,  # W, delays, order
+               f"{len(chunks)} module(s) of {n_e} neurons", n_e)
         rng = make_rng(self.seed)
         net = _backend(self.backend, len(chunks), pix[0].shape[1], n_e, params,
                        int(rng.integers(2**62)), self.device, self.n_jobs)
