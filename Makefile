@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # CPU build of torch; for CUDA see README ("GPU install").
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-all bench docs notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q --nbmake
 
+# the documentation site, offline, into site/ (warnings are errors; also tested by make test)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# run every notebook and store its outputs (the site and the repository pages show them)
+notebooks: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=900 notebooks/*.ipynb
+
 # every ratio to results/bench.csv, then docs/performance.md and its scaling plot
 bench: $(STAMP)
 	rm -f results/bench.csv
@@ -32,4 +41,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/report.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results site .pytest_cache

@@ -1,0 +1,111 @@
+"""MkDocs hooks: the notebooks, the API pages and the command-line help come from the
+repository itself at build time, so the site cannot drift from the code.
+
+- every ``notebooks/*.ipynb`` becomes a page (rendered with its stored outputs by
+  mkdocs-jupyter; ``make notebooks`` refreshes them);
+- ``api/<package>.md``: one page per subpackage with every public module in it
+  (mkdocstrings renders the docstrings);
+- ``<!-- biosim-help -->`` in a page becomes the ``--help`` of every ``biosim`` command;
+- ``<!-- biosim-benchmarks -->`` becomes the docstring of every benchmark script, and
+  ``<!-- biosim-bench-table -->`` the table ``make bench`` writes to ``docs/performance.md``;
+- the docstrings' Sphinx roles (``:class:`~biosim.core.Network```) are shown as code.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|obj|exc):<code>(~?)([^<]*)</code>")
+PACKAGE = ROOT / "biosim"
+#: API pages: title -> modules (a package's public modules are added to it)
+TOP = {"biosim": ["biosim"], "command line": ["biosim.cli", "biosim.spec_cli"]}
+
+
+def api_pages() -> dict[str, list[str]]:
+    """``{page name: [module, ...]}``: the top level, then one page per subpackage."""
+    pages = dict(TOP)
+    for pkg in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
+        mods = [f"biosim.{pkg.name}"] + [
+            f"biosim.{pkg.name}.{f.stem}" for f in sorted(pkg.glob("*.py"))
+            if not f.stem.startswith("_")]
+        pages[pkg.name] = mods
+    return pages
+
+
+def _api_markdown(name: str, modules: list[str]) -> str:
+    lines = [f"# `{name}`" if name != "command line" else "# Command-line modules", ""]
+    for i, mod in enumerate(modules):
+        # a package page opens with the package docstring; its members are its modules'
+        opts = "\n    options:\n      members: false" if i == 0 and name not in TOP else ""
+        lines += [f"::: {mod}{opts}", ""]
+    return "\n".join(lines)
+
+
+@event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
+def on_files(files, config):
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        files.append(File(f"notebooks/{nb.name}", str(ROOT), config["site_dir"],
+                          config["use_directory_urls"]))
+    for name, modules in api_pages().items():
+        files.append(File.generated(config, f"api/{name.replace(' ', '_')}.md",
+                                    content=_api_markdown(name, modules)))
+    return files
+
+
+def _help() -> str:
+    from biosim.cli import build_parser
+
+    parser, _ = build_parser()
+    out = [("biosim", parser)]
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        out.append((f"biosim {name}", p))
+        inner = [a for a in p._actions if a.__class__.__name__ == "_SubParsersAction"]
+        for a in inner:
+            out += [(f"biosim {name} {n}", q) for n, q in a.choices.items()]
+    text = []
+    for title, p in out:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            p.print_help()
+        text += [f"## `{title}`", "", "```text", buf.getvalue().rstrip(), "```", ""]
+    return "\n".join(text)
+
+
+def _benchmarks() -> str:
+    text = []
+    for f in sorted((ROOT / "benchmarks").glob("*.py")):
+        doc = ast.get_docstring(ast.parse(f.read_text())) or ""
+        text += [f"### `benchmarks/{f.name}`", "", "```text", doc, "```", ""]
+    return "\n".join(text)
+
+
+def _bench_table() -> str:
+    path = ROOT / "docs" / "performance.md"
+    if not path.is_file():
+        return "Run `make bench` to measure them on your machine and write the table here."
+    text = path.read_text().split("\n", 1)[1]      # without its title
+    return text.replace("](figures/", "](../figures/")
+
+
+def on_page_markdown(markdown, page, config, files):
+    if "<!-- biosim-bench-table -->" in markdown:
+        markdown = markdown.replace("<!-- biosim-bench-table -->", _bench_table())
+    if "<!-- biosim-help -->" in markdown:
+        markdown = markdown.replace("<!-- biosim-help -->", _help())
+    if "<!-- biosim-benchmarks -->" in markdown:
+        markdown = markdown.replace("<!-- biosim-benchmarks -->", _benchmarks())
+    return markdown
+
+
+def on_page_content(html, page, config, files):
+    # ":class:`~a.b.C`" in a docstring: show "C" (or "a.b.C" without the tilde) as code
+    return ROLE.sub(lambda m: "<code>%s</code>" % (m.group(2).rsplit(".", 1)[-1] if m.group(1)
+                                                     else m.group(2)), html)
