@@ -16,12 +16,14 @@ import ast
 import contextlib
 import io
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the CLI help of this checkout, whatever is installed
 ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|obj|exc):<code>(~?)([^<]*)</code>")
 PACKAGE = ROOT / "biosim"
 #: API pages: title -> modules (a package's public modules are added to it)
