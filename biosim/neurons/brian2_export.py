@@ -144,6 +144,9 @@ def _group(b2, pop, inputs, dt, now, n_steps):
                                  "export", type(q).__name__)
     current = f"I = {' + '.join(terms)} : 1"
     if isinstance(pop, Izhikevich):
+        if pop.coefficients != "izhikevich2003":
+            check.fail("coefficients", "'izhikevich2003' for Brian2 export (population "
+                                       f"{pop.name!r})", pop.coefficients)
         params = ["a", "b", "c", "d"]
         lines += [f"{p} : 1 (constant)" for p in params]
         ns["v_peak"] = pop.v_peak

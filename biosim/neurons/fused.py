@@ -18,7 +18,7 @@ from numba import njit
 from biosim.core.fastrandom import normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
-from biosim.neurons.izhikevich import izhikevich_update
+from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 
 #: state variables a fused StateMonitor can record, with their kernel codes
 _VARS = {"v": 0, "u": 1, "I": 2, "spikes": 3, "activity": 3}
@@ -27,7 +27,7 @@ _MAX_INPUT_FLOATS = 1 << 22
 
 
 @njit(cache=True, nogil=True)
-def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_list,
+def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_list,
                n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay,
                pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base,
                in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
@@ -110,12 +110,14 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, v_peak, published, I, ring, fired_
         slot = now % L
         fr = ring[slot]
         for g in range(pop_off.size - 1):
-            lo, hi, vp, pub = pop_off[g], pop_off[g + 1], v_peak[g], published[g]
+            lo, hi, pub = pop_off[g], pop_off[g + 1], published[g]
+            q = Quadratic(quad[g, 0], quad[g, 1], quad[g, 2], quad[g, 3], quad[g, 4],
+                          quad[g, 5])
             vg, ug, Ig, fg = v[lo:hi], u[lo:hi], I[lo:hi], fr[lo:hi]
             ag, bg, cg, dg = a[lo:hi], b[lo:hi], c[lo:hi], d[lo:hi]
             for k in range(vg.size):  # from 0: no negative-index checks, so it vectorises
                 vg[k], ug[k], fg[k] = izhikevich_update(vg[k], ug[k], ag[k], bg[k], cg[k],
-                                                        dg[k], Ig[k], dt, vp, pub)
+                                                        dg[k], Ig[k], dt, q, pub)
         nf = 0
         for k in range(N):
             if fr[k]:
@@ -165,7 +167,7 @@ class _Runner:
         self.N = int(self.pop_off[-1])
         par = lambda k: _cat([p.params[k] for p in pops], np.float64)  # noqa: E731
         self.a, self.b, self.c, self.d = par("a"), par("b"), par("c"), par("d")
-        self.v_peak = np.array([p.v_peak for p in pops], np.float64)
+        self.quad = np.array([p.quadratic for p in pops], np.float64).reshape(-1, 6)
         self.published = np.array([p.scheme == "published" for p in pops], np.bool_)
         # projections
         self.projections = projections
@@ -346,7 +348,7 @@ class _Runner:
             now = net.step_count
             x_in, in_base, in_row, in_avail, noise = self._input_rows(now, n)
             n_spk = _run_steps(n, now, dt, self.v, self.u, self.a, self.b, self.c, self.d,
-                               self.v_peak, self.published, self.I, self.ring,
+                               self.quad, self.published, self.I, self.ring,
                                self.fired_list, self.n_fired, self.last_spike, *self.pj,
                                in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
                                self.in_noise, self.in_mean, self.in_std, in_row, x_in,

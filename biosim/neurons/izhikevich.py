@@ -1,7 +1,17 @@
-"""Izhikevich (2003) neurons: v' = 0.04 v^2 + 5 v + 140 - u + I, u' = a (b v - u);
-when v >= v_peak (30 mV): v <- c, u <- u + d. Time in ms, v in mV, I in the model's units.
+"""Izhikevich neurons in the general quadratic form (time in ms, v in mV, I in the model's
+units)::
+
+    C v' = k2 v^2 + k1 v + k0 - u + I,    u' = a (b (v - v_u) - u),
+    v >= v_peak:  v <- c,  u <- u + d
+
+``coefficients="izhikevich2003"`` (the default) is Izhikevich (2003): v' = 0.04 v^2 + 5 v + 140 - u
++ I, u' = a (b v - u); ``coefficients="nicola_clopath"`` is the dimensional form of Nicola &
+Clopath (2017): C v' = k (v - v_r)(v - v_t) - u + I with C = 250, k = 2.5, v_r = -60,
+v_t = -20 (so k2 = k, k1 = -k (v_r + v_t), k0 = k v_r v_t, v_u = v_r).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -23,26 +33,47 @@ PRESETS = {
 SCHEMES = ("published", "euler")
 
 
+class Quadratic(NamedTuple):
+    """Coefficients of the quadratic form (see the module docstring) and the spike peak."""
+
+    k2: float
+    k1: float
+    k0: float
+    C: float
+    v_u: float
+    v_peak: float
+
+
+#: (k2, k1, k0, C, v_u) of each form
+COEFFICIENTS = {
+    "izhikevich2003": (0.04, 5.0, 140.0, 1.0, 0.0),
+    # k (v - vr)(v - vt) with k = 2.5, vr = -60, vt = -20
+    "nicola_clopath": (2.5, -2.5 * (-60.0 - 20.0), 2.5 * (-60.0) * (-20.0), 250.0, -60.0),
+}
+
+
 @njit(cache=True, inline="always")
-def izhikevich_update(v, u, a, b, c, d, I, dt, v_peak, published):
-    """One unit over dt ms; returns (v, u, fired). Shared by the generic and fused kernels so
-    that both do the same floating-point operations."""
+def izhikevich_update(v, u, a, b, c, d, I, dt, q, published):
+    """One unit over dt ms with coefficients ``q`` (a :class:`Quadratic`); returns (v, u,
+    fired). Shared by every Izhikevich kernel (generic, fused, reservoir) so that all do the
+    same floating-point operations (with the 2003 coefficients, those of v' = 0.04 v^2 + 5 v
+    + 140 - u + I exactly: C = 1 and v_u = 0 change no bit)."""
     if published:
-        h = 0.5 * dt
-        v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-        v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + I)
-        u += dt * a * (b * v - u)
+        h = 0.5 * dt / q.C
+        v += h * (q.k2 * v * v + q.k1 * v + q.k0 - u + I)
+        v += h * (q.k2 * v * v + q.k1 * v + q.k0 - u + I)
+        u += dt * a * (b * (v - q.v_u) - u)
     else:
-        dv = 0.04 * v * v + 5.0 * v + 140.0 - u + I
-        u += dt * a * (b * v - u)
+        dv = (q.k2 * v * v + q.k1 * v + q.k0 - u + I) / q.C
+        u += dt * a * (b * (v - q.v_u) - u)
         v += dt * dv
-    if v >= v_peak:
+    if v >= q.v_peak:
         return c, u + d, True
     return v, u, False
 
 
 @njit(cache=True)
-def izhikevich_step(v, u, a, b, c, d, I, fired, dt, v_peak, published):
+def izhikevich_step(v, u, a, b, c, d, I, fired, dt, q, published):
     """Advance every unit by dt ms, then detect v >= v_peak and reset.
 
     ``published``: v in two half-steps of dt/2, then u once with the new v (Izhikevich 2003,
@@ -50,13 +81,31 @@ def izhikevich_step(v, u, a, b, c, d, I, fired, dt, v_peak, published):
     """
     for k in range(v.size):
         v[k], u[k], fired[k] = izhikevich_update(v[k], u[k], a[k], b[k], c[k], d[k], I[k],
-                                                 dt, v_peak, published)
+                                                 dt, q, published)
+
+
+def izhikevich_step_numpy(v, u, a, b, c, d, I, dt, q, published):
+    """NumPy twin of :func:`izhikevich_step` (same operations, whole arrays); returns the
+    new (v, u, fired)."""
+    if published:
+        h = 0.5 * dt / q.C
+        v = v + h * (q.k2 * v * v + q.k1 * v + q.k0 - u + I)
+        v = v + h * (q.k2 * v * v + q.k1 * v + q.k0 - u + I)
+        u = u + dt * a * (b * (v - q.v_u) - u)
+    else:
+        dv = (q.k2 * v * v + q.k1 * v + q.k0 - u + I) / q.C
+        u = u + dt * a * (b * (v - q.v_u) - u)
+        v = v + dt * dv
+    fired = v >= q.v_peak
+    return np.where(fired, c, v), np.where(fired, u + d, u), fired
 
 
 class Izhikevich(Population):
     """A population of Izhikevich neurons with per-unit parameters.
 
-    Parameters a, b, c (mV), d may be scalars or arrays of length n. ``scheme`` selects the
+    Parameters a, b, c (mV), d may be scalars or arrays of length n. ``coefficients`` picks
+    the quadratic form (module docstring: ``"izhikevich2003"``, the default, or
+    ``"nicola_clopath"``, whose dt is at most 0.1 ms). ``scheme`` selects the
     integration: ``"published"`` (two dt/2 half-steps for v, then u with the new v; dt <= 1
     ms) or ``"euler"`` (forward Euler on both; dt <= 0.5 ms). The two give different rates:
     pin the scheme when comparing. ``v0`` (mV) and ``u0`` (default b v0) set the start.
@@ -67,8 +116,9 @@ class Izhikevich(Population):
     input_names = ("I",)
 
     def __init__(self, n, a=0.02, b=0.2, c=-65.0, d=8.0, *, v0=-65.0, u0=None,
-                 v_peak=30.0, scheme="published", name=None):
+                 v_peak=30.0, scheme="published", coefficients="izhikevich2003", name=None):
         super().__init__(n, name)
+        self.coefficients = check.choice("coefficients", coefficients, tuple(COEFFICIENTS))
         self.params = {k: check.per_unit(k, x, self.n, unit="mV" if k == "c" else None)
                        for k, x in (("a", a), ("b", b), ("c", c), ("d", d))}
         self.scheme = check.choice("scheme", scheme, SCHEMES)
@@ -87,7 +137,14 @@ class Izhikevich(Population):
                             "under the spike peak)", float(c.max()))
 
     @property
+    def quadratic(self) -> Quadratic:
+        """The coefficients the kernels read."""
+        return Quadratic(*COEFFICIENTS[self.coefficients], self.v_peak)
+
+    @property
     def max_dt(self):
+        if self.coefficients == "nicola_clopath":
+            return 0.1
         return 1.0 if self.scheme == "published" else 0.5
 
     @classmethod
@@ -144,7 +201,7 @@ class Izhikevich(Population):
     def step(self, t, dt):
         p, s = self.params, self.state
         izhikevich_step(s["v"], s["u"], p["a"], p["b"], p["c"], p["d"], self.inputs["I"],
-                        self.activity, dt, self.v_peak, self.scheme == "published")
+                        self.activity, dt, self.quadratic, self.scheme == "published")
 
     @classmethod
     def fused_runner(cls, net):

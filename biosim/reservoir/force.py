@@ -12,6 +12,8 @@ reservoir current (Nicola & Clopath's E z term).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -21,48 +23,76 @@ from biosim.core.random import make_rng
 from biosim.reservoir.reservoir import step as reservoir_step
 
 
+class Rls(NamedTuple):
+    """FORCE's arrays in the fused run: readout W (K, n), P (n, n), feedback weights fb
+    (K, n), forgetting factor lam."""
+
+    W: np.ndarray
+    P: np.ndarray
+    fb: np.ndarray
+    lam: float
+
+
 @njit(cache=True)
-def run_force(st, prm, sc, indptr, indices, data, I, W, P, fb, targets, every, train, lam,
-              Y):
-    """Fused FORCE run: per step, I + fb^T y(previous) drives the reservoir, y = W r, and
-    every ``every`` steps (if ``train``) one RLS update. Records y in Y (steps, K)."""
-    n = st.shape[1]
+def rls_step(W, P, r, err, lam, Pr):
+    """One RLS update from features r (n,) and errors err = y - target (K,), in place:
+    Pr = P r, c = 1 / (lam + r^T P r), P <- (P - c Pr Pr^T) / lam, W <- W - c err Pr^T
+    (P symmetric, so k r^T P = c Pr Pr^T). ``Pr`` is a work buffer of length n."""
+    n = r.size
+    rPr = 0.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(n):
+            acc += P[i, j] * r[j]
+        Pr[i] = acc
+        rPr += r[i] * acc
+    c = 1.0 / (lam + rPr)
+    for i in range(n):
+        ci = c * Pr[i]
+        for j in range(n):
+            P[i, j] = (P[i, j] - ci * Pr[j]) / lam
+    for q in range(W.shape[0]):
+        for j in range(n):
+            W[q, j] -= err[q] * c * Pr[j]
+
+
+def rls_step_numpy(W, P, r, err, lam):
+    """NumPy twin of :func:`rls_step`; returns the new (W, P)."""
+    Pr = P @ r
+    c = 1.0 / (lam + r @ Pr)
+    return W - c * np.outer(err, Pr), (P - c * np.outer(Pr, Pr)) / lam
+
+
+@njit(cache=True)
+def run_force(k, I, rls, targets, every, train, Y):
+    """Fused FORCE run on the reservoir :class:`~biosim.reservoir.reservoir.Kernel` ``k``:
+    per step, I + fb^T y(previous) drives the reservoir, y = W r, and every ``every``
+    steps (if ``train``) one :func:`rls_step`. Records y in Y (steps, K)."""
+    r = k.state.r
+    n = r.size
+    W, fb = rls.W, rls.fb
     K = W.shape[0]
     cur, drive, ext = np.empty(n), np.empty(n), np.empty(n)
-    y = np.zeros(K)
+    y, err = np.zeros(K), np.empty(K)
     Pr = np.empty(n)
     for t in range(I.shape[0]):
         for j in range(n):
             acc = I[t, j]
-            for k in range(K):
-                acc += fb[k, j] * y[k]
+            for q in range(K):
+                acc += fb[q, j] * y[q]
             ext[j] = acc
-        reservoir_step(st, prm, sc, indptr, indices, data, ext, cur, drive)
-        r = st[2]
-        for k in range(K):
+        reservoir_step(k, ext, cur, drive)
+        for q in range(K):
             acc = 0.0
             for j in range(n):
-                acc += W[k, j] * r[j]
-            y[k] = acc
+                acc += W[q, j] * r[j]
+            y[q] = acc
         if train and t % every == 0:
-            rPr = 0.0
-            for i in range(n):
-                acc = 0.0
-                for j in range(n):
-                    acc += P[i, j] * r[j]
-                Pr[i] = acc
-                rPr += r[i] * acc
-            c = 1.0 / (lam + rPr)
-            for i in range(n):
-                ci = c * Pr[i]
-                for j in range(n):
-                    P[i, j] = (P[i, j] - ci * Pr[j]) / lam
-            for k in range(K):
-                err = y[k] - targets[t, k]
-                for j in range(n):
-                    W[k, j] -= err * c * Pr[j]
-        for k in range(K):
-            Y[t, k] = y[k]
+            for q in range(K):
+                err[q] = y[q] - targets[t, q]
+            rls_step(W, rls.P, r, err, rls.lam, Pr)
+        for q in range(K):
+            Y[t, q] = y[q]
 
 
 class FORCE(Estimator):
@@ -118,9 +148,8 @@ class FORCE(Estimator):
             targets = np.zeros((T, self.n_outputs))
         targets = check.array("targets", targets, shape=(T, self.n_outputs))
         Y = np.zeros((T, self.n_outputs))
-        run_force(reservoir.state, reservoir.params, reservoir.scalars, reservoir.indptr,
-                  reservoir.indices, reservoir.data, I, self.W_, self.P_, self.fb_, targets,
-                  self.every, bool(train), self.lam, Y)
+        run_force(reservoir.kernel(), I, Rls(self.W_, self.P_, self.fb_, self.lam), targets,
+                  self.every, bool(train), Y)
         reservoir.check_finite(T)
         if not (np.all(np.isfinite(self.W_)) and np.all(np.isfinite(Y))):
             check.fail("alpha", "a FORCE run that stays finite (weights became non-finite; "

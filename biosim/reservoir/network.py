@@ -9,7 +9,8 @@ import numpy as np
 from biosim.core import ArrayCurrent, Network, Population
 from biosim.core import validation as check
 from biosim.core.connectivity import all_to_all
-from biosim.reservoir.reservoir import Reservoir, filter_step, neuron_step
+from biosim.neurons.izhikevich import izhikevich_step
+from biosim.reservoir.reservoir import Reservoir, Synapses, filter_step
 
 
 class ReservoirPopulation(Population):
@@ -27,18 +28,14 @@ class ReservoirPopulation(Population):
         super().__init__(reservoir.n, name)
         self.res = reservoir
         st = reservoir.state
-        self.state = {"v": st[0].copy(), "u": st[1].copy(), "r": st[2].copy(),
-                      "hr": st[3].copy(), "spikes": np.zeros(self.n)}
+        self.state = {k: st[k].copy() for k in ("v", "u", "r", "hr", "spikes")}
         self.activity = self.state["r"]
 
     def step(self, t, dt):
         res, s = self.res, self.state
-        sc = res.scalars
-        neuron_step(s["v"], s["u"], res.a, res.b, res.c, res.d, self.inputs["I"] + res.bias_,
-                    s["spikes"], sc[:6], dt, res.scheme == "published")
-        tr, td = res.tau_rise, res.tau_decay
-        dec_r = np.exp(-dt / tr) if tr > 0 else 0.0
-        filter_step(s["r"], s["hr"], s["spikes"], dec_r, np.exp(-dt / td), dt, tr, td)
+        izhikevich_step(s["v"], s["u"], res.a, res.b, res.c, res.d, self.inputs["I"] + res.bias_,
+                        s["spikes"], dt, res.quadratic, res.scheme == "published")
+        filter_step(s["r"], s["hr"], s["spikes"], Synapses(dt, res.tau_rise, res.tau_decay))
 
 
 class LinearReadout(Population):

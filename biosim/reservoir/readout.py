@@ -25,6 +25,7 @@ latencies 150, 250 and 300 ms, 5-8 of 8 uncentred, at N = 200; at N = 1000 the a
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -44,43 +45,60 @@ def filtered_pre(w, pre, post, pre_tr, post_tr, mod, dt, p):
     return p[0] * pre
 
 
+class Learning(NamedTuple):
+    """The readouts' arrays and constants in the fused trial: weights W, eligibility E and
+    pending offline changes A (K, n); ``online`` (K,) bool; ``eta`` (K,) per synapse;
+    ``e_decay`` = exp(-dt/tau_e); ``gate_floor``; ``center``."""
+
+    W: np.ndarray
+    E: np.ndarray
+    A: np.ndarray
+    online: np.ndarray
+    eta: np.ndarray
+    e_decay: float
+    gate_floor: float
+    center: bool
+
+
 @njit(cache=True)
-def run_trial(st, prm, sc, indptr, indices, data, I, W, E, A, online, eta, targets, window,
-              e_decay, g0, center, Y, S):
-    """Fused trial: reservoir steps, readouts, gates, three-factor learning.
+def run_trial(k, I, ro, targets, window, Y, S):
+    """Fused trial: reservoir steps (:func:`biosim.reservoir.reservoir.step` on the
+    :class:`~biosim.reservoir.reservoir.Kernel` ``k``), readouts, gates, three-factor
+    learning (``ro``: :class:`Learning`).
 
     Step n: y(n) = W x(n-1); reservoir step; M_k = G_k (target_k(n) - y_k(n));
     e <- e_decay e + (1 - e_decay) x(n); online k: W_k += eta_k M_k e_k dt, offline k:
     A_k += eta_k M_k e_k dt, with x = r (x = r - mean(r) if ``center``). Records y in Y
     (steps, K) and spikes in S (if it has rows)."""
-    n = st.shape[1]
+    r = k.state.r
+    n = r.size
+    W, E, A = ro.W, ro.E, ro.A
     K = W.shape[0]
-    dt = sc[6]
+    dt = k.syn.dt
     cur, drive = np.empty(n), np.empty(n)
     y = np.empty(K)
     for t in range(I.shape[0]):
-        rbar = st[2].mean() if center else 0.0
-        for k in range(K):
+        rbar = r.mean() if ro.center else 0.0
+        for q in range(K):
             acc = 0.0
             for j in range(n):
-                acc += W[k, j] * (st[2, j] - rbar)
-            y[k] = acc
-        reservoir_step(st, prm, sc, indptr, indices, data, I[t], cur, drive)
-        rbar = st[2].mean() if center else 0.0
-        for k in range(K):
-            gate = 1.0 if window[t, k] > 0.0 else g0
-            m = eta[k] * gate * (targets[t, k] - y[k]) * dt
+                acc += W[q, j] * (r[j] - rbar)
+            y[q] = acc
+        reservoir_step(k, I[t], cur, drive)
+        rbar = r.mean() if ro.center else 0.0
+        for q in range(K):
+            gate = 1.0 if window[t, q] > 0.0 else ro.gate_floor
+            m = ro.eta[q] * gate * (targets[t, q] - y[q]) * dt
             for j in range(n):
-                e = e_decay * E[k, j] + (1.0 - e_decay) * (st[2, j] - rbar)
-                E[k, j] = e
-                if online[k]:
-                    W[k, j] += m * e
+                e = ro.e_decay * E[q, j] + (1.0 - ro.e_decay) * (r[j] - rbar)
+                E[q, j] = e
+                if ro.online[q]:
+                    W[q, j] += m * e
                 else:
-                    A[k, j] += m * e
-            Y[t, k] = y[k]
+                    A[q, j] += m * e
+            Y[t, q] = y[q]
         if S.shape[0]:
-            for j in range(n):
-                S[t, j] = st[6, j] != 0.0
+            S[t] = k.state.spikes
 
 
 class ThreeFactorReadout(Estimator):
@@ -154,11 +172,10 @@ class ThreeFactorReadout(Estimator):
         S = np.zeros((T if record_spikes else 0, reservoir.n), np.bool_)
         eta = self.eta / reservoir.n if learn else np.zeros_like(self.eta)
         self.eligibility_[:] = 0.0
-        run_trial(reservoir.state, reservoir.params, reservoir.scalars, reservoir.indptr,
-                  reservoir.indices, reservoir.data, I, self.W_, self.eligibility_,
-                  self.pending_, np.array([m == "online" for m in self.modes]), eta,
-                  targets, np.ascontiguousarray(window), math.exp(-reservoir.dt / self.tau_e),
-                  self.gate_floor, self.center, Y, S)
+        learning = Learning(self.W_, self.eligibility_, self.pending_,
+                            np.array([m == "online" for m in self.modes]), eta,
+                            math.exp(-reservoir.dt / self.tau_e), self.gate_floor, self.center)
+        run_trial(reservoir.kernel(), I, learning, targets, np.ascontiguousarray(window), Y, S)
         reservoir.check_finite(T)
         if consolidate:
             self.consolidate()

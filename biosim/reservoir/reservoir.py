@@ -1,16 +1,12 @@
 """The spiking reservoir: heterogeneous Izhikevich neurons, sparse random recurrence,
 exponential or double-exponential synaptic currents, filtered spike trains as features.
 
-Neurons follow the general quadratic form (time in ms, v in mV)::
-
-    C v' = k2 v^2 + k1 v + k0 - u + I,    u' = a (b (v - v_u) - u),
-    v >= v_peak:  v <- c,  u <- u + d
-
-``model="izhikevich2003"`` is Izhikevich (2003) (k2 = 0.04, k1 = 5, k0 = 140, C = 1,
-v_u = 0) with the paper's r-randomisation (excitatory RS: c = -65 + 15 r^2, d = 8 - 6 r^2;
-inhibitory: a = 0.02 + 0.08 r, b = 0.25 - 0.05 r); ``model="nicola_clopath"`` is the
-dimensional form of Nicola & Clopath (2017): C v' = k (v - v_r)(v - v_t) - u + I with
-C = 250, k = 2.5, v_r = -60, v_t = -20, a = 0.01, b = -2, d = 200, c = -65 (homogeneous).
+The neurons are those of :mod:`biosim.neurons.izhikevich` (the general quadratic form,
+stepped by its ``izhikevich_update``): ``model="izhikevich2003"`` with the paper's
+r-randomisation (excitatory RS: c = -65 + 15 r^2, d = 8 - 6 r^2; inhibitory: a = 0.02 +
+0.08 r, b = 0.25 - 0.05 r), or ``model="nicola_clopath"`` (Nicola & Clopath 2017: C = 250,
+k = 2.5, v_r = -60, v_t = -20, a = 0.01, b = -2, d = 200, c = -65, homogeneous). The
+recurrent spikes are delivered by the core CSR kernel (:mod:`biosim.core.projection`).
 
 Spikes of neuron j are filtered into r_j(t) (units 1/ms, unit area per spike)::
 
@@ -20,10 +16,15 @@ Spikes of neuron j are filtered into r_j(t) (units 1/ms, unit area per spike)::
 
 and the recurrent synaptic current of neuron i is I_syn,i = sum_j W_ij r_j (as in Nicola &
 Clopath), kept event-driven: the same filter applied to W^T (spikes).
+
+The kernels are pure functions over small records (:class:`Kernel`: :class:`State`,
+:class:`Neurons`, :class:`Synapses`, :class:`Csr`), each with a NumPy twin or a reference
+that tests compare against.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -31,66 +32,123 @@ from numba import njit
 from biosim.core import validation as check
 from biosim.core.connectivity import fixed_probability
 from biosim.core.io import data_class
+from biosim.core.projection import _csr_values
 from biosim.core.random import make_rng
+from biosim.neurons.izhikevich import COEFFICIENTS
+from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 
 MODELS = ("izhikevich2003", "nicola_clopath")
-#: (k2, k1, k0, C, v_u, v_peak) of each neuron model
-COEFFICIENTS = {
-    "izhikevich2003": (0.04, 5.0, 140.0, 1.0, 0.0, 30.0),
-    # k (v - vr)(v - vt) with k = 2.5, vr = -60, vt = -20
-    "nicola_clopath": (2.5, -2.5 * (-60.0 - 20.0), 2.5 * (-60.0) * (-20.0), 250.0, -60.0, 30.0),
-}
+#: the reservoir's time step in ms when none is given (the what/when task's too)
+DEFAULT_DT = 0.5
+
+
+# ------------------------------------------------------------------ kernel records
+class State(NamedTuple):
+    """Per-neuron state: v (mV), u, the filtered spike trains r (1/ms) and their rise
+    variable hr, the recurrent current J = W^T r and hJ, the spikes of the last step."""
+
+    v: np.ndarray
+    u: np.ndarray
+    r: np.ndarray
+    hr: np.ndarray
+    J: np.ndarray
+    hJ: np.ndarray
+    spikes: np.ndarray
+
+
+class Neurons(NamedTuple):
+    """Per-neuron a, b, c, d, bias; the coefficients ``q`` and the integration scheme."""
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    bias: np.ndarray
+    q: Quadratic
+    published: bool
+
+
+class Synapses(NamedTuple):
+    """Time step and synaptic filter time constants (ms; tau_rise = 0: single exponential)."""
+
+    dt: float
+    tau_rise: float
+    tau_decay: float
+
+
+class Csr(NamedTuple):
+    """Recurrent weights, rows = pre (the layout of :class:`biosim.core.projection.Weights`)."""
+
+    data: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+
+
+class Kernel(NamedTuple):
+    """Everything one reservoir step reads and writes (arrays are the reservoir's own)."""
+
+    state: State
+    neurons: Neurons
+    syn: Synapses
+    W: Csr
 
 
 # ------------------------------------------------------------------ numba kernels
 @njit(cache=True)
-def neuron_step(v, u, a, b, c, d, I, spikes, coef, dt, published):
-    """Advance all neurons by dt ms; ``spikes[k]`` is set to 1.0 when v crosses v_peak
-    (then v <- c, u <- u + d). ``published``: v in two dt/2 half-steps then u with the new v
-    (Izhikevich 2003); else forward Euler on both (Nicola & Clopath)."""
-    k2, k1, k0, C, vu, vpeak = coef[0], coef[1], coef[2], coef[3], coef[4], coef[5]
-    for k in range(v.size):
-        vk, uk = v[k], u[k]
-        if published:
-            h = 0.5 * dt / C
-            vk += h * (k2 * vk * vk + k1 * vk + k0 - uk + I[k])
-            vk += h * (k2 * vk * vk + k1 * vk + k0 - uk + I[k])
-            uk += dt * a[k] * (b[k] * (vk - vu) - uk)
-        else:
-            dv = (k2 * vk * vk + k1 * vk + k0 - uk + I[k]) / C
-            uk += dt * a[k] * (b[k] * (vk - vu) - uk)
-            vk += dt * dv
-        if vk >= vpeak:
-            spikes[k] = 1.0
-            vk = c[k]
-            uk += d[k]
-        else:
-            spikes[k] = 0.0
-        v[k], u[k] = vk, uk
-
-
-@njit(cache=True)
-def filter_step(x, hx, drive, dec_r, dec_d, dt, tau_r, tau_d):
+def filter_step(x, hx, drive, syn):
     """One step of the synaptic filter of ``drive`` (weighted spikes of this step):
-    double exponential when tau_r > 0 (x += h dt, h decays and jumps by drive/(tau_r tau_d)),
-    else single exponential (x jumps by drive/tau_d)."""
-    if tau_r > 0.0:
+    double exponential when tau_rise > 0 (x += h dt, h decays and jumps by drive/(tau_r
+    tau_d)), else single exponential (x jumps by drive/tau_d)."""
+    dt, tr, td = syn.dt, syn.tau_rise, syn.tau_decay
+    dec_d = math.exp(-dt / td)
+    if tr > 0.0:
+        dec_r = math.exp(-dt / tr)
         for k in range(x.size):
             x[k] = x[k] * dec_r + hx[k] * dt
-            hx[k] = hx[k] * dec_d + drive[k] / (tau_r * tau_d)
+            hx[k] = hx[k] * dec_d + drive[k] / (tr * td)
     else:
         for k in range(x.size):
-            x[k] = x[k] * dec_d + drive[k] / tau_d
+            x[k] = x[k] * dec_d + drive[k] / td
+
+
+def filter_step_numpy(x, hx, drive, syn):
+    """NumPy twin of :func:`filter_step`; returns the new (x, hx)."""
+    dt, tr, td = syn
+    if tr > 0.0:
+        return x * math.exp(-dt / tr) + hx * dt, hx * math.exp(-dt / td) + drive / (tr * td)
+    return x * math.exp(-dt / td) + drive / td, hx
 
 
 @njit(cache=True)
-def csr_spikes(indptr, indices, data, spikes, out):
-    """out[post] = sum over spiking pre of W[pre, post] (event-driven; out is overwritten)."""
-    out[:] = 0.0
-    for i in range(spikes.size):
-        if spikes[i] != 0.0:
-            for s in range(indptr[i], indptr[i + 1]):
-                out[indices[s]] += data[s]
+def step(k, I_ext, cur, drive):
+    """One reservoir step (the order of the Network path): I = bias + I_ext + J(previous
+    step); the neurons step (:func:`biosim.neurons.izhikevich.izhikevich_update`); r filters
+    the spikes; J filters W^T spikes (delivered by the core CSR kernel). ``k`` is a
+    :class:`Kernel`; ``cur``/``drive`` are work buffers of length n."""
+    st, nr = k.state, k.neurons
+    for j in range(st.v.size):
+        cur[j] = nr.bias[j] + I_ext[j] + st.J[j]
+    for j in range(st.v.size):
+        st.v[j], st.u[j], st.spikes[j] = izhikevich_update(
+            st.v[j], st.u[j], nr.a[j], nr.b[j], nr.c[j], nr.d[j], cur[j], k.syn.dt, nr.q,
+            nr.published)
+    filter_step(st.r, st.hr, st.spikes, k.syn)
+    drive[:] = 0.0
+    _csr_values(k.W.data, k.W.indptr, k.W.indices, st.spikes, drive)
+    filter_step(st.J, st.hJ, drive, k.syn)
+
+
+@njit(cache=True)
+def run_features(k, I, R, S):
+    """Steps of the rows of I (steps, n): the features r in R (steps, n) and, if S has
+    rows, the spikes in S."""
+    n = k.state.v.size
+    cur, drive = np.empty(n), np.empty(n)
+    for t in range(I.shape[0]):
+        step(k, I[t], cur, drive)
+        R[t] = k.state.r
+        if S.shape[0]:
+            S[t] = k.state.spikes
 
 
 @data_class
@@ -115,10 +173,10 @@ class Reservoir:
     tau_rise, tau_decay : float
         Synaptic filter time constants in ms (tau_rise = 0: single exponential).
     dt : float
-        Time step in ms.
+        Time step in ms (default :data:`DEFAULT_DT`, 0.5 ms).
     scheme : "published" or "euler"
-        Integration (see :func:`neuron_step`); default published for izhikevich2003, euler
-        for nicola_clopath (their scheme).
+        Integration (see :func:`biosim.neurons.izhikevich.izhikevich_step`); default published
+        for izhikevich2003, euler for nicola_clopath (their scheme).
     bias : float
         Constant current (model units); ``bias_std`` adds a per-neuron N(0, bias_std^2) offset.
     noise_std : float
@@ -134,7 +192,7 @@ class Reservoir:
     """
 
     def __init__(self, n=200, *, frac_exc=0.8, p=0.1, g=200.0, w_exc=0.5, w_inh=1.0,
-                 model="izhikevich2003", tau_rise=0.0, tau_decay=50.0, dt=0.5, scheme=None,
+                 model="izhikevich2003", tau_rise=0.0, tau_decay=50.0, dt=DEFAULT_DT, scheme=None,
                  bias=4.0, bias_std=3.0, noise_std=0.0, n_inputs=1, input_p=0.3,
                  input_gain=20.0, seed=None):
         self.n = check.integer("n", n, low=2)
@@ -183,7 +241,6 @@ class Reservoir:
             a, b = np.full(n, 0.01), np.full(n, -2.0)
             c, d = np.full(n, -65.0), np.full(n, 200.0)
         self.a, self.b, self.c, self.d = a, b, c, d
-        self.coef = np.array(COEFFICIENTS[self.model])
         self.bias_ = self.bias + self.bias_std * rng.standard_normal(n)
         # recurrent CSR, rows = pre
         pre, post = fixed_probability(self.p, allow_self=False)(n, n, rng, same=True)
@@ -208,6 +265,11 @@ class Reservoir:
         self._noise_rng = np.random.default_rng(rng.integers(2**63))
 
     @property
+    def quadratic(self) -> Quadratic:
+        """The neurons' coefficients (v_peak 30 mV)."""
+        return Quadratic(*COEFFICIENTS[self.model], 30.0)
+
+    @property
     def W(self) -> np.ndarray:
         """Dense recurrent weights, shape (n_pre, n_post)."""
         W = np.zeros((self.n, self.n))
@@ -215,31 +277,29 @@ class Reservoir:
         return W
 
     def reset_state(self) -> None:
-        """Put the reservoir back to its initial state (v0, u0, zero currents)."""
+        """Put the reservoir back to its initial state (v0, u0, zero currents): ``state``
+        holds the arrays of :class:`State` by name."""
         n = self.n
-        # rows: v, u, r, hr, J, hJ, spikes
-        self.state = np.zeros((7, n))
-        self.state[0], self.state[1] = self.v0, self.u0
+        self.state = {"v": self.v0.copy(), "u": self.u0.copy(),
+                      **{k: np.zeros(n) for k in ("r", "hr", "J", "hJ")},
+                      "spikes": np.zeros(n, np.bool_)}
+
+    def kernel(self) -> Kernel:
+        """The records the numba kernels read (views of this reservoir's arrays)."""
+        return Kernel(State(**self.state),
+                      Neurons(self.a, self.b, self.c, self.d, self.bias_, self.quadratic,
+                              self.scheme == "published"),
+                      Synapses(self.dt, self.tau_rise, self.tau_decay),
+                      Csr(self.data, self.indptr, self.indices))
 
     def check_finite(self, steps: int) -> None:
         """Raise if v or u became NaN/inf in the last ``steps`` steps (a diverging unit
         otherwise goes silent and the readouts return plausible numbers)."""
-        for row, name in ((0, "v"), (1, "u")):
-            if not np.isfinite(self.state[row]).all():
+        for name in ("v", "u"):
+            if not np.isfinite(self.state[name]).all():
                 raise check.BiosimError(
                     f"reservoir: {name} became non-finite within a run of "
                     f"{steps * self.dt:g} ms (lower g, the inputs, bias or noise)")
-
-    @property
-    def params(self) -> np.ndarray:
-        """Per-neuron rows a, b, c, d, bias."""
-        return np.stack([self.a, self.b, self.c, self.d, self.bias_])
-
-    @property
-    def scalars(self) -> np.ndarray:
-        """k2, k1, k0, C, v_u, v_peak, dt, tau_rise, tau_decay, published (as 0/1)."""
-        return np.concatenate([self.coef, [self.dt, self.tau_rise, self.tau_decay,
-                                           float(self.scheme == "published")]])
 
     def currents(self, inputs) -> np.ndarray:
         """External current per step, shape (steps, n): inputs (steps, n_inputs) @ W_in,
@@ -261,38 +321,6 @@ class Reservoir:
         T = I.shape[0]
         R = np.zeros((T, self.n))
         S = np.zeros((T, self.n), np.bool_) if record_spikes else np.zeros((0, self.n), np.bool_)
-        run_features(self.state, self.params, self.scalars, self.indptr, self.indices,
-                     self.data, I, R, S)
+        run_features(self.kernel(), I, R, S)
         self.check_finite(T)
         return (R, S) if record_spikes else R
-
-
-@njit(cache=True)
-def step(st, prm, sc, indptr, indices, data, I_ext, cur, drive):
-    """One reservoir step (the order of the generic Network path):
-    I = bias + I_ext + J(previous step), neurons step, then r and J = W^T r are filtered.
-    ``st`` rows v, u, r, hr, J, hJ, spikes; ``prm`` rows a, b, c, d, bias; ``sc`` see
-    :attr:`Reservoir.scalars`. ``cur``/``drive`` are work buffers of length n."""
-    n = st.shape[1]
-    for k in range(n):
-        cur[k] = prm[4, k] + I_ext[k] + st[4, k]
-    neuron_step(st[0], st[1], prm[0], prm[1], prm[2], prm[3], cur, st[6], sc[:6], sc[6],
-                sc[9] > 0.5)
-    dt, tr, td = sc[6], sc[7], sc[8]
-    dec_r = math.exp(-dt / tr) if tr > 0.0 else 0.0
-    dec_d = math.exp(-dt / td)
-    filter_step(st[2], st[3], st[6], dec_r, dec_d, dt, tr, td)
-    csr_spikes(indptr, indices, data, st[6], drive)
-    filter_step(st[4], st[5], drive, dec_r, dec_d, dt, tr, td)
-
-
-@njit(cache=True)
-def run_features(st, prm, sc, indptr, indices, data, I, R, S):
-    n = st.shape[1]
-    cur, drive = np.empty(n), np.empty(n)
-    for t in range(I.shape[0]):
-        step(st, prm, sc, indptr, indices, data, I[t], cur, drive)
-        R[t] = st[2]
-        if S.shape[0]:
-            for k in range(n):
-                S[t, k] = st[6, k] != 0.0

@@ -112,6 +112,33 @@ def test_2003_network_fused_equals_generic():
     assert_same(a, b)
 
 
+def test_both_quadratic_forms_fused_equal_generic():
+    """A 2003 population beside a Nicola & Clopath one (the reservoir's neurons, C = 250,
+    v_u = -60): the fused kernel reads each population's coefficients."""
+    def build():
+        net = bs.Network(dt=0.05, seed=2)
+        e = net.add(Izhikevich.preset("RS", 60, name="e"))
+        nc = net.add(Izhikevich(40, 0.01, -2.0, -65.0, 200.0, v0=-60.0, scheme="euler",
+                                coefficients="nicola_clopath", name="nc"))
+        net.connect(e, nc, bs.fixed_probability(0.3), weight=bs.uniform(0, 400.0))
+        net.connect(nc, e, bs.fixed_probability(0.3), weight=bs.uniform(0, 2.0))
+        net.add(bs.GaussianNoise(e, 5.0, mean=6.0))
+        net.add(bs.ConstantCurrent(nc, 1500.0))  # above rheobase (~1000)
+        for p in (e, nc):
+            net.monitor(p, "spikes")
+        net.monitor(nc, "v", indices=[0, 1])
+        return net
+
+    ref, fast = build(), build()
+    ref.run(200.0, fused=False)
+    fast.run(200.0, fused=True)
+    a, b = snapshot(ref), snapshot(fast)
+    assert a["mon0"][0].size > 20 and a["mon1"][0].size > 20
+    assert_same(a, b)
+    with pytest.raises(BiosimError, match="dt"):
+        bs.Network(dt=0.5).add(Izhikevich(3, coefficients="nicola_clopath"))
+
+
 def test_mixed_network_switching_paths_and_checkpoint(tmp_path):
     """Chunks of odd lengths, alternating fused and generic, and a checkpoint in the middle,
     give the same as one generic run (CSR, delays, both schemes, all inputs)."""

@@ -8,28 +8,63 @@ from biosim.core import BiosimError
 from biosim.neurons.izhikevich import izhikevich_step
 from biosim.reservoir import Reservoir, ThreeFactorReadout, WhatWhenTask
 from biosim.reservoir.network import build_network
-from biosim.reservoir.reservoir import COEFFICIENTS, filter_step, neuron_step
+from biosim.reservoir.reservoir import Synapses, filter_step
 
 
+@pytest.mark.parametrize("model", ["izhikevich2003", "nicola_clopath"])
 @pytest.mark.parametrize("published", [True, False])
-def test_neuron_step_matches_izhikevich_2003(published):
-    """With the 2003 coefficients the general quadratic kernel is the lead's Izhikevich
-    (2003) kernel (biosim.neurons), for both integration schemes."""
+def test_neuron_kernel_equals_numpy_twin(model, published):
+    """The core Izhikevich kernel with either model's coefficients (the reservoir's neurons)
+    against its NumPy twin: same spikes, v and u to rounding."""
+    from biosim.neurons.izhikevich import COEFFICIENTS, Quadratic, izhikevich_step_numpy
+
     rng = np.random.default_rng(0)
-    n = 50
+    n, q = 50, Quadratic(*COEFFICIENTS[model], 30.0)
     a, b = 0.02 + 0.08 * rng.random(n), 0.2 + 0.05 * rng.random(n)
     c, d = -65 + 15 * rng.random(n), 8 - 6 * rng.random(n)
+    dt, scale = (0.5, 10.0) if model == "izhikevich2003" else (0.04, 3000.0)
     v1 = -70 + 20 * rng.random(n)
     u1 = b * v1
-    v2, u2 = v1.copy(), u1.copy()
-    s1, s2 = np.zeros(n, bool), np.zeros(n)
-    coef = np.array(COEFFICIENTS["izhikevich2003"])
+    v2, u2, s1 = v1.copy(), u1.copy(), np.zeros(n, bool)
+    fired = 0
     for _ in range(400):
-        I = 10 * rng.random(n)
-        izhikevich_step(v1, u1, a, b, c, d, I, s1, 0.5, 30.0, published)
-        neuron_step(v2, u2, a, b, c, d, I, s2, coef, 0.5, published)
-        assert np.array_equal(s1, s2 > 0)
-    np.testing.assert_allclose(v2, v1, rtol=0, atol=1e-9)
+        I = scale * rng.random(n)
+        izhikevich_step(v1, u1, a, b, c, d, I, s1, dt, q, published)
+        v2, u2, s2 = izhikevich_step_numpy(v2, u2, a, b, c, d, I, dt, q, published)
+        assert np.array_equal(s1, s2)
+        fired += s1.sum()
+    assert fired > 10  # resets exercised
+    np.testing.assert_allclose(v2, v1, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(u2, u1, rtol=1e-12, atol=1e-9)
+
+
+def test_reservoir_kernels_equal_numpy_twins():
+    """filter_step and the FORCE RLS step (numba) against their NumPy twins; the RLS step
+    against the textbook form k = P r / (lam + r^T P r), P <- (P - k r^T P) / lam."""
+    from biosim.reservoir.force import rls_step, rls_step_numpy
+    from biosim.reservoir.reservoir import Synapses, filter_step_numpy
+
+    rng = np.random.default_rng(1)
+    for syn in (Synapses(0.5, 0.0, 50.0), Synapses(0.04, 2.0, 20.0)):
+        x, h = rng.random(30), rng.random(30)
+        drive = (rng.random(30) < 0.3).astype(float)
+        x2, h2 = filter_step_numpy(x, h, drive, syn)
+        filter_step(x, h, drive, syn)
+        np.testing.assert_allclose(x, x2, rtol=1e-14)
+        np.testing.assert_allclose(h, h2, rtol=1e-14)
+    n, K, lam = 40, 2, 0.98
+    A = rng.standard_normal((n, n))
+    P = A @ A.T / n + np.eye(n)
+    W = rng.standard_normal((K, n))
+    for _ in range(20):
+        r, err = rng.random(n), rng.standard_normal(K)
+        W2, P2 = rls_step_numpy(W, P, r, err, lam)
+        k = P @ r / (lam + r @ P @ r)
+        np.testing.assert_allclose(P2, (P - np.outer(k, r @ P)) / lam, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(W2, W - np.outer(err, k), rtol=1e-9, atol=1e-12)
+        rls_step(W, P, r, err, lam, np.empty(n))
+        np.testing.assert_allclose(P, P2, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(W, W2, rtol=1e-10, atol=1e-13)
 
 
 def test_double_exponential_filter_closed_form():
@@ -39,8 +74,7 @@ def test_double_exponential_filter_closed_form():
     x, h = np.zeros(1), np.zeros(1)
     r = []
     for k in range(20000):
-        filter_step(x, h, np.array([1.0 if k == 0 else 0.0]), math.exp(-dt / tr),
-                    math.exp(-dt / td), dt, tr, td)
+        filter_step(x, h, np.array([1.0 if k == 0 else 0.0]), Synapses(dt, tr, td))
         r.append(x[0])
     r = np.array(r)
     t = (np.arange(r.size)) * dt
