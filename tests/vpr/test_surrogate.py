@@ -1,0 +1,155 @@
+"""SurrogatePlaceRecognizer (issue 17): a CI-sized training on real Nordland frames that must
+recognise places it never saw far above chance, binary spikes, synaptic operations against
+a direct count, determinism, save/load, bad input.
+
+CI reduction: the first 150 lit places of the route, summer and winter, train the default
+network for 12 epochs in batches of 32 places; the next 50 places (never seen) are the test.
+Measured (model seed 0, one torch thread, a loaded 2-core machine: ~30 s): Recall@1 0.30
+summer -> winter and 0.22 winter -> summer (chance 0.02); mean rate 0.21 spikes per neuron and
+step.
+"""
+import numpy as np
+import pytest
+import torch
+
+from biosim.core.validation import BiosimError
+from biosim.vpr.datasets import load_nordland
+from biosim.vpr.metrics import recall_at_k
+from biosim.vpr.surrogate import SurrogatePlaceRecognizer
+
+TRAIN, TEST = 150, 50
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a loaded 2-core machine two OpenMP threads wait on each other."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def stretch(nordland_dir):
+    return load_nordland(nordland_dir, "summer", "winter", drop_dark=20.0, count=TRAIN + TEST)
+
+
+@pytest.fixture(scope="module")
+def trained(stretch):
+    train = slice(0, TRAIN)
+    return SurrogatePlaceRecognizer(epochs=12, batch_size=32, seed=0).fit(
+        [stretch.reference.subset(train), stretch.query.subset(train)])
+
+
+def _tiny(seed=0, **kw):
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (2, 12, 32, 64), dtype=np.uint8)
+    model = SurrogatePlaceRecognizer(epochs=1, batch_size=6, channels=(4, 4), kernels=(5, 3),
+                                     strides=(4, 2), time_steps=3, seed=seed, **kw)
+    return model.fit(list(images)), images
+
+
+def test_recognises_unseen_places_across_seasons(trained, stretch):
+    """Places 150-199 were never trained on: their references are only encoded. Recall@1 in
+    both directions must be >= 6x chance (1/50)."""
+    test = slice(TRAIN, TRAIN + TEST)
+    summer, winter = stretch.reference.images[test], stretch.query.images[test]
+    gt = np.eye(TEST, dtype=bool)
+    sw = trained.set_references(summer).predict(winter)
+    ws = trained.set_references(winter).predict(summer)
+    assert recall_at_k(sw, gt) >= 0.12
+    assert recall_at_k(ws, gt) >= 0.12
+    np.testing.assert_array_equal(trained.predict_places(summer), np.argmax(ws, axis=0))
+
+
+def test_activity_is_binary_spikes_at_a_moderate_rate(trained, stretch):
+    """Every layer emits 0/1 per neuron and step; the mean rate of the trained network on
+    unseen queries is 0.21 spikes per neuron and step (stated band 0.05-0.4); the descriptor
+    is the last layer's spike counts, so it holds integers 0..time_steps before scaling."""
+    images = stretch.query.images[TRAIN:TRAIN + 8]
+    trains = trained.spike_trains(images)
+    assert len(trains) == 3
+    for s in trains:
+        assert s.shape[:2] == (trained.time_steps, 8)
+        assert set(np.unique(s)) <= {0, 1}
+    act = trained.activity(images)
+    total = sum(s.sum() for s in trains) / 8
+    assert act["spikes"] == pytest.approx(total)
+    assert 0.05 <= act["rate"] <= 0.4
+    counts = trains[-1].sum(axis=0).reshape(8, -1).astype(float)
+    want = counts / np.linalg.norm(counts, axis=1, keepdims=True)
+    np.testing.assert_allclose(trained.descriptors(images), want, atol=1e-6)
+
+
+def test_synaptic_ops_match_a_direct_count(trained, stretch):
+    """Synaptic operations = for every spike of layer l, the number of (output channel,
+    output position) pairs of layer l+1 whose kernel window covers it; counted here with
+    explicit loops over the spikes."""
+    images = stretch.query.images[TRAIN:TRAIN + 2]
+    trains = trained.spike_trains(images)
+    want = 0
+    for spk, conv in zip(trains[:-1], list(trained._network().convs)[1:]):
+        k, st, pad = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+        _, _, _, h, w = spk.shape
+        ho, wo = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
+        # output rows covering input row y: those oy with 0 <= y + pad - oy st < k
+        rows = np.array([sum(0 <= y + pad - oy * st < k for oy in range(ho)) for y in range(h)])
+        cols = np.array([sum(0 <= x + pad - ox * st < k for ox in range(wo)) for x in range(w)])
+        per_spike = conv.out_channels * rows[:, None] * cols[None, :]
+        want += (spk.sum(axis=(0, 2)) * per_spike).sum()
+    assert trained.activity(images)["synaptic_ops"] == pytest.approx(want / 2)
+
+
+def test_same_seed_same_model_and_save_load_identical(tmp_path):
+    a, images = _tiny(seed=3)
+    b, _ = _tiny(seed=3)
+    c, _ = _tiny(seed=4)
+    q = images[1]
+    np.testing.assert_array_equal(a.predict(q), b.predict(q))
+    assert not np.array_equal(a.predict(q), c.predict(q))
+    a.save(tmp_path / "m")
+    loaded = SurrogatePlaceRecognizer.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict(q), a.predict(q))
+    assert loaded.get_params() == a.get_params()
+    assert loaded.history_ == a.history_
+
+
+def test_validation_keeps_the_best_epoch():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (2, 10, 32, 64), dtype=np.uint8)
+    val = rng.integers(0, 256, (2, 6, 32, 64), dtype=np.uint8)
+    model = SurrogatePlaceRecognizer(epochs=3, batch_size=5, channels=(4,), kernels=(5,),
+                                     strides=(4,), time_steps=2, patience=1).fit(
+        list(images), validation=(val[0], val[1]))
+    h = model.history_
+    assert 1 <= len(h["epoch"]) <= 3 and len(h["val_recall1"]) == len(h["epoch"])
+    assert model.best_epoch_ == h["epoch"][int(np.argmax(h["val_recall1"]))]
+
+
+def test_relu_twin_has_no_spikes_and_reports_macs():
+    model, images = _tiny(neuron="relu")
+    assert model.predict(images[1]).shape == (12, 12)
+    act = model.activity(images[1][:2])
+    assert act["macs"] > 0 and "spikes" not in act
+    with pytest.raises(BiosimError, match="neuron"):
+        model.spike_trains(images[1])
+
+
+def test_bad_input_one_line_errors(tmp_path):
+    model, images = _tiny()
+    cases = [
+        (lambda: model.predict(images[1][:, :16]), "query|images"),
+        (lambda: model.set_references(np.zeros((0, 32, 64), np.uint8)), "reference_images"),
+        (lambda: SurrogatePlaceRecognizer().fit(np.zeros((0, 32, 64), np.uint8)), "references"),
+        (lambda: SurrogatePlaceRecognizer(device="tpu").fit(images[0]), "device"),
+        (lambda: SurrogatePlaceRecognizer(time_steps=0).fit(images[0]), "time_steps"),
+        (lambda: SurrogatePlaceRecognizer().predict(images[0]), "fit"),
+        (lambda: SurrogatePlaceRecognizer.load(tmp_path), "model"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((lambda: SurrogatePlaceRecognizer(device="cuda").fit(images[0]),
+                      "device"))
+    for call, field in cases:
+        with pytest.raises(BiosimError, match=field) as e:
+            call()
+        assert "\n" not in str(e.value)
