@@ -2,6 +2,7 @@
 
     python benchmarks/vpr_surrogate_table.py            # baselines, models, table
     python benchmarks/vpr_surrogate_table.py baselines  # only SAD / VPRSNN / VPRTempo blocks
+    python benchmarks/vpr_surrogate_table.py table      # VPRSNN: only the blocks already run
 
 Protocol: the lit places of the Nordland route (tunnel places dropped by the dark-frame rule of
 :func:`biosim.vpr.datasets.load_nordland`, 3,351 of 3,576) in route order are split into a
@@ -11,7 +12,8 @@ both seasons of the training stretch, with early stopping on the validation stre
 choice of configuration was made on the validation stretch (see ``CONFIG``). The test stretch
 is touched only here: summer -> winter and winter -> summer, contiguous blocks of P = 100
 places (mean and standard deviation over the blocks) and the whole stretch at once. The
-baselines see each block as the README table does (:func:`biosim.vpr.nordland.evaluate_block`):
+baselines see each block as the README table does (``evaluate_block`` of
+``benchmarks/vpr_nordland.py``):
 SAD on patch-normalised 28x28 images, VPRSNN (100 places / 400 neurons, 20 epochs, weighted
 assignment) and VPRTempo-speed (8 epochs), the two STDP networks trained on the block's
 reference traverse. Ground truth: the same frame; AUC in the VPR-Tutorial convention.
@@ -51,9 +53,11 @@ def split(root):
     return ds, slice(0, a), slice(a, b), slice(b, n)
 
 
-def baselines(root, test: slice) -> dict:
-    """SAD / VPRSNN / VPRTempo-speed per block and direction, one JSON file each (resume)."""
-    from biosim.vpr.nordland import evaluate_block
+def baselines(root, test: slice, vprsnn: bool = True) -> dict:
+    """SAD / VPRSNN / VPRTempo-speed per block and direction, one JSON file each (resume);
+    without ``vprsnn`` only the VPRSNN blocks already stored are read."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from vpr_nordland import evaluate_block
 
     blocks = (test.stop - test.start) // P
     if QUICK:
@@ -66,6 +70,8 @@ def baselines(root, test: slice) -> dict:
                 path = OUT / "baselines" / f"{ref}-{qry}_block{b}_{family}.json"
                 if path.is_file():
                     row = json.loads(path.read_text())
+                elif family == "vprsnn" and not vprsnn:
+                    continue
                 else:
                     t0 = time.perf_counter()
                     row = evaluate_block(root, ref, qry, P, family, offset=test.start + b * P,
@@ -134,14 +140,15 @@ def evaluate(ds, test: slice, models: dict, base: dict) -> dict:
             for b in range(n_blocks):
                 s = slice(b * P, (b + 1) * P)
                 sim = model.set_references(images[ref][s]).predict(images[qry][s])
-                blocks.append(_metrics(sim, np.eye(P, dtype=bool)))
+                blocks.append(dict(_metrics(sim, np.eye(P, dtype=bool)), block=b))
             sim = model.set_references(images[ref]).predict(images[qry])
             res[d][name] = {"blocks": blocks, "whole": _metrics(sim, np.eye(len(sim),
                                                                              dtype=bool))}
         labels = {"sad": "SAD", "vprsnn": "VPRSNN weighted", "tempo": "VPRTempo-speed"}
         for fam, label in labels.items():
-            blocks = [{m: base[(ref, qry, b, fam)][f"{label}|{m}"] for m in ("R@1", "R@5", "AUC")}
-                      for b in range(n_blocks)]
+            blocks = [dict({m: base[(ref, qry, b, fam)][f"{label}|{m}"]
+                                for m in ("R@1", "R@5", "AUC")}, block=b)
+                      for b in range(n_blocks) if (ref, qry, b, fam) in base]
             res[d][label] = {"blocks": blocks}
         n = len(images[ref])
         gt = np.eye(n, dtype=bool)
@@ -176,17 +183,18 @@ def markdown(res: dict, costs: dict, timing: dict, n_test: int) -> str:
                   f"{n_test} places)", "",
                   "| method | R@1 blocks | R@5 blocks | AUC blocks | R@1 whole | R@5 whole | "
                   "AUC whole | R@1 / SAD's (blocks) |", "|---|---|---|---|---|---|---|---|"]
-        sad = np.mean([b["R@1"] for b in rows["SAD"]["blocks"]])
+        sad = {b["block"]: b["R@1"] for b in rows["SAD"]["blocks"]}
         for name in ORDER:
             r = rows[name]
-            cells = [name]
+            cells = [name if len(r["blocks"]) == n_blocks
+                     else f"{name} (first {len(r['blocks'])} blocks)"]
             for m in ("R@1", "R@5", "AUC"):
                 v = np.array([b[m] for b in r["blocks"]])
                 cells.append(f"{v.mean():.3f} ± {v.std():.3f}")
             w = r.get("whole")
             cells += [f"{w[m]:.3f}" if w else "-" for m in ("R@1", "R@5", "AUC")]
             r1 = np.mean([b["R@1"] for b in r["blocks"]])
-            cells.append(f"{r1 / sad:.2f}x")
+            cells.append(f"{r1 / np.mean([sad[b['block']] for b in r['blocks']]):.2f}x")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     s, r = costs["leaky"], costs["relu"]
@@ -204,17 +212,17 @@ def markdown(res: dict, costs: dict, timing: dict, n_test: int) -> str:
 def main(argv) -> int:
     import torch
 
-    from biosim.vpr.nordland import default_root
+    from biosim.vpr.datasets import nordland_root
 
     torch.set_num_threads(int(os.environ.get("BIOSIM_TORCH_THREADS", "1")))
-    root = default_root()
+    root = nordland_root()
     if not root.is_dir():
         print(f"Nordland frames not found at {root}; set BIOSIM_NORDLAND")
         return 0
     ds, train, val, test = split(root)
     print(f"{len(ds.reference)} lit places: train {train.stop}, validation "
           f"{val.stop - val.start}, test {test.stop - test.start}", flush=True)
-    base = baselines(root, test)
+    base = baselines(root, test, vprsnn=argv[:1] != ["table"])
     if argv[:1] == ["baselines"]:
         return 0
     models = train_models(ds, train, val)

@@ -6,14 +6,15 @@ Submodules (imported on use): ``datasets`` (Traverse, PlaceDataset, loaders), ``
 normalisation), ``metrics`` (Recall@K, precision-recall), ``baselines`` (SAD, sequence matching),
 ``assignment`` (standard and weighted neuronal assignments), ``snn_numba`` / ``snn_torch``
 (the VPRSNN network on numba or torch), ``recognizer`` (:class:`SpikingPlaceRecognizer`), ``tempo`` (:class:`TempoPlaceRecognizer`,
-the single-step VPRTempo-speed network).
+the single-step VPRTempo-speed network), ``surrogate`` (:class:`SurrogatePlaceRecognizer`, a
+convolutional spiking network trained with surrogate gradients on snntorch).
 Images are uint8 arrays of shape (n, height, width); sizes are given as (width, height) in pixels,
 as in Pillow. Similarity matrices are reference x query, higher = more similar.
 """
 import importlib
 
 _EXPORTS = {"SpikingPlaceRecognizer": "recognizer", "ensemble_predict": "recognizer",
-            "TempoPlaceRecognizer": "tempo",
+            "TempoPlaceRecognizer": "tempo", "SurrogatePlaceRecognizer": "surrogate",
             "synthetic_route": "synthetic", "PlaceDataset": "datasets", "Traverse": "datasets",
             "load_nordland": "datasets", "load_folder_dataset": "datasets",
             "drop_dark_places": "datasets",

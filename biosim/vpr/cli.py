@@ -16,6 +16,11 @@ procedural route: all conditions but the last are references) or
 in any reference dropped -- mean grey level below ``drop_dark`` -- then ``count`` places from
 ``offset``), and a ``[model]`` table of constructor arguments (``params`` for network
 constants). Every key is checked: an unknown one is an error naming it and the valid ones.
+``biosim vpr train --model surrogate ...`` trains a
+:class:`biosim.vpr.surrogate.SurrogatePlaceRecognizer` instead (``[model]`` holds its
+arguments; ``[data] validation = {reference = ..., query = ...}``, two image folders or
+``.npy`` stacks of other places, same index = same place, drives early stopping); its
+``eval`` takes ``--references`` (images of places it never saw, selected like the query).
 ``biosim vpr eval --model model/ --query Q --gt G`` scores query images (a folder or a uint8
 ``.npy`` stack; ``synthetic`` for the query condition of a synthetic training config; by
 default the frames the model was trained on) and prints Recall@K, AUC and the
@@ -40,7 +45,8 @@ from biosim.core.validation import BiosimError, fail, memory, warn
 
 #: dark-frame rule: mean grey level (0-255) below this is a tunnel frame; warn above this share
 DARK_LEVEL, DARK_SHARE = 20.0, 0.05
-DATA_KEYS = ("synthetic", "references", "every", "offset", "count", "drop_dark")
+DATA_KEYS = ("synthetic", "references", "every", "offset", "count", "drop_dark", "validation")
+MODELS = ("vprsnn", "surrogate")
 ENTRY_KEYS = ("path", "every", "offset", "count")
 
 
@@ -74,6 +80,9 @@ def add_arguments(parser) -> None:
     t = sub.add_parser("train", help="train a spiking place recogniser and save it")
     t.add_argument("--config", required=True, help="TOML or JSON file with [data] and [model]")
     t.add_argument("--out", required=True, help="model folder to write")
+    t.add_argument("--model", choices=MODELS, default="vprsnn",
+                   help="vprsnn (STDP, SpikingPlaceRecognizer) or surrogate (surrogate "
+                        "gradients, SurrogatePlaceRecognizer)")
     t.add_argument("--epochs", type=int, help="override model.epochs")
     t.add_argument("--backend", choices=("numba", "torch"), help="override model.backend")
     t.add_argument("--device", help="torch device, e.g. cuda")
@@ -88,6 +97,8 @@ def add_arguments(parser) -> None:
     e.add_argument("--tolerance", type=int, default=0, help="ground-truth tolerance in frames")
     _selection_flags(e)
     e.add_argument("--assignment", choices=("weighted", "standard"))
+    e.add_argument("--references", help="surrogate models: image folder or uint8 .npy stack "
+                   "of the reference places (same frames selected as the query)")
     e.add_argument("--out", help="write the report (JSON) and similarity (.npy) here")
 
 
@@ -131,7 +142,17 @@ def _strict(field: str, table, valid) -> dict:
     return table
 
 
-def _read_config(path) -> dict:
+def _model_class(name: str):
+    if name == "surrogate":
+        from biosim.vpr.surrogate import SurrogatePlaceRecognizer
+
+        return SurrogatePlaceRecognizer
+    from biosim.vpr.recognizer import SpikingPlaceRecognizer
+
+    return SpikingPlaceRecognizer
+
+
+def _read_config(path, model_name: str = "vprsnn") -> dict:
     path = Path(path)
     if not path.is_file():
         fail("config", "an existing TOML or JSON file", str(path))
@@ -162,10 +183,10 @@ def _read_config(path) -> dict:
         for k, r in enumerate(_reference_list(data)):
             if isinstance(r, dict):
                 _strict(f"config.data.references[{k}]", r, ENTRY_KEYS)
-    from biosim.vpr.recognizer import SpikingPlaceRecognizer
-
+    if "validation" in data:
+        _strict("config.data.validation", data["validation"], ("reference", "query"))
     model = _strict("config.model", cfg.get("model", {}),
-                    inspect.signature(SpikingPlaceRecognizer).parameters)
+                    inspect.signature(_model_class(model_name)).parameters)
     if "params" in model:
         from biosim.vpr.snn_numba import SNNParams
 
@@ -304,16 +325,31 @@ def train(args) -> int:
     """Train and save; with the numba backend a checkpoint is written to ``OUT/checkpoint``
     after every epoch, and the same command resumes an interrupted run from it."""
     from biosim.core.io import atomic_path
-    from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
-    cfg = _read_config(args.config)
+    cfg = _read_config(args.config, args.model)
     model_cfg = dict(cfg.get("model", {}))
     for key in ("epochs", "backend", "device"):
         if getattr(args, key) is not None:
             model_cfg[key] = getattr(args, key)
     model_cfg["progress"] = not args.no_progress
-    model = SpikingPlaceRecognizer(**model_cfg)
+    if args.model == "surrogate" and model_cfg.pop("backend", None) is not None:
+        fail("--backend", "no backend for --model surrogate (it runs on torch; use --device)",
+             args.backend)
+    model = _model_class(args.model)(**model_cfg)
     refs, frames, n_frames = _references(cfg["data"])
+    if args.model == "surrogate":
+        val = cfg["data"].get("validation")
+        if val is not None:
+            val = tuple(_images(val.get(k), f"config.data.validation.{k}")[0]
+                        for k in ("reference", "query"))
+        model.fit(refs, validation=val)
+        out = model.save(args.out)
+        with atomic_path(out / "train_config.json") as tmp:
+            tmp.write_text(json.dumps(dict(cfg, frames=frames.tolist(),
+                                           n_frames=int(n_frames)), indent=1))
+        print(f"trained on {len(model.places_)} places ({len(model.history_['epoch'])} "
+              f"epochs, best {model.best_epoch_}); saved to {out}")
+        return 0
     checkpoint = None
     if model.backend == "numba":  # every epoch, so that the same command resumes a kill
         from biosim.vpr.checkpoint import TrainingCheckpoint
@@ -342,9 +378,17 @@ def evaluate(args) -> int:
     from biosim.vpr.datasets import load_ground_truth
     from biosim.vpr.metrics import summary
     from biosim.vpr.preprocess import preprocess
-    from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
-    model = SpikingPlaceRecognizer.load(args.model)
+    meta_path = Path(args.model) / "model.json"
+    try:
+        fmt = json.loads(meta_path.read_text()).get("format", "")
+    except (OSError, ValueError, AttributeError):
+        fmt = ""
+    surrogate = fmt == "biosim.vpr.SurrogatePlaceRecognizer"
+    model = _model_class("surrogate" if surrogate else "vprsnn").load(args.model)
+    if args.references is not None and not surrogate:
+        fail("--references", "a surrogate model (VPRSNN knows only its training places)",
+             args.references)
     cfg_path = Path(args.model) / "train_config.json"
     cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
     data = cfg.get("data", {})
@@ -363,20 +407,30 @@ def evaluate(args) -> int:
         query, _ = _images(args.query, "query")
         n_query = len(query)
         flags = _flags(args)
-        if all(v is None for v in flags.values()) and "frames" in cfg and n_query == n_ref:
+        if args.references is not None:    # new places: the same frames of both
+            refs, _ = _images(args.references, "--references")
+            if len(refs) != n_query:
+                fail("--references", f"{n_query} frames like the query (the same places)",
+                     len(refs))
+            q_frames = _select([refs, query], "query", **flags)
+            ref_frames, n_ref = q_frames, n_query
+            refs = refs[q_frames]
+            model.set_references(refs)
+            n_places = len(refs)
+        elif all(v is None for v in flags.values()) and "frames" in cfg and n_query == n_ref:
             q_frames = ref_frames           # the places the model was trained on
             _select([query[q_frames]], "query")  # warns on dark frames
         else:
             q_frames = _select([query], "query", **flags)
         query = query[q_frames]
-        if "references" in data:
+        if args.references is None and "references" in data:
             refs = _images(_reference_list(data)[0], "references")[0]
             refs = refs[ref_frames] if len(refs) == n_ref and "frames" in cfg else refs
     gt = load_ground_truth(args.gt, n_ref, n_query, args.tolerance)[np.ix_(ref_frames, q_frames)]
-    similarity = model.predict(query, args.assignment)
+    similarity = model.predict(query) if surrogate else model.predict(query, args.assignment)
     report = {"snn": summary(similarity, gt)}
     if refs is not None and len(refs) == n_places:
-        p = model.preprocess
+        p = getattr(model, "preprocess", True)
         pr = (preprocess(refs, model.size, model.patch) if p else refs)
         pq = (preprocess(query, model.size, model.patch) if p else query)
         report["sad"] = summary(sad_similarity(pr, pq), gt)

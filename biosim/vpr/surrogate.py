@@ -33,13 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from biosim.core.estimator import Estimator
 from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, choice, fail, integer, number
-from biosim.vpr.model_io import read_model_folder, write_model_folder
-from biosim.vpr.recognizer import image_stack, reference_traverses
-
-FORMAT = "biosim.vpr.SurrogatePlaceRecognizer"
-VERSION = 1
+from biosim.vpr.recognizer import PlacePredictions, image_stack, reference_traverses
 
 __all__ = ["SurrogatePlaceRecognizer", "resolve_device"]
 
@@ -117,7 +114,7 @@ def _network(channels, kernels, strides, time_steps, beta, slope, spiking):
     return ConvSNN()
 
 
-class SurrogatePlaceRecognizer:
+class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
     """Spiking place recogniser trained with surrogate gradients (see the module docstring).
 
     Parameters: ``channels``, ``kernels``, ``strides`` of the convolutional layers;
@@ -128,8 +125,13 @@ class SurrogatePlaceRecognizer:
     a better validation Recall@1 before stopping); ``size`` (width, height) the images are
     resized to and ``patch`` the patch-normalisation window (pixels); ``device`` ``"cpu"``
     or ``"cuda"``; ``batch_predict`` images per inference batch; ``progress`` shows a bar
-    per epoch; ``seed``.
+    per epoch; ``seed``. ``save(folder)``/``load(folder)`` come from
+    :class:`~biosim.core.estimator.Estimator` (JSON + ``.npz``: the network's state, the
+    reference descriptors, the training history).
     """
+
+    _format = "biosim.vpr.SurrogatePlaceRecognizer"
+    _transient = ("_net",)
 
     def __init__(self, channels=(16, 32, 32), kernels=(7, 3, 3), strides=(4, 2, 1),
                  time_steps: int = 6, beta: float = 0.8, slope: float = 25.0,
@@ -160,25 +162,6 @@ class SurrogatePlaceRecognizer:
         self.seed = seed
 
     # ---- configuration -------------------------------------------------------------
-    def get_params(self) -> dict:
-        """Constructor arguments (JSON-ready)."""
-        return {"channels": list(self.channels), "kernels": list(self.kernels),
-                "strides": list(self.strides), "time_steps": self.time_steps,
-                "beta": self.beta, "slope": self.slope, "neuron": self.neuron,
-                "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                "temperature": self.temperature, "shift": list(self.shift),
-                "contrast": self.contrast, "patience": self.patience, "size": list(self.size),
-                "patch": self.patch, "device": self.device,
-                "batch_predict": self.batch_predict, "progress": self.progress,
-                "seed": self.seed}
-
-    def set_params(self, **params) -> "SurrogatePlaceRecognizer":
-        for key, value in params.items():
-            if key not in self.get_params():
-                fail("set_params", f"names among {sorted(self.get_params())}", key)
-            setattr(self, key, tuple(value) if isinstance(value, list) else value)
-        return self
-
     def _check(self):
         n = len(self.channels)
         if n == 0 or len(self.kernels) != n or len(self.strides) != n:
@@ -435,10 +418,6 @@ class SurrogatePlaceRecognizer:
             raise BiosimError("SurrogatePlaceRecognizer: call fit (or load) before predict")
         return self.reference_descriptors_ @ self.descriptors(query_images).T
 
-    def predict_places(self, query_images) -> np.ndarray:
-        """The best-matching reference place (from ``places_``) of every query."""
-        return self.places_[np.argmax(self.predict(query_images), axis=0)]
-
     # ---- activity --------------------------------------------------------------------
     def activity(self, images) -> dict:
         """Per query: ``spikes`` (all layers, over the time steps), ``rate`` (spikes per
@@ -484,39 +463,16 @@ class SurrogatePlaceRecognizer:
             _, layers = net(x, record=True)
         return [s.cpu().numpy().astype(np.uint8) for s in layers]
 
-    # ---- save / load -----------------------------------------------------------------
-    def save(self, folder) -> Path:
-        """Write ``model.json`` (format, version, parameters, training history) and
-        ``weights.npz`` (network state, reference descriptors)."""
-        if not hasattr(self, "state_"):
-            raise BiosimError("SurrogatePlaceRecognizer: nothing to save, call fit first")
-        arrays = {f"net.{k}": v for k, v in self.state_.items()}
-        arrays["reference_descriptors"] = self.reference_descriptors_
-        arrays["places"] = self.places_
-        return write_model_folder(folder, FORMAT, VERSION, arrays,
-                                  input_shape=list(self.input_shape_), history=self.history_,
-                                  best_epoch=self.best_epoch_, config=self.get_params())
-
-    @classmethod
-    def load(cls, folder) -> "SurrogatePlaceRecognizer":
-        """Load a folder written by :meth:`save` (no pickles: JSON and ``.npz`` arrays)."""
-        meta, arr = read_model_folder(folder, FORMAT, VERSION)
-        try:
-            model = cls(**meta["config"])
-            model._check()
-            model.state_ = {k[4:]: v for k, v in arr.items() if k.startswith("net.")}
-            model.reference_descriptors_ = arr["reference_descriptors"]
-            model.places_ = arr["places"]
-            model.input_shape_ = tuple(meta["input_shape"])
-            model.history_ = meta["history"]
-            model.best_epoch_ = int(meta["best_epoch"])
-            model._network()
-        except BiosimError:
-            raise
-        except Exception as e:  # noqa: BLE001 - any damage in the files
-            fail("model", f"an intact model folder; it is corrupted ({type(e).__name__}: {e})",
-                 str(folder))
-        return model
+    # ---- files -----------------------------------------------------------------------
+    def _check_loaded(self):
+        self._check()
+        if hasattr(self, "state_"):
+            self._net = None
+            self._network()     # the saved state must fit the architecture of the params
+            d = self.reference_descriptors_
+            if d.ndim != 2 or len(d) != len(self.places_):
+                fail("model", "reference descriptors (n_places, D); weights.npz is corrupted",
+                     f"shape {d.shape}")
 
 
 def _info_nce(a, b, temperature: float):

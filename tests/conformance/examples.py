@@ -208,6 +208,19 @@ def _tempo(seed):
     return TempoPlaceRecognizer(module_size=2, epochs=1, seed=seed)
 
 
+def _surrogate(seed):
+    from biosim.vpr.surrogate import SurrogatePlaceRecognizer
+
+    return SurrogatePlaceRecognizer(channels=(4, 4), kernels=(5, 3), strides=(4, 2),
+                                    time_steps=2, epochs=1, batch_size=4, seed=seed)
+
+
+def _bad_surrogate():
+    from biosim.vpr.surrogate import SurrogatePlaceRecognizer
+
+    SurrogatePlaceRecognizer(time_steps=0).fit(_images(0))
+
+
 def _bad_vprsnn():
     from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
@@ -395,6 +408,9 @@ EXAMPLES = {
     "biosim.vpr.recognizer.SpikingPlaceRecognizer": EstimatorExample(
         _vprsnn, lambda est: est.fit(_images(0)), lambda est: est.predict(_images(1)),
         _bad_vprsnn),
+    "biosim.vpr.surrogate.SurrogatePlaceRecognizer": EstimatorExample(
+        _surrogate, lambda est: est.fit([_images(0), _images(2)]),
+        lambda est: est.predict(_images(1)), _bad_surrogate),
     "biosim.vpr.tempo.TempoPlaceRecognizer": EstimatorExample(
         _tempo, lambda est: est.fit(_images(0)), lambda est: est.predict(_images(1)),
         _bad_tempo),

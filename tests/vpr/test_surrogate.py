@@ -59,7 +59,9 @@ def test_recognises_unseen_places_across_seasons(trained, stretch):
     ws = trained.set_references(winter).predict(summer)
     assert recall_at_k(sw, gt) >= 0.12
     assert recall_at_k(ws, gt) >= 0.12
-    np.testing.assert_array_equal(trained.predict_places(summer), np.argmax(ws, axis=0))
+    labels, scores = trained.predict_places(summer)
+    np.testing.assert_array_equal(labels, np.argmax(ws, axis=0))
+    np.testing.assert_array_equal(scores, ws.max(axis=0))
 
 
 def test_activity_is_binary_spikes_at_a_moderate_rate(trained, stretch):
@@ -153,3 +155,35 @@ def test_bad_input_one_line_errors(tmp_path):
         with pytest.raises(BiosimError, match=field) as e:
             call()
         assert "\n" not in str(e.value)
+
+
+def test_command_line_train_and_eval_on_new_places(tmp_path, capsys):
+    """`biosim vpr train --model surrogate` then `eval --references` on places it never saw."""
+    import json
+
+    from biosim.cli import main
+    from biosim.vpr.synthetic import synthetic_route
+
+    new = synthetic_route(10, ("summer", "winter"), seed=7)
+    np.save(tmp_path / "ref.npy", new.reference.images)
+    np.save(tmp_path / "qry.npy", new.query.images)
+    cfg = {"data": {"synthetic": {"n_places": 12, "conditions": ["summer", "winter"],
+                                  "seed": 1},
+                    "validation": {"reference": str(tmp_path / "ref.npy"),
+                                   "query": str(tmp_path / "qry.npy")}},
+           "model": {"channels": [4, 4], "kernels": [5, 3], "strides": [4, 2],
+                     "time_steps": 2, "epochs": 2, "batch_size": 6}}
+    (tmp_path / "train.json").write_text(json.dumps(cfg))
+    model = str(tmp_path / "model")
+    assert main(["vpr", "train", "--model", "surrogate", "--config",
+                 str(tmp_path / "train.json"), "--out", model, "--no-progress"]) == 0
+    assert "trained on 12 places" in capsys.readouterr().out
+    assert main(["vpr", "eval", "--model", model, "--query", str(tmp_path / "qry.npy"),
+                 "--references", str(tmp_path / "ref.npy"), "--out",
+                 str(tmp_path / "eval")]) == 0
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert set(report) >= {"snn", "sad", "chance"}
+    assert np.load(tmp_path / "eval" / "similarity.npy").shape == (10, 10)
+    assert main(["vpr", "train", "--model", "surrogate", "--config",
+                 str(tmp_path / "train.json"), "--out", model, "--backend", "numba"]) == 2
+    assert "--backend" in capsys.readouterr().err
