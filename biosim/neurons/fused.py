@@ -8,12 +8,14 @@ order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), dr
 noise from each input's own stream in the same order, and leaves every object (state,
 input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
 as the generic loop would: the two paths give bit-identical spikes, and a run may switch
-between them, or be checkpointed, at any step.
+between them, or be checkpointed, at any step. Networks of at least
+``PARALLEL_MIN_UNITS`` units deliver spikes and update neurons in numba's threads, each
+thread on its own range of units: the same results for any number of threads.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 from biosim.core.fastrandom import normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
@@ -24,6 +26,103 @@ from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 _VARS = {"v": 0, "u": 1, "I": 2, "spikes": 3, "activity": 3}
 #: largest number of floats of input rows held per sub-chunk (bounds memory)
 _MAX_INPUT_FLOATS = 1 << 22
+#: networks of at least this many units run in numba's threads (``numba.set_num_threads``,
+#: ``NUMBA_NUM_THREADS=1`` to opt out); smaller ones gain less than the per-step thread
+#: launch costs. Results are the same for any number of threads.
+PARALLEL_MIN_UNITS = 100_000
+
+
+@njit(cache=True, nogil=True)
+def _lower_bound(x, lo, hi, value):
+    """First index in [lo, hi) of sorted ``x`` with x >= value (hi if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _deliver_span(lo, hi, now, I, ring, fired_list, n_fired, last_spike, pj_dense, pj_pre,
+                  pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense, csr_data,
+                  csr_post, csr_ptr, syn_delay):
+    """Step 2 for the units lo <= k < hi (global indices) only: each projection adds, spike by
+    spike in ``fired_list`` order, synapse by synapse (CSR rows sorted by post unit, so a
+    range of a row is found by bisection)."""
+    L = ring.shape[0]
+    for p in range(pj_dense.size):
+        pre, npre, npost, p0 = pj_pre[p], pj_npre[p], pj_npost[p], pj_post[p]
+        j0, j1 = max(lo - p0, 0), min(hi - p0, npost)  # this span, in post units
+        if j0 >= j1:
+            continue
+        whole = j0 == 0 and j1 == npost
+        Ip = I[p0:p0 + npost]
+        if pj_delay[p] >= 0:
+            row = (now - 1 - pj_delay[p]) % L
+            fired = fired_list[row, :n_fired[row]]
+            for k in fired:
+                i = k - pre
+                if i < 0 or i >= npre:
+                    continue
+                if pj_dense[p]:
+                    wr = w_dense[pj_w[p] + i * npost:pj_w[p] + (i + 1) * npost]
+                    for j in range(j0, j1):
+                        Ip[j] += wr[j]
+                else:
+                    s0, s1 = csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]
+                    if not whole:
+                        s0 = _lower_bound(csr_post, s0, s1, j0)
+                        s1 = _lower_bound(csr_post, s0, s1, j1)
+                    for s in range(s0, s1):
+                        Ip[csr_post[s]] += csr_data[s]
+        else:
+            for i in range(npre):
+                if now - 1 - last_spike[pre + i] >= L:  # no spike in the window
+                    continue
+                s0, s1 = csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]
+                if not whole:
+                    s0 = _lower_bound(csr_post, s0, s1, j0)
+                    s1 = _lower_bound(csr_post, s0, s1, j1)
+                for s in range(s0, s1):
+                    if ring[(now - 1 - syn_delay[s]) % L, pre + i]:
+                        Ip[csr_post[s]] += csr_data[s]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _deliver_threads(n_threads, now, I, ring, fired_list, n_fired, last_spike, pj_dense,
+                     pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense,
+                     csr_data, csr_post, csr_ptr, syn_delay):
+    N = I.size
+    for t in prange(n_threads):
+        _deliver_span(t * N // n_threads, (t + 1) * N // n_threads, now, I, ring, fired_list,
+                      n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost,
+                      pj_delay, pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay)
+
+
+@njit(cache=True, nogil=True)
+def _update_span(lo, hi, v, u, a, b, c, d, I, fr, dt, quad, published, pop_off):
+    """Step 4 for the units lo <= k < hi (global indices), population by population."""
+    for g in range(pop_off.size - 1):
+        g0, g1 = max(pop_off[g], lo), min(pop_off[g + 1], hi)
+        if g0 >= g1:
+            continue
+        pub = published[g]
+        q = Quadratic(quad[g, 0], quad[g, 1], quad[g, 2], quad[g, 3], quad[g, 4], quad[g, 5])
+        vg, ug, Ig, fg = v[g0:g1], u[g0:g1], I[g0:g1], fr[g0:g1]
+        ag, bg, cg, dg = a[g0:g1], b[g0:g1], c[g0:g1], d[g0:g1]
+        for k in range(vg.size):  # from 0: no negative-index checks, so it vectorises
+            vg[k], ug[k], fg[k] = izhikevich_update(vg[k], ug[k], ag[k], bg[k], cg[k], dg[k],
+                                                    Ig[k], dt, q, pub)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _update_threads(n_threads, v, u, a, b, c, d, I, fr, dt, quad, published, pop_off):
+    N = v.size
+    for t in prange(n_threads):
+        _update_span(t * N // n_threads, (t + 1) * N // n_threads, v, u, a, b, c, d, I, fr,
+                     dt, quad, published, pop_off)
 
 
 @njit(cache=True, nogil=True)
@@ -32,9 +131,11 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_li
                pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base,
                in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
                in_avail, in_state, z_new, pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx,
-               sm_var, sm_every, sm_out):
+               sm_var, sm_every, sm_out, n_threads):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
+    ``n_threads`` > 1: delivery and the neuron updates run in that many threads, each on its
+    own range of units (same operations in the same order per unit: same results).
 
     ``ring[s % L]`` holds the spikes of step s (all units), ``fired_list[s % L, :n_fired[s %
     L]]`` their indices, ``last_spike`` each unit's latest spike step. Projection p reads
@@ -53,30 +154,14 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_li
         # 1. input buffers are zeroed
         I[:] = 0.0
         # 2. projections deliver, in the order added
-        for p in range(pj_dense.size):
-            pre, npre, npost = pj_pre[p], pj_npre[p], pj_npost[p]
-            Ip = I[pj_post[p]:pj_post[p] + npost]
-            if pj_delay[p] >= 0:
-                row = (now - 1 - pj_delay[p]) % L
-                fired = fired_list[row, :n_fired[row]]
-                for k in fired:
-                    i = k - pre
-                    if i < 0 or i >= npre:
-                        continue
-                    if pj_dense[p]:
-                        wr = w_dense[pj_w[p] + i * npost:pj_w[p] + (i + 1) * npost]
-                        for j in range(npost):
-                            Ip[j] += wr[j]
-                    else:
-                        for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
-                            Ip[csr_post[s]] += csr_data[s]
-            else:
-                for i in range(npre):
-                    if now - 1 - last_spike[pre + i] >= L:  # no spike in the window
-                        continue
-                    for s in range(csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]):
-                        if ring[(now - 1 - syn_delay[s]) % L, pre + i]:
-                            Ip[csr_post[s]] += csr_data[s]
+        if n_threads == 1:
+            _deliver_span(0, N, now, I, ring, fired_list, n_fired, last_spike, pj_dense,
+                          pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense,
+                          csr_data, csr_post, csr_ptr, syn_delay)
+        else:
+            _deliver_threads(n_threads, now, I, ring, fired_list, n_fired, last_spike,
+                             pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w,
+                             pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay)
         # 3. inputs, in the order added
         for q in range(in_base.size):
             size, t0, row = in_size[q], in_toff[q], in_row[r, q]
@@ -109,15 +194,11 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_li
         # 4. populations step (a vectorisable loop per population, then the spike lists)
         slot = now % L
         fr = ring[slot]
-        for g in range(pop_off.size - 1):
-            lo, hi, pub = pop_off[g], pop_off[g + 1], published[g]
-            q = Quadratic(quad[g, 0], quad[g, 1], quad[g, 2], quad[g, 3], quad[g, 4],
-                          quad[g, 5])
-            vg, ug, Ig, fg = v[lo:hi], u[lo:hi], I[lo:hi], fr[lo:hi]
-            ag, bg, cg, dg = a[lo:hi], b[lo:hi], c[lo:hi], d[lo:hi]
-            for k in range(vg.size):  # from 0: no negative-index checks, so it vectorises
-                vg[k], ug[k], fg[k] = izhikevich_update(vg[k], ug[k], ag[k], bg[k], cg[k],
-                                                        dg[k], Ig[k], dt, q, pub)
+        if n_threads == 1:
+            _update_span(0, N, v, u, a, b, c, d, I, fr, dt, quad, published, pop_off)
+        else:
+            _update_threads(n_threads, v, u, a, b, c, d, I, fr, dt, quad, published,
+                            pop_off)
         nf = 0
         for k in range(N):
             if fr[k]:
@@ -150,6 +231,16 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_li
     return n_spk
 
 
+def _rows_sorted(w) -> bool:
+    """Whether each CSR row lists its post units in increasing order."""
+    d = np.diff(w.indices)
+    starts = w.indptr[1:-1]
+    starts = starts[(starts > 0) & (starts < w.indices.size)] - 1  # a row's first: skip
+    ok = d >= 0
+    ok[starts] = True
+    return bool(ok.all())
+
+
 def _cat(parts, dtype):
     return np.concatenate([np.asarray(x, dtype).ravel() for x in parts]) if parts \
         else np.zeros(0, dtype)
@@ -173,7 +264,7 @@ class _Runner:
         self.projections = projections
         self.L = 1 + max([pr.max_delay for pr in projections], default=0)
         dense, pre, npre, post, npost, delay, pw, pptr = ([] for _ in range(8))
-        w_dense, data, posts, ptrs, syn_delay = [], [], [], [], []
+        w_dense, data, posts, ptrs = [], [], [], []
         n_w = n_syn = n_ptr = 0
         for pr in projections:
             w = pr.weights
@@ -192,7 +283,6 @@ class _Runner:
                 data.append(w.data)
                 posts.append(w.indices)
                 ptrs.append(w.indptr + n_syn)
-                syn_delay.append(np.broadcast_to(pr.delay, w.data.shape))
                 n_syn += w.data.size
                 n_ptr += w.indptr.size
         i64 = np.int64
@@ -200,7 +290,11 @@ class _Runner:
                    np.array(post, i64), np.array(npost, i64), np.array(delay, i64),
                    np.array(pw, i64), np.array(pptr, i64), _cat(w_dense, np.float64),
                    _cat(data, np.float64), _cat(posts, np.uint32), _cat(ptrs, i64),
-                   _cat(syn_delay, i64))
+                   self._syn_delays(projections))
+        # threads split the units; a CSR row's range is found by bisection (rows sorted)
+        sorted_rows = all(w.dense or _rows_sorted(w) for w in (pr.weights for pr in projections))
+        self.n_threads = get_num_threads() if sorted_rows and self.N >= PARALLEL_MIN_UNITS \
+            else 1
         # inputs
         self.inputs = inputs
         self.in_size = np.array([q.size for q in inputs], i64)
@@ -232,6 +326,15 @@ class _Runner:
                        len(sm_idx))
         self.chunk = max(1, _MAX_INPUT_FLOATS // per_step)
         self._loaded, self._out = False, None
+
+    @staticmethod
+    def _syn_delays(projections):
+        """One delay per CSR synapse when some projection has per-synapse delays (the
+        kernel reads them only there), else nothing."""
+        if all(pr.delay.ndim == 0 for pr in projections):
+            return np.zeros(0, np.int64)
+        return _cat([np.broadcast_to(pr.delay, pr.weights.data.shape)
+                     for pr in projections if not pr.weights.dense], np.int64)
 
     # ------------------------------------------------------------ state in and out
     def _load(self):
@@ -353,7 +456,7 @@ class _Runner:
                                in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
                                self.in_noise, self.in_mean, self.in_std, in_row, x_in,
                                in_avail, in_state, z_new, self.pop_off, self.rec_spk,
-                               spk_step, spk_idx, counts, *self.sm, sm_out)
+                               spk_step, spk_idx, counts, *self.sm, sm_out, self.n_threads)
             self._noise_done(noise, in_state, z_new)
             self._record(now, n, spk_step[:n_spk], spk_idx[:n_spk], counts[:n], sm_out[:n])
             net.step_count = now + n

@@ -209,3 +209,33 @@ def test_noise_stream_does_not_depend_on_the_block_size():
     for other in runs[1:]:
         for x, y in zip(runs[0][1:], other[1:]):
             assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("make", [net_mixed, net_2003])
+def test_threads_give_the_same_result(monkeypatch, make):
+    """Delivery and neuron updates split over numba's threads (each thread its own range of
+    units, CSR rows bisected): 1 and 2 threads give the generic loop's spikes and state, bit
+    for bit (CSR with scalar and per-synapse delays, dense, every input and monitor)."""
+    import numba
+
+    import biosim.neurons.fused as fused
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS)")
+    monkeypatch.setattr(fused, "PARALLEL_MIN_UNITS", 0)
+    ref = make()
+    ref.run(200.0, fused=False)
+    before = numba.get_num_threads()
+    out = {}
+    try:
+        for k in (1, 2):
+            numba.set_num_threads(k)
+            net = make()
+            assert Izhikevich.fused_runner(net).n_threads == k
+            net.run(200.0, fused=True)
+            out[k] = snapshot(net)
+    finally:
+        numba.set_num_threads(before)
+    assert out[1]["mon0"][0].size > 50  # the network is active
+    assert_same(snapshot(ref), out[1])
+    assert_same(out[1], out[2])
