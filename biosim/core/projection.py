@@ -2,6 +2,8 @@
 the post input buffer they feed (``target``), and an optional plasticity rule."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -25,11 +27,23 @@ class Weights:
             self.post_of = np.tile(np.arange(n_post), n_pre)
         else:
             self.data, self.indptr, self.indices = data, indptr, indices
-            self.pre_of = np.repeat(np.arange(n_pre), np.diff(indptr))
             self.post_of = indices
-            self.col_syn = np.argsort(indices, kind="stable")
-            self.col_ptr = np.zeros(n_post + 1, np.int64)
-            np.cumsum(np.bincount(indices, minlength=n_post), out=self.col_ptr[1:])
+
+    # CSR: built on first use (plasticity, export), not for every projection: at 10^8
+    # synapses each is 0.8 GB
+    @functools.cached_property
+    def pre_of(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_pre), np.diff(self.indptr))
+
+    @functools.cached_property
+    def col_syn(self) -> np.ndarray:
+        return np.argsort(self.indices, kind="stable")
+
+    @functools.cached_property
+    def col_ptr(self) -> np.ndarray:
+        ptr = np.zeros(self.n_post + 1, np.int64)
+        np.cumsum(np.bincount(self.indices, minlength=self.n_post), out=ptr[1:])
+        return ptr
 
     @classmethod
     def from_dense(cls, W, copy=True):
