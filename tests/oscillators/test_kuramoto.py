@@ -248,3 +248,28 @@ def test_network_sparse_projection_equals_simulator_on_its_weights():
     ref = simulate(theta0, omega, 0.05, 100, coupling=proj.weights, method="euler")
     assert not proj.weights.dense
     np.testing.assert_allclose(pop.state["theta"], ref.theta, atol=1e-12)
+
+
+def test_sparse_coupling_with_one_weight_reads_indices_only_same_result():
+    """A CSR coupling whose weights are all equal runs the index-only kernel (_CSR1): the same
+    phases, bit for bit, as the general CSR kernel given every weight."""
+    import scipy.sparse as sp
+
+    from biosim.oscillators import kuramoto as kur
+
+    rng = np.random.default_rng(7)
+    n = 60
+    W = sp.random(n, n, density=0.1, random_state=8, format="csr")
+    W.data[:] = 0.05
+    kind, _, data, indptr, indices = kur.coupling_arrays(W, n)
+    assert kind == kur._CSR1 and data.size == 1
+    theta0, omega = rng.uniform(0, 2 * np.pi, n), rng.normal(0, 1, n)
+    out = []
+    for k, d in ((kur._CSR1, data), (kur._CSR, np.full(indices.size, data[0]))):
+        theta = theta0.copy()
+        r, psi = np.empty(50), np.empty(50)
+        kur._integrate(theta, omega, 1.0, 0.2, k, np.zeros((0, 0)), d, indptr, indices, 0.05,
+                       50, True, np.zeros((0, 0)), 0.0, 1, r, psi, np.zeros((0, n)), 0)
+        out.append(theta)
+    assert np.array_equal(out[0], out[1])
+    assert not np.array_equal(out[0], theta0)
