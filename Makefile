@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[all,dev]"
+	$(PY) -m biosim.warmup  # numba's cache: a user's first run loads kernels, not compiles them
 	touch $(STAMP)
 
 demo: $(STAMP)

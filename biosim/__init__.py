@@ -8,7 +8,8 @@ from the layers below it (``tests/test_import_graph.py`` checks this):
 3. the families ``biosim.reservoir``, ``biosim.memory``, ``biosim.oscillators``,
    ``biosim.dendrites``, ``biosim.vpr``, ``biosim.sweep``: none imports another;
 4. the top: ``biosim.plot``, the command line (``biosim.cli``, ``biosim.spec_cli`` and each
-   family's ``cli`` module) and this file.
+   family's ``cli`` module), ``biosim.warmup`` (fills numba's cache at install) and this
+   file.
 
 Families that add spec models or kinds register them with :mod:`biosim.core.spec` when they
 are imported; this file imports those (``neurons``, ``reservoir``) so that

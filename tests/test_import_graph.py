@@ -6,7 +6,7 @@ with a literal name, goes down the layers or stays in its own package.
 1. ``biosim.neurons``: core;
 2. the families (``FAMILIES``): core, neurons and themselves, never another family;
 3. the top: ``biosim`` itself, ``biosim.plot``, the command line (``biosim.cli``,
-   ``biosim.spec_cli``, every ``biosim.<family>.cli``): anything.
+   ``biosim.spec_cli``, every ``biosim.<family>.cli``), ``biosim.warmup``: anything.
 """
 import ast
 from pathlib import Path
@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "biosim"
 FAMILIES = {"reservoir", "memory", "oscillators", "dendrites", "vpr", "sweep"}
-TOP = {"plot", "cli", "spec_cli"}
+TOP = {"plot", "cli", "spec_cli", "warmup"}
 
 
 def module_name(path: Path) -> str:
