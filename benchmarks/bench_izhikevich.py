@@ -57,9 +57,10 @@ def build(n, p, seed=1):
     return net
 
 
-def brian2_izhikevich(b2, net):
+def brian2_izhikevich(b2, net, record=False):
     """``net`` (built by :func:`build`) as one Brian2 group and one Synapses object, written
-    as a Brian2 user would: Izhikevich's published half-steps, Brian2's own noise."""
+    as a Brian2 user would: Izhikevich's published half-steps, Brian2's own noise; a spike
+    monitor that counts (``record``: also keeps spike times)."""
     import numpy as np
 
     pops = net.populations
@@ -93,7 +94,7 @@ def brian2_izhikevich(b2, net):
     S = b2.Synapses(G, G, "w : 1", on_pre="Isyn_post += w", dt=net.dt * b2.ms)
     S.connect(i=pre, j=post)
     S.w = np.concatenate([x.flat_values() for x in w])
-    mon = b2.SpikeMonitor(G, record=False)
+    mon = b2.SpikeMonitor(G, record=record)
     return b2.Network(G, S, mon), mon
 
 

@@ -1,0 +1,120 @@
+"""Sparse Izhikevich networks that scale: N = 10^3 ... 10^6 neurons, 100 synapses per neuron
+(80/20, random, weights scaled as in bench_izhikevich), published scheme, dt = 1 ms.
+
+For each N: CPU nanoseconds per synaptic event (run time / (spikes x 100)) over windows
+after the first 200 ms (the start's transient) for biosim's fused kernel (one thread,
+successive windows) and for the same network written by hand in Brian2 cpp_standalone (one
+NeuronGroup, one Synapses holding biosim's very synapses; its binary built once and rerun,
+Brian2's own timer of its second run, ``std::clock()``), in alternating rounds, median
+[min-max]; spike counts in the windows of both printed (the noise draws differ). Then biosim with numba's threads
+(``NUMBA_NUM_THREADS``, default: the cores) against one thread, wall time on the same
+windows of the same network at N = 10^5 (a loaded machine gives threads less than its
+cores). Memory:
+biosim holds about 12 bytes per synapse in the kernel plus 16 in the projection (weights
+float64, post index int64), so 10^6 x 100 is ~2.8 GB (peak while connecting ~5 GB); Brian2
+about the same. The full run takes ~10 min on 2 cores (the 10^6 Brian2 build ~2-4 min).
+``BIOSIM_BENCH_QUICK=1``: N up to 10^5, shorter runs.
+"""
+import copy
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from _common import QUICK, header, ratio, rounds, spread
+from bench_izhikevich import brian2_izhikevich, build, run_binary
+
+# N -> simulated ms (about the same number of synaptic events for N >= 10^4)
+SIZES = {1_000: 2000.0, 10_000: 500.0, 100_000: 100.0} if QUICK else \
+    {1_000: 10_000.0, 10_000: 2000.0, 100_000: 300.0, 1_000_000: 50.0}
+ROUNDS = 3
+WARM = 200.0  # ms run first, untimed (past the start's transient: steady-state windows)
+
+
+def brian2_binary(n, duration, workdir):
+    """Build the network of N = n (the same seed: the same synapses) as a cpp_standalone
+    binary, in a fresh process (Brian2's device is global); returns its first run's spikes."""
+    out = subprocess.run([sys.executable, __file__, "--brian2", str(n), str(duration), workdir],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return int(out.stdout.split()[-1])
+
+
+def brian2_worker(n, duration, workdir):
+    import brian2 as b2
+
+    net = build(n, 100.0 / n)
+    b2.set_device("cpp_standalone", build_on_run=False, directory=workdir)
+    b2.seed(1)
+    model, mon = brian2_izhikevich(b2, net, record=True)
+    del net
+    model.run(WARM * b2.ms)
+    model.run(duration * b2.ms)  # the binary's timer: this run only
+    b2.device.build(directory=workdir, compile=True, run=True, with_output=False)
+    print(int(np.sum(np.asarray(mon.t_) >= WARM * 1e-3)))
+
+
+def main():
+    import numba
+
+    header("Sparse Izhikevich networks, 100 synapses per neuron, CPU ns per synaptic event")
+    threads = numba.get_num_threads()
+    print(f"{'N':>9} {'ms':>6} {'biosim ns/event':>24} {'Brian2 cpp ns/event':>24} "
+          f"{'ratio':>22} {'spikes biosim':>14} {'spikes Brian2':>14}")
+    for n, duration in SIZES.items():
+        t0 = time.perf_counter()
+        net = build(n, 100.0 / n)
+        t_build = time.perf_counter() - t0
+        mons = [net.monitor(p) for p in net.populations]
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = os.path.join(tmp, "cpp")
+            b2_spikes = brian2_binary(n, duration, workdir)
+            numba.set_num_threads(1)
+            net.run(WARM)  # as Brian2's first run (and numba compiles or loads its cache)
+            counts = []
+
+            def biosim():
+                c0 = sum(int(m.count.sum()) for m in mons)
+                t = time.process_time()
+                net.run(duration)
+                t = time.process_time() - t
+                counts.append(sum(int(m.count.sum()) for m in mons) - c0)
+                return t / (counts[-1] * 100) * 1e9
+
+            r = rounds({"biosim": biosim,
+                        "brian2": lambda: run_binary(workdir, b2_spikes)["s"]
+                        / (b2_spikes * 100) * 1e9}, ROUNDS)
+        label = f"N={n:.0e}"
+        x = ratio("scaling", label, r["biosim"], r["brian2"], "Brian2 cpp_standalone",
+                  unit="ns/event")
+        print(f"{n:>9,} {duration:>6g} {spread(r['biosim']):>24} {spread(r['brian2']):>24} "
+              f"{x:>22} {int(np.median(counts)):>14,} {b2_spikes:>14,}   (build {t_build:.0f} s)",
+              flush=True)
+        if threads > 1 and n == 100_000:  # (copies of the network: not at 10^6)
+            wall = {1: [], threads: []}
+            for _ in range(ROUNDS):  # the same window for each thread count
+                start = copy.deepcopy(net)
+                for k in wall:
+                    numba.set_num_threads(k)
+                    trial = copy.deepcopy(start)
+                    t = time.perf_counter()
+                    trial.run(duration)
+                    wall[k].append(time.perf_counter() - t)
+                    del trial
+                del start
+            x = ratio("scaling", f"{label} {threads} threads", wall[threads], wall[1],
+                      "biosim 1 thread", biosim=f"biosim {threads} threads")
+            print(f"          {threads} threads vs 1, wall time: {x}  ({spread(wall[1])} s vs "
+                  f"{spread(wall[threads])} s)", flush=True)
+            numba.set_num_threads(threads)
+        del net, mons
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--brian2":
+        brian2_worker(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+    else:
+        main()
