@@ -13,7 +13,7 @@ import warnings
 COMMANDS = {
     "run": ("biosim.spec_cli", "build and run a model spec (models/*.toml)"),
     "sweep": ("biosim.sweep.cli", "sweep parameters of a spec or a function, resumable"),
-    "vpr": ("biosim.vpr.cli", "spiking visual place recognition: train / eval"),
+    "vpr": ("biosim.vpr.cli", "visual place recognition: make-synthetic, baseline, train, eval"),
 }
 
 
