@@ -156,13 +156,14 @@ class Network:
         check.fail("population", f"one of {[p.name for p in self.populations]}", name)
 
     def connect(self, pre, post, connectivity=None, weight=1.0, delay=0.0, target="I",
-                rule=None, sparse=None, name=None) -> Projection:
+                rule=None, sparse=None, name=None, source=None) -> Projection:
         """Connect ``pre`` to ``post`` (one population or a list of them).
 
         ``connectivity``: ``all_to_all()`` (default), ``fixed_probability(p)``,
         ``fixed_indegree(k)``; ``weight``: scalar, array or distribution (``bs.uniform``);
         ``delay`` in ms (multiple of dt), scalar or distribution (one per synapse);
-        ``sparse``: force CSR (default: CSR unless all-to-all). ``rule``: a plasticity rule;
+        ``sparse``: force CSR (default: CSR unless all-to-all); ``source``: the activity kind
+        of ``pre`` delivered (default its first; a reservoir's spikes). ``rule``: a plasticity rule;
         each projection gets its own copy (rules carry traces), reachable as
         ``projection.rule``. Rules read this step's pre activity (not the delayed one). A rule
         must accept the activity kinds of ``pre`` and ``post`` (``rule.accepts``), and its
@@ -170,7 +171,8 @@ class Network:
         weights <= 0 needs w_min < 0 <= w_max, e.g. ``STDP(w_min=-1.0, w_max=0.0)``).
         """
         if isinstance(post, (list, tuple)):
-            return [self.connect(pre, p, connectivity, weight, delay, target, rule, sparse)
+            return [self.connect(pre, p, connectivity, weight, delay, target, rule, sparse,
+                                 source=source)
                     for p in post]
         self._require(pre)
         self._require(post)
@@ -206,7 +208,7 @@ class Network:
             delay = delay(rng, n_syn)
         steps = self._delay_steps(delay)
         rule = rule if rule is None else _copy_rule(rule)
-        proj = Projection(pre, post, weights, steps, target, rule, name)
+        proj = Projection(pre, post, weights, steps, target, rule, name, source)
         return self.add(proj)
 
     def _delay_steps(self, delay):

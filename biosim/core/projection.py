@@ -108,16 +108,27 @@ class Projection:
     arrive in this step, as in Brian2 with no delay).
 
     ``delay_steps`` is an int or one int per synapse (CSR). ``rule`` is a plasticity rule
-    updated every step from the current pre/post activity.
+    updated every step from the current pre/post activity. ``source``: the activity kind of
+    ``pre`` that is delivered (default its first, ``activity``); a reservoir's recurrent
+    projection delivers its ``"spikes"`` while its readouts read its rate. A rule reads
+    ``activity``, so a projection with a rule delivers the first kind.
     """
 
+    #: the delivered activity kind; None: the first (``activity``)
+    source = None
+
     def __init__(self, pre, post, weights: Weights, delay_steps=0, target="I", rule=None,
-                 name=None):
+                 name=None, source=None):
         if target not in post.inputs:
             check.fail("target", f"an input of population {post.name!r}: "
                                  f"{sorted(post.inputs)}", target)
         self.pre, self.post, self.weights, self.target = pre, post, weights, target
         self.rule = rule
+        if source is not None and source != pre.activity_kinds[0]:
+            self.source = check.choice("source", source, pre.activity_kinds)
+            if rule is not None:
+                check.fail("source", f"{pre.activity_kinds[0]!r} (the activity) for a "
+                                     "projection with a rule", source)
         self.name = name or f"{pre.name}->{post.name}"
         self.auto_name = name is None
         d = np.asarray(delay_steps, dtype=np.int64)
@@ -146,18 +157,22 @@ class Projection:
         """Dense weight matrix (a view for dense projections, a copy for CSR)."""
         return self.weights.W if self.weights.dense else self.weights.to_dense()
 
+    def pre_activity(self) -> np.ndarray:
+        """The delivered activity of ``pre`` (its ``source`` kind)."""
+        return self.pre.activity if self.source is None else self.pre.activity_of(self.source)
+
     def deliver(self, now: int) -> None:
         """Add the synaptic input of step ``now`` to the post buffer."""
         out = self.post.inputs[self.target]
         w = self.weights
         if self.history is None:
-            x = self.pre.activity
+            x = self.pre_activity()
             if x.dtype == np.bool_ and w.dense:
                 _dense_spikes(w.W, x, out)
                 return
         elif self.delay.ndim == 0:
             x = self.history[(now - 1 - int(self.delay)) % self.history.shape[0]]
-            if self.pre.activity.dtype == np.bool_ and w.dense:
+            if self.pre_activity().dtype == np.bool_ and w.dense:
                 _dense_spikes(w.W, x != 0.0, out)
                 return
         else:
@@ -175,4 +190,4 @@ class Projection:
     def record(self, now: int) -> None:
         """Remember this step's pre activity for delayed delivery."""
         if self.history is not None:
-            self.history[now % self.history.shape[0]] = self.pre.activity
+            self.history[now % self.history.shape[0]] = self.pre_activity()

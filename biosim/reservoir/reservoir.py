@@ -45,7 +45,8 @@ DEFAULT_DT = 0.5
 # ------------------------------------------------------------------ kernel records
 class State(NamedTuple):
     """Per-neuron state: v (mV), u, the filtered spike trains r (1/ms) and their rise
-    variable hr, the recurrent current J = W^T r and hJ, the spikes of the last step."""
+    variable hr, the recurrent current J and hJ (= W^T r and W^T hr once the last spikes are
+    delivered), the spikes of the last step (delivered at the start of the next)."""
 
     v: np.ndarray
     u: np.ndarray
@@ -121,11 +122,15 @@ def filter_step_numpy(x, hx, drive, syn):
 
 @njit(cache=True)
 def step(k, I_ext, cur, drive):
-    """One reservoir step (the order of the Network path): I = bias + I_ext + J(previous
-    step); the neurons step (:func:`biosim.neurons.izhikevich.izhikevich_update`); r filters
-    the spikes; J filters W^T spikes (delivered by the core CSR kernel). ``k`` is a
-    :class:`Kernel`; ``cur``/``drive`` are work buffers of length n."""
+    """One reservoir step, in the order of the Network path (projection, then population):
+    the spikes of the previous step are delivered by the core CSR kernel and J filters
+    W^T spikes; I = bias + I_ext + J; the neurons step
+    (:func:`biosim.neurons.izhikevich.izhikevich_update`); r filters the new spikes. ``k``
+    is a :class:`Kernel`; ``cur``/``drive`` are work buffers of length n."""
     st, nr = k.state, k.neurons
+    drive[:] = 0.0
+    _csr_values(k.W.data, k.W.indptr, k.W.indices, st.spikes, drive)
+    filter_step(st.J, st.hJ, drive, k.syn)
     for j in range(st.v.size):
         cur[j] = nr.bias[j] + I_ext[j] + st.J[j]
     for j in range(st.v.size):
@@ -133,9 +138,6 @@ def step(k, I_ext, cur, drive):
             st.v[j], st.u[j], nr.a[j], nr.b[j], nr.c[j], nr.d[j], cur[j], k.syn.dt, nr.q,
             nr.published)
     filter_step(st.r, st.hr, st.spikes, k.syn)
-    drive[:] = 0.0
-    _csr_values(k.W.data, k.W.indptr, k.W.indices, st.spikes, drive)
-    filter_step(st.J, st.hJ, drive, k.syn)
 
 
 @njit(cache=True)
@@ -301,18 +303,39 @@ class Reservoir:
                     f"reservoir: {name} became non-finite within a run of "
                     f"{steps * self.dt:g} ms (lower g, the inputs, bias or noise)")
 
-    def currents(self, inputs) -> np.ndarray:
+    def currents(self, inputs, noise: bool = True) -> np.ndarray:
         """External current per step, shape (steps, n): inputs (steps, n_inputs) @ W_in,
-        plus Gaussian noise of std ``noise_std`` (drawn from the reservoir's stream)."""
+        plus (``noise``) Gaussian noise of std ``noise_std`` (drawn from the reservoir's
+        stream)."""
         x = check.array("inputs", inputs, ndim=2)
         check.memory("dt", 24.0 * x.shape[0] * self.n, f"{x.shape[0]} steps of {self.n} "
                      f"neurons at dt = {self.dt:g} ms", self.dt)
         if x.shape[1] != self.n_inputs:
             check.fail("inputs", f"shape (steps, n_inputs={self.n_inputs})", f"shape {x.shape}")
         I = x @ self.W_in
-        if self.noise_std > 0:
+        if noise and self.noise_std > 0:
             I += self.noise_std * self._noise_rng.standard_normal(I.shape)
         return I
+
+    def add_to(self, net, name: str = "reservoir"):
+        """Add this reservoir to a :class:`~biosim.core.Network` (of the same dt): its
+        neurons as a :class:`~biosim.reservoir.ReservoirPopulation` (its current state), its
+        recurrent weights as a core CSR projection of its spikes onto the input ``syn``
+        (filtered into J by the population), and, with
+        ``noise_std`` > 0, a ``GaussianNoise`` drawn from the network's stream. Inputs come
+        from the network: an ``ArrayCurrent`` of ``currents(x, noise=False)`` or projections
+        from other populations. Returns the population."""
+        from biosim.core import GaussianNoise
+        from biosim.core.projection import Projection, Weights
+        from biosim.reservoir.network import ReservoirPopulation
+
+        pop = net.add(ReservoirPopulation(self, name))
+        w = Weights(self.n, self.n, data=self.data.copy(), indptr=self.indptr.copy(),
+                    indices=self.indices.copy())
+        net.add(Projection(pop, pop, w, target="syn", source="spikes"))
+        if self.noise_std > 0:
+            net.add(GaussianNoise(pop, self.noise_std))
+        return pop
 
     def run(self, inputs, record_spikes=False):
         """Run the reservoir without readouts; returns the features r (steps, n) and,

@@ -105,6 +105,72 @@ def test_fused_kernel_equals_network_path():
     np.testing.assert_allclose(proj.W.T, ro.W_, atol=1e-10)
 
 
+def _reservoir_net(res, x, fused_noise=2.0):
+    import biosim as bs
+
+    net = bs.Network(dt=res.dt, seed=4)
+    pop = res.add_to(net)
+    net.add(bs.ArrayCurrent(pop, res.currents(x, noise=False)))
+    if fused_noise:
+        net.add(bs.GaussianNoise(pop, fused_noise, every=3))
+    mons = [net.monitor(pop, "spikes"), net.monitor(pop, "rate"),
+            net.monitor(pop, "r", indices=[0, 7], every=2)]
+    return net, pop, mons
+
+
+def test_reservoir_network_fused_equals_generic():
+    """A Network holding a reservoir (Reservoir.add_to: population, CSR recurrent projection,
+    ArrayCurrent and GaussianNoise inputs, monitors): Network.run picks the fused kernel, and
+    it gives the generic loop's spikes, state, buffers and records bit for bit, in chunks of
+    odd lengths; without noise the Network's fused run is Reservoir.run bit for bit."""
+    from biosim.reservoir import ReservoirPopulation
+
+    x = np.zeros((600, 1))
+    x[:100, 0] = 1
+    runs = []
+    for fused in (False, True):
+        res = Reservoir(80, g=150, bias_std=3, n_inputs=1, input_gain=15, tau_rise=2.0,
+                        tau_decay=20.0, seed=7)
+        net, pop, mons = _reservoir_net(res, x)
+        assert ReservoirPopulation.fused_runner(net) is not None
+        for ms in (20.5, 99.5, 180.0):
+            net.run(ms, fused=fused)
+        runs.append((pop, mons))
+    (a, ma), (b, mb) = runs
+    assert ma[0].i.size > 200
+    np.testing.assert_array_equal(ma[0].steps, mb[0].steps)
+    np.testing.assert_array_equal(ma[0].i, mb[0].i)
+    np.testing.assert_array_equal(ma[1].counts, mb[1].counts)
+    np.testing.assert_array_equal(ma[2].values, mb[2].values)
+    np.testing.assert_array_equal(ma[2].t, mb[2].t)
+    for key in a.state:
+        np.testing.assert_array_equal(a.state[key], b.state[key])
+    for key in a.inputs:
+        np.testing.assert_array_equal(a.inputs[key], b.inputs[key])
+    res = Reservoir(80, g=150, bias_std=3, n_inputs=1, input_gain=15, seed=7)
+    net, pop, mons = _reservoir_net(res, x, fused_noise=0.0)
+    net.run(300.0)
+    R, S = res.run(x[:600], record_spikes=True)
+    assert np.array_equal(np.nonzero(S), (mons[0].steps, mons[0].i))
+    assert np.array_equal(R[-1], pop.activity)
+
+
+def test_reservoir_population_checks():
+    import biosim as bs
+
+    res = Reservoir(10, seed=0)
+    with pytest.raises(BiosimError, match="dt"):
+        res.add_to(bs.Network(dt=0.25))
+    net = bs.Network(dt=0.5)
+    pop = res.add_to(net)
+    net.callback(lambda net: None)
+    assert type(pop).fused_runner(net) is None  # callbacks: the generic loop
+    with pytest.raises(BiosimError, match="source"):
+        net.connect(pop, pop, source="phase")  # not a kind of the reservoir
+    with pytest.raises(BiosimError, match="source"):
+        net.connect(pop, pop, source="spikes", rule=bs.Hebbian(0.1))  # rules read activity
+
+
 def test_offline_readout_consolidates_at_trial_end():
     """An offline readout does not change within a trial; its summed change equals the
     online rule's change computed with frozen weights (same eligibility, same errors)."""
