@@ -26,26 +26,31 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the CLI help of this checkout, whatever is installed
 ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|obj|exc):<code>(~?)([^<]*)</code>")
 PACKAGE = ROOT / "biosim"
-#: API pages: title -> modules (a package's public modules are added to it)
-TOP = {"biosim": ["biosim"], "command line": ["biosim.cli", "biosim.spec_cli"]}
+#: the command-line modules get their own API page
+CLI_MODULES = ["biosim.cli", "biosim.spec_cli"]
+
+
+def _modules(folder: Path, prefix: str) -> list[str]:
+    return [f"{prefix}.{f.stem}" for f in sorted(folder.glob("*.py"))
+            if not f.stem.startswith("_") and f"{prefix}.{f.stem}" not in CLI_MODULES]
 
 
 def api_pages() -> dict[str, list[str]]:
-    """``{page name: [module, ...]}``: the top level, then one page per subpackage."""
-    pages = dict(TOP)
+    """``{page name: [package, module, ...]}``: the top level (``biosim`` and its top-level
+    modules), one page per subpackage (the package, then each public module), the CLI."""
+    pages = {"biosim": ["biosim", *_modules(PACKAGE, "biosim")]}
     for pkg in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
-        mods = [f"biosim.{pkg.name}"] + [
-            f"biosim.{pkg.name}.{f.stem}" for f in sorted(pkg.glob("*.py"))
-            if not f.stem.startswith("_")]
-        pages[pkg.name] = mods
+        pages[pkg.name] = [f"biosim.{pkg.name}", *_modules(pkg, f"biosim.{pkg.name}")]
+    pages["command line"] = CLI_MODULES
     return pages
 
 
 def _api_markdown(name: str, modules: list[str]) -> str:
     lines = [f"# `{name}`" if name != "command line" else "# Command-line modules", ""]
     for i, mod in enumerate(modules):
-        # a package page opens with the package docstring; its members are its modules'
-        opts = "\n    options:\n      members: false" if i == 0 and name not in TOP else ""
+        # a package opens its page with its docstring; its members are its modules'
+        package = i == 0 and name != "command line"
+        opts = "\n    options:\n      members: false" if package else ""
         lines += [f"::: {mod}{opts}", ""]
     return "\n".join(lines)
 
