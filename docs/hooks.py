@@ -45,14 +45,39 @@ def api_pages() -> dict[str, list[str]]:
     return pages
 
 
+def _defined_in(path: Path) -> list[str]:
+    """Public classes and functions defined (not imported) in a file."""
+    tree = ast.parse(path.read_text())
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+            and not n.name.startswith("_")]
+
+
 def _api_markdown(name: str, modules: list[str]) -> str:
     lines = [f"# `{name}`" if name != "command line" else "# Command-line modules", ""]
     for i, mod in enumerate(modules):
-        # a package opens its page with its docstring; its members are its modules'
-        package = i == 0 and name != "command line"
-        opts = "\n    options:\n      members: false" if package else ""
+        # a package opens its page with its docstring and what its __init__ defines; what
+        # it re-exports is documented in the module that defines it
+        opts = ""
+        if i == 0 and name != "command line":
+            own = _defined_in(PACKAGE.parent / mod.replace(".", "/") / "__init__.py")
+            opts = "\n    options:\n      members: " + (str(own) if own else "false")
         lines += [f"::: {mod}{opts}", ""]
     return "\n".join(lines)
+
+
+def _api_file(name: str) -> str:
+    return f"api/{name.replace(' ', '_')}.md"
+
+
+def on_config(config):
+    # the "API reference" section of the nav lists every generated page (new packages too)
+    for entry in config["nav"] or []:
+        if isinstance(entry, dict) and "API reference" in entry:
+            entry["API reference"] = [
+                {("Command-line modules" if n == "command line" else
+                  "biosim" if n == "biosim" else f"biosim.{n}"): _api_file(n)}
+                for n in api_pages()]
+    return config
 
 
 @event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
@@ -61,7 +86,7 @@ def on_files(files, config):
         files.append(File(f"notebooks/{nb.name}", str(ROOT), config["site_dir"],
                           config["use_directory_urls"]))
     for name, modules in api_pages().items():
-        files.append(File.generated(config, f"api/{name.replace(' ', '_')}.md",
+        files.append(File.generated(config, _api_file(name),
                                     content=_api_markdown(name, modules)))
     return files
 
