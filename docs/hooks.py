@@ -69,9 +69,23 @@ def _api_file(name: str) -> str:
     return f"api/{name.replace(' ', '_')}.md"
 
 
+def _notebook_title(path: Path) -> str:
+    """The notebook's first heading (without the '#'), else its file name."""
+    import json
+
+    for cell in json.loads(path.read_text())["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and src.startswith("# "):
+            return src.splitlines()[0][2:].strip()
+    return path.stem
+
+
 def on_config(config):
     # the "API reference" section of the nav lists every generated page (new packages too)
     for entry in config["nav"] or []:
+        if isinstance(entry, dict) and "Notebooks" in entry:   # every notebook, new ones too
+            entry["Notebooks"] = [{_notebook_title(nb): f"notebooks/{nb.name}"}
+                                  for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))]
         if isinstance(entry, dict) and "API reference" in entry:
             entry["API reference"] = [
                 {("Command-line modules" if n == "command line" else
