@@ -387,7 +387,8 @@ for path, value, field, then in [
     cases(field, lambda p=path, v=value, t=then: spec_with(p, v, "what_when", t))
 for path, value, field in [
         ("force.alpha", 0.0, "force.alpha"), ("force.lam", 2.0, "force.lam"),
-        ("force.every", 0, "force.every"), ("run.train_ms", -1.0, "run.train_ms"),
+        ("force.every_ms", 0, "force.every_ms"), ("force.every_ms", 0.1, "force.every_ms"),
+        ("force.every", 20, "force.every"), ("run.train_ms", -1.0, "run.train_ms"),
         ("reservoir.tau_decay", 0.0, "reservoir.tau_decay")]:
     cases(field, lambda p=path, v=value: spec_with(p, v, "force_sine"))
 

@@ -7,12 +7,15 @@ A spec is a TOML table. ``kind`` (default ``"network"``) says what builds it:
   names a builder registered with :func:`register_population_model` (core registers
   ``"poisson"``; :mod:`biosim.neurons` registers ``"izhikevich"`` and ``"lif"``);
 - any other kind is registered by its family with :func:`register_kind` (the reservoir
-  registers ``"what_when"`` and ``"force_sine"``).
+  registers ``"what_when"`` and ``"force_sine"``), with its schema: core checks the sections
+  and fields (names, types, units) as for ``"network"``, then the family builds.
 
 Families register on import; ``import biosim`` imports the families that do, so core names
 none of them. Errors name the field (``populations.exc.n: expected an integer >= 1, got -5``).
 Times, rates and voltages may be written with units (``dt = "0.5 ms"``, ``rate = "20 Hz"``);
-:func:`validate` converts them in place to numbers in ms, Hz and mV (see ``UNITS``).
+:func:`validate` converts them in place to numbers in ms, Hz and mV (see ``UNITS``; any
+field named ``*_ms`` is in ms, ``*_hz`` in Hz). In specs a time is in ms (a field named
+``*_ms`` when the name does not say it); counts of steps are a Python matter.
 ``load_model("izhikevich2003")`` finds ``models/izhikevich2003.toml``; ``override`` changes
 one numeric field by its dotted path (``connections.0.weight.high``), as sweeps do.
 """
@@ -54,7 +57,8 @@ MONITORS = {"spikes": (ANY, None), "rate": (ANY, None)}
 #: numeric fields that have a unit (any table): a string such as "2 s" is converted
 UNITS = {"dt": "ms", "duration": "ms", "tau_m": "ms", "refractory": "ms", "delay": "ms",
          "every": "ms", "rate": "Hz", "c": "mV", "v0": "mV", "v_peak": "mV", "v_rest": "mV",
-         "v_reset": "mV", "v_thresh": "mV"}
+         "v_reset": "mV", "v_thresh": "mV", "tau_rise": "ms", "tau_decay": "ms",
+         "tau_e": "ms"}
 TOP = {"kind": (STR, None), "name": (STR, None), "description": (STR, None),
        "network": (ANY, None), "populations": (ANY, None), "connections": (ANY, None),
        "inputs": (ANY, None), "monitors": (ANY, None)}
@@ -68,12 +72,19 @@ def _fields(where: str, table, schema: dict, required=()) -> None:
         if key not in schema:
             check.fail(field, "a known field (one of: " + ", ".join(schema) + ")", "unknown")
         kind, rule = schema[key]
-        if kind == NUM and key in UNITS and isinstance(value, str):
-            value = table[key] = check.number(field, value, unit=UNITS[key])
+        unit = _unit(key)
+        if kind == NUM and unit and isinstance(value, str):
+            value = table[key] = check.number(field, value, unit=unit)
         _value(field, value, kind, rule)
     for key in required:
         if key not in table:
             check.fail(f"{where}.{key}" if where else key, "a value (required)", "missing")
+
+
+def _unit(key: str) -> str | None:
+    if key in UNITS:
+        return UNITS[key]
+    return "ms" if key.endswith("_ms") else "Hz" if key.endswith("_hz") else None
 
 
 def _value(field, value, kind, rule):
@@ -109,7 +120,10 @@ def validate(spec: dict) -> dict:
     if not isinstance(kind, str):
         check.fail("kind", "a string", kind)
     if kind != "network":
-        return _family(kind).validate(spec)
+        family = _family(kind)
+        if family.schema is not None:
+            check_sections(spec, family.schema)
+        return family.validate(spec)
     _fields("", spec, TOP, required=("network", "populations"))
     _fields("network", spec["network"], NETWORK, required=("dt",))
     net = spec["network"]
@@ -160,6 +174,16 @@ def validate(spec: dict) -> dict:
     return spec
 
 
+def check_sections(spec: dict, schema: dict) -> None:
+    """Check a family's spec against its ``schema`` ({section: {field: (type, constraint)}}):
+    the top fields (kind, name, description and the sections), each section a table of
+    known fields of the right type; unit strings converted in place."""
+    top = {k: TOP[k] for k in ("kind", "name", "description")}
+    _fields("", spec, {**top, **{section: (ANY, None) for section in schema}})
+    for section, fields in schema.items():
+        _fields(section, spec.get(section, {}), fields)
+
+
 def _list(field, x) -> list:
     if not isinstance(x, list):
         check.fail(field, "an array of tables ([[" + field + "]])", x)
@@ -197,10 +221,12 @@ class PopulationModel:
 
 @dataclass(frozen=True)
 class Kind:
-    """A spec kind other than ``"network"``: ``validate(spec) -> spec`` and
-    ``evaluate(spec, seed) -> {metric: float}``."""
+    """A spec kind other than ``"network"``: ``validate(spec) -> spec``,
+    ``evaluate(spec, seed) -> {metric: float}`` and ``schema`` ({section: {field: (type,
+    constraint)}}, checked by core before ``validate``; None: the family checks all)."""
     validate: object
     evaluate: object
+    schema: dict | None = None
 
 
 #: model name -> PopulationModel, filled by the families on import
@@ -218,12 +244,15 @@ def register_population_model(name: str, build, fields: dict, max_dt=None) -> No
                                               max_dt or (lambda table: None))
 
 
-def register_kind(kind: str, validate, evaluate) -> None:
+def register_kind(kind: str, validate, evaluate, schema: dict | None = None) -> None:
     """Let specs of ``kind = kind`` be validated and evaluated (run by sweeps and
-    ``biosim run``) by the family's ``validate(spec)`` and ``evaluate(spec, seed)``."""
+    ``biosim run``) by the family's ``validate(spec)`` and ``evaluate(spec, seed)``.
+    ``schema``: the kind's sections, {section: {field: (type, constraint)}} as in
+    :data:`NETWORK`; core checks names, types and units first (the same loader and errors
+    as ``"network"``), then calls ``validate``, which builds."""
     if kind == "network":
         check.fail("kind", "a name other than 'network'", kind)
-    KINDS[kind] = Kind(validate, evaluate)
+    KINDS[kind] = Kind(validate, evaluate, schema)
 
 
 # ------------------------------------------------------------------ loading

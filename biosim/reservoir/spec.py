@@ -1,53 +1,60 @@
 """Specs of the reservoir family, as TOML: ``kind = "what_when"`` (a reservoir, a
 three-factor readout and the task, ``models/what_when.toml``) and ``kind = "force_sine"``
-(Nicola & Clopath's FORCE sinusoid). :func:`evaluate_spec` runs one seed and returns the
-metrics that a sweep records. Both kinds are registered with :mod:`biosim.core.spec` when
-this module is imported."""
+(Nicola & Clopath's FORCE sinusoid). Both kinds are registered with :mod:`biosim.core.spec`
+with their schemas when this module is imported, so they load through the same loader,
+schema checks and units as ``izhikevich2003.toml``; :func:`evaluate_spec` runs one seed and
+returns the metrics that a sweep records. Times are in ms (``force.every_ms``: the RLS
+period, a multiple of ``reservoir.dt``); the reservoir's dt defaults to
+:data:`~biosim.reservoir.reservoir.DEFAULT_DT` (what_when) or 0.04 ms (force_sine, Nicola &
+Clopath's step)."""
 from __future__ import annotations
 
 import numpy as np
 
 from biosim.core import validation as check
-from biosim.core.spec import register_kind
+from biosim.core.spec import ANY, BOOL, INT, NUM, STR, check_sections, register_kind
+from biosim.reservoir.reservoir import DEFAULT_DT
+from biosim.reservoir.task import WHAT_UNTIL
 
-RESERVOIR = {"n", "frac_exc", "p", "g", "w_exc", "w_inh", "tau_rise", "tau_decay", "dt",
-             "bias", "bias_std", "noise_std", "input_p", "input_gain"}
+#: dt of force_sine specs (Nicola & Clopath's step), ms
+FORCE_DT = 0.04
+RESERVOIR = {
+    "n": (INT, "int>=1"), "frac_exc": (NUM, "prob"), "p": (NUM, "prob"), "g": (NUM, "nonneg"),
+    "w_exc": (NUM, "nonneg"), "w_inh": (NUM, "nonneg"), "tau_rise": (NUM, "nonneg"),
+    "tau_decay": (NUM, "pos"), "dt": (NUM, "pos"), "bias": (NUM, None),
+    "bias_std": (NUM, "nonneg"), "noise_std": (NUM, "nonneg"), "input_p": (NUM, "prob"),
+    "input_gain": (NUM, None),
+}
+#: kind -> section -> field -> (type, constraint), checked by biosim.core.spec
 KINDS = {
     "what_when": {
         "reservoir": RESERVOIR,
-        "readout": {"eta_when", "eta_what", "tau_e", "gate_floor", "center",
-                    "expect_threshold", "stimulus_gain", "consolidate"},
-        "task": {"trial_ms", "cue_onset", "cue_ms", "stimulus_ms", "target_width",
-                 "gate_halfwidth", "what_until", "blocks"},
+        "readout": {"eta_when": (NUM, "nonneg"), "eta_what": (NUM, "nonneg"),
+                    "tau_e": (NUM, "pos"), "gate_floor": (NUM, "prob"), "center": (BOOL, None),
+                    "expect_threshold": (NUM, None), "stimulus_gain": (NUM, None),
+                    "consolidate": (STR, ("trial", "block"))},
+        "task": {"trial_ms": (NUM, "pos"), "cue_onset": (NUM, "nonneg"),
+                 "cue_ms": (NUM, "pos"), "stimulus_ms": (NUM, "pos"),
+                 "target_width": (NUM, "pos"), "gate_halfwidth": (NUM, "pos"),
+                 "what_until": (STR, WHAT_UNTIL), "blocks": (ANY, None)},
     },
     "force_sine": {
         "reservoir": RESERVOIR,
-        "force": {"alpha", "every", "lam", "feedback"},
-        "run": {"settle_ms", "train_ms", "test_ms", "frequency_hz"},
+        "force": {"alpha": (NUM, "pos"), "every_ms": (NUM, "pos"), "lam": (NUM, "pos"),
+                  "feedback": (NUM, None)},
+        "run": {"settle_ms": (NUM, "pos"), "train_ms": (NUM, "pos"), "test_ms": (NUM, "pos"),
+                "frequency_hz": (NUM, "pos")},
     },
 }
 
 
 def _sections(spec):
-    """The spec's kind and its sections as dicts (unknown fields rejected)."""
+    """The spec's kind and its sections as dicts (checked by :mod:`biosim.core.spec`)."""
     if not isinstance(spec, dict):
         check.fail("spec", "a TOML table", spec)
     kind = check.choice("kind", spec.get("kind", "what_when"), tuple(KINDS))
-    schema = KINDS[kind]
-    for key in spec:
-        if key not in {"kind", "name", "description", *schema}:
-            check.fail(key, "one of " + ", ".join(["kind", "name", "description", *schema]),
-                       "unknown")
-    out = {}
-    for name, fields in schema.items():
-        table = spec.get(name, {})
-        if not isinstance(table, dict):
-            check.fail(name, "a table", table)
-        for key in table:
-            if key not in fields:
-                check.fail(f"{name}.{key}", "one of " + ", ".join(sorted(fields)), "unknown")
-        out[name] = dict(table)
-    return kind, out
+    check_sections(spec, KINDS[kind])
+    return kind, {name: dict(spec.get(name, {})) for name in KINDS[kind]}
 
 
 def _in(section, fn, *args, **kw):
@@ -72,8 +79,8 @@ def build(spec: dict, seed=None):
     if "blocks" not in task_kw:
         check.fail("task.blocks", "a list of [[task.blocks]] tables", "missing")
     s_res, s_task = np.random.SeedSequence(seed).spawn(2)
-    _in("reservoir", check.positive, "dt", res_kw.get("dt", 0.5))  # the task's dt too
-    task = _in("task", WhatWhenTask, task_kw.pop("blocks"), dt=res_kw.get("dt", 0.5),
+    dt = res_kw.get("dt", DEFAULT_DT)  # the task's dt too
+    task = _in("task", WhatWhenTask, task_kw.pop("blocks"), dt=dt,
                seed=s_task, **task_kw)
     n_stim = task.n_stimuli
     opts = {"expect_threshold": _in("readout", check.number, "expect_threshold",
@@ -104,10 +111,18 @@ def _build_force(sec, seed):
     from biosim.reservoir.reservoir import Reservoir
 
     s_res, s_force = np.random.SeedSequence(seed).spawn(2)
-    res_kw = {"dt": 0.04, "tau_rise": 2.0, "tau_decay": 20.0, "bias": 1000.0, **sec["reservoir"]}
+    res_kw = {"dt": FORCE_DT, "tau_rise": 2.0, "tau_decay": 20.0, "bias": 1000.0,
+              **sec["reservoir"]}
     reservoir = _in("reservoir", Reservoir, model="nicola_clopath", n_inputs=0, seed=s_res,
                     **res_kw)
-    force = _in("force", FORCE, 1, seed=s_force, **sec["force"])
+    force_kw = dict(sec["force"])
+    if "every_ms" in force_kw:  # ms in the spec, steps in Python
+        every = force_kw.pop("every_ms") / reservoir.dt
+        if abs(every - round(every)) > 1e-9 or round(every) < 1:
+            check.fail("force.every_ms", f"a multiple of reservoir.dt = {reservoir.dt:g} ms",
+                       every * reservoir.dt)
+        force_kw["every"] = int(round(every))
+    force = _in("force", FORCE, 1, seed=s_force, **force_kw)
     run = {"settle_ms": 500.0, "train_ms": 2000.0, "test_ms": 1000.0, "frequency_hz": 5.0,
            **sec["run"]}
     for key, value in run.items():

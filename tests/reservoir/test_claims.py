@@ -226,21 +226,37 @@ def test_spec_evaluates():
     assert abs(m["amplitude_when"] - m["expected_when"]) < 0.2
 
 
-FORCE_SINE = {  # the text of models/force_sine.toml, as a dict
-    "kind": "force_sine",
-    "reservoir": {"n": 500, "p": 0.1, "g": 15811.39, "tau_rise": 2.0, "tau_decay": 20.0,
-                  "dt": 0.04, "bias": 1000.0},
-    "force": {"alpha": 0.5, "every": 20, "lam": 1.0, "feedback": 5000.0},
-    "run": {"settle_ms": 500.0, "train_ms": 2000.0, "test_ms": 1000.0, "frequency_hz": 5.0},
-}
-
-
 def test_force_sine_spec():
-    """kind = "force_sine" through evaluate_spec: the Nicola & Clopath sine with N = 500
-    (test correlation 0.97-0.998 over seeds 1-6; with N = 300 one seed in six gave 0.83)."""
-    from biosim.reservoir import evaluate_spec
+    """models/force_sine.toml through core's loader and evaluate: the Nicola & Clopath sine
+    with N = 500 (test correlation 0.97-0.998 over seeds 1-6; with N = 300 one seed in six
+    gave 0.83). The spec's times are in ms (force.every_ms = 0.8: RLS every 20 steps)."""
+    spec = load_spec("force_sine")
+    assert spec["force"]["every_ms"] == 0.8
+    assert evaluate(spec, 1)["test_correlation"] > 0.9
 
-    assert evaluate_spec(FORCE_SINE, 1)["test_correlation"] > 0.9
+
+def test_reservoir_specs_take_units():
+    """The reservoir kinds use core's schema: unit strings are converted (ms, Hz) and wrong
+    types are named by core, as for izhikevich2003.toml."""
+    import copy
+
+    from biosim.core import BiosimError
+    from biosim.core.spec import validate
+
+    spec = copy.deepcopy(load_spec("what_when"))
+    spec["reservoir"]["dt"] = "500 us"
+    spec["task"]["trial_ms"] = "0.4 s"
+    spec = validate(spec)
+    assert spec["reservoir"]["dt"] == 0.5 and spec["task"]["trial_ms"] == 400.0
+    spec["readout"]["center"] = "yes"
+    with pytest.raises(BiosimError, match="readout.center: expected true or false"):
+        validate(spec)
+    force = copy.deepcopy(load_spec("force_sine"))
+    force["run"]["frequency_hz"] = "5 Hz"
+    assert validate(force)["run"]["frequency_hz"] == 5.0
+    force["force"]["every_ms"] = 0.9  # not a multiple of dt = 0.04 ms
+    with pytest.raises(BiosimError, match="force.every_ms"):
+        validate(force)
 
 
 @pytest.mark.parametrize("section, field, value, match", [
