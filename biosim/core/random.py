@@ -18,3 +18,16 @@ def spawn_seeds(seed, n: int) -> list[np.random.SeedSequence]:
     check.seed("seed", seed)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return ss.spawn(n)
+
+
+def generator_state(rng: np.random.Generator) -> dict:
+    """A Generator's state as JSON-safe data (its large integers as strings), for files."""
+    s = rng.bit_generator.state
+    inner = {k: str(v) if isinstance(v, int) else v for k, v in s["state"].items()}
+    return {**{k: v for k, v in s.items() if k != "state"}, "state": inner}
+
+
+def set_generator_state(rng: np.random.Generator, state: dict) -> None:
+    """Put ``rng`` back to a state from :func:`generator_state`."""
+    inner = {k: int(v) if isinstance(v, str) else v for k, v in state["state"].items()}
+    rng.bit_generator.state = {**state, "state": inner}

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from biosim.core import io
+from biosim.core.random import generator_state, set_generator_state
 from biosim.core.validation import BiosimError, fail
 
 FORMAT = "biosim.vpr.TrainingCheckpoint"
@@ -45,20 +46,16 @@ class TrainingCheckpoint:
         if saved.get("key") != self.key:
             fail("checkpoint", "a checkpoint of this model's parameters and references "
                  "(delete it to start over)", str(self.path))
-        from biosim.vpr.snn_numba import _set_rng_state
-
         net.set_training_state(saved["net"])
-        _set_rng_state(rng, saved["rng"])
+        set_generator_state(rng, saved["rng"])
         return int(saved["epoch"])
 
     def write(self, epoch: int, net, rng) -> None:
-        from biosim.vpr.snn_numba import _rng_state
-
         if self._new.exists():
             shutil.rmtree(self._new)
         io.write_folder(self._new, FORMAT, VERSION, {"key": self.key, "epoch": epoch,
                                                      "net": net.training_state(),
-                                                     "rng": _rng_state(rng)})
+                                                     "rng": generator_state(rng)})
         if self.path.exists():
             os.replace(self.path, self._old)
         os.replace(self._new, self.path)

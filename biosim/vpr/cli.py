@@ -322,7 +322,7 @@ def _reference_list(data: dict) -> list:
 
 
 def train(args) -> int:
-    """Train and save; with the numba backend a checkpoint is written to ``OUT/checkpoint``
+    """Train and save. VPRSNN (either backend) writes a checkpoint to ``OUT/checkpoint``
     after every epoch, and the same command resumes an interrupted run from it."""
     from biosim.core.io import atomic_path
 
@@ -350,20 +350,17 @@ def train(args) -> int:
         print(f"trained on {len(model.places_)} places ({len(model.history_['epoch'])} "
               f"epochs, best {model.best_epoch_}); saved to {out}")
         return 0
-    checkpoint = None
-    if model.backend == "numba":  # every epoch, so that the same command resumes a kill
-        from biosim.vpr.checkpoint import TrainingCheckpoint
+    from biosim.vpr.checkpoint import TrainingCheckpoint
 
-        checkpoint = Path(args.out) / "checkpoint"
-        if checkpoint.exists() or checkpoint.with_name("checkpoint.old").exists():
-            print(f"resuming from the checkpoint in {checkpoint}")
+    checkpoint = Path(args.out) / "checkpoint"  # every epoch: the same command resumes a kill
+    if checkpoint.exists() or checkpoint.with_name("checkpoint.old").exists():
+        print(f"resuming from the checkpoint in {checkpoint}")
     model.fit(refs, checkpoint=checkpoint)
     out = model.save(args.out)
     saved = dict(cfg, frames=frames.tolist(), n_frames=int(n_frames))
     with atomic_path(out / "train_config.json") as tmp:
         tmp.write_text(json.dumps(saved, indent=1))
-    if checkpoint is not None:
-        TrainingCheckpoint(checkpoint, "").remove()
+    TrainingCheckpoint(checkpoint, "").remove()
     print(f"trained {len(model.places_)} places in {len(model.modules_)} module(s); "
           f"saved to {out}")
     return 0

@@ -186,7 +186,7 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         ``references``: a :class:`biosim.vpr.datasets.Traverse`, a uint8 image stack, or a
         list of either (e.g. VPRSNN's two reference traverses); ``place_ids`` (for stacks):
         the place of each image (default: image index), one array per traverse.
-        ``checkpoint`` (numba backend): a folder where the training state is written after
+        ``checkpoint``: a folder where the training state is written after
         every epoch (data only; the previous checkpoint is replaced only once the new one
         is complete). A fit given a folder holding a checkpoint of the same parameters and
         references resumes after its last epoch and ends with the same model as an
@@ -221,9 +221,6 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         if checkpoint is not None:
             from biosim.vpr.checkpoint import TrainingCheckpoint
 
-            if self.backend != "numba":
-                fail("checkpoint", "the numba backend (torch training does not resume yet)",
-                     self.backend)
             ckpt = TrainingCheckpoint(checkpoint, self._fingerprint(pix, travs))
             start = ckpt.resume(net, rng)
             if start > self.epochs:

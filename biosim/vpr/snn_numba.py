@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core.io import data_class
-from biosim.core.random import make_rng
+from biosim.core.random import generator_state, make_rng, set_generator_state
 from biosim.core.validation import array, choice, fail, integer, number, positive
 
 
@@ -424,20 +424,6 @@ def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.nda
             for m, x in enumerate(pixels_per_module)]
 
 
-def _rng_state(rng) -> dict:
-    """A Generator's state as JSON-safe data (its 128-bit integers as strings)."""
-    s = rng.bit_generator.state
-    return {"bit_generator": s["bit_generator"], "state": str(s["state"]["state"]),
-            "inc": str(s["state"]["inc"]), "has_uint32": s["has_uint32"],
-            "uinteger": s["uinteger"]}
-
-
-def _set_rng_state(rng, s: dict) -> None:
-    rng.bit_generator.state = {"bit_generator": s["bit_generator"],
-                               "state": {"state": int(s["state"]), "inc": int(s["inc"])},
-                               "has_uint32": s["has_uint32"], "uinteger": s["uinteger"]}
-
-
 class NumbaVPRSNN:
     """Independent VPRSNN modules on the CPU (numba), ``n_jobs`` modules at a time in threads
     (the kernel releases the GIL; results do not depend on ``n_jobs``).
@@ -471,13 +457,13 @@ class NumbaVPRSNN:
         Poisson streams), as plain data: :meth:`set_training_state` continues exactly."""
         return {"modules": [{k: m[k] for k in ("W", "delays", "theta")} for m in self.modules],
                 "state": [s if s is not None else {} for s in self._state],
-                "run_seeds": [_rng_state(r) for r in self._run_seeds]}
+                "run_seeds": [generator_state(r) for r in self._run_seeds]}
 
     def set_training_state(self, saved: dict) -> None:
         self.set_modules(saved["modules"])
         self._state = [{k: np.array(v) for k, v in s.items()} or None for s in saved["state"]]
         for r, s in zip(self._run_seeds, saved["run_seeds"]):
-            _set_rng_state(r, s)
+            set_generator_state(r, s)
 
     def set_modules(self, modules: list[dict]):
         """Replace every module's ``W``, ``delays`` and ``theta`` (e.g. from a saved model)."""

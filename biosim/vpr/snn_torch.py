@@ -73,6 +73,25 @@ class TorchVPRSNN:
         """Forget the dynamic state (voltages, conductances, traces); keep W and theta."""
         self._state = None
 
+    def training_state(self) -> dict:
+        """Everything a training run changes (weights, thresholds, dynamic state, the
+        generator), as NumPy data: :meth:`set_training_state` continues exactly."""
+        st = {} if self._state is None else {
+            k: v.cpu().numpy() if hasattr(v, "cpu") else np.asarray(v, np.int64)
+            for k, v in self._state.items()}
+        return {"modules": [{k: m[k] for k in ("W", "delays", "theta")} for m in self.modules],
+                "state": st, "generator": self._gen.get_state().numpy()}
+
+    def set_training_state(self, saved: dict) -> None:
+        import torch
+
+        self.set_modules(saved["modules"])
+        st = saved["state"]
+        self._state = None if not st else {
+            k: int(v) if k == "clock" else torch.tensor(v, device=self.device)
+            for k, v in st.items()}
+        self._gen.set_state(torch.from_numpy(np.asarray(saved["generator"], np.uint8)))
+
     def _fresh_state(self):
         import torch
 

@@ -62,16 +62,21 @@ def test_kill_9_then_the_same_command_resumes(tmp_path, capsys):
     assert not (out / "checkpoint").exists()
 
 
-def test_fit_in_parts_equals_one_fit(tmp_path):
+@pytest.mark.parametrize("backend", ["numba", pytest.param(
+    "torch", marks=[pytest.mark.torch, pytest.mark.slow])])  # torch on a CPU: ~1 min
+def test_fit_in_parts_equals_one_fit(tmp_path, backend):
     """Two fits on one checkpoint folder (epochs 2, then 4) give the 4-epoch model."""
+    if backend == "torch":
+        pytest.importorskip("torch")
     refs = synthetic_route(8, CONDITIONS, seed=1).reference.images
-    whole = SpikingPlaceRecognizer(module_size=4, epochs=4, seed=3).fit(refs)
-    SpikingPlaceRecognizer(module_size=4, epochs=2, seed=3).fit(refs, checkpoint=tmp_path / "c")
-    parts = SpikingPlaceRecognizer(module_size=4, epochs=4, seed=3).fit(
-        refs, checkpoint=tmp_path / "c")
+    kw = dict(module_size=4, seed=3, shuffle=True, backend=backend)
+    whole = SpikingPlaceRecognizer(epochs=4, **kw).fit(refs)
+    SpikingPlaceRecognizer(epochs=2, **kw).fit(refs, checkpoint=tmp_path / "c")
+    parts = SpikingPlaceRecognizer(epochs=4, **kw).fit(refs, checkpoint=tmp_path / "c")
     for m1, m2 in zip(whole.modules_, parts.modules_):
         np.testing.assert_array_equal(m1["W"], m2["W"])
         np.testing.assert_array_equal(m1["theta"], m2["theta"])
+    np.testing.assert_array_equal(whole.counts_[0], parts.counts_[0])
     with pytest.raises(BiosimError, match="^checkpoint: "):   # other parameters
         SpikingPlaceRecognizer(module_size=4, epochs=4, seed=4).fit(
             refs, checkpoint=tmp_path / "c")
