@@ -10,6 +10,7 @@ import math
 import os
 import time
 import traceback
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -17,6 +18,33 @@ import numpy as np
 from biosim.core.validation import BiosimError
 
 DASK_TRIES = 2  # submissions of a point whose task Dask gave up on
+DASK_LOST = 5  # submissions of a point whose finished result was lost
+RESULT_S = 30.0  # s to fetch a finished result before it counts as lost
+NO_WORKERS_S = 60.0  # s without a worker before a sweep on Dask says so
+
+
+class _NoWorkers:
+    """A cluster whose workers all died and did not come back would make the sweep wait
+    forever: our own LocalCluster is an error after ``NO_WORKERS_S``, another cluster (which
+    may be adaptive, waiting for a batch queue) a warning."""
+
+    def __init__(self, client, own):
+        self.client, self.own, self.since, self.warned = client, own, None, False
+
+    def check(self):
+        if self.client.nthreads():
+            self.since = None
+            return
+        self.since = self.since or time.monotonic()
+        if time.monotonic() - self.since < NO_WORKERS_S:
+            return
+        message = (f"the Dask cluster has had no workers for {NO_WORKERS_S:.0f} s (they died "
+                   "and did not restart); finished points are stored, rerun to resume")
+        if self.own:
+            raise BiosimError(f"backend: {message}")
+        if not self.warned:
+            warnings.warn(f"sweep: {message}; still waiting", RuntimeWarning, stacklevel=2)
+            self.warned = True
 
 
 def _local_cluster(LocalCluster, workers):
@@ -84,9 +112,10 @@ def run_dask(fn, feed, reserved, address, workers):
     take down with it), at most two per worker thread at a time. Dask reruns the tasks of a
     worker that died and gives up on a task after its ``allowed-failures`` (``KilledWorker``);
     such a point is submitted once more, since a healthy point may have been queued on the
-    dying worker, and recorded as an error if it fails again.
+    dying worker, and recorded as an error if it fails again. A finished point whose result
+    cannot be fetched within ``RESULT_S`` (lost with a dying worker) is submitted again.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster, wait
 
     cluster = None
     if isinstance(address, Client):
@@ -96,27 +125,39 @@ def run_dask(fn, feed, reserved, address, workers):
             cluster = address = _local_cluster(LocalCluster, workers)
         client = Client(address)
     try:
-        futures, done = {}, as_completed()
+        futures = {}  # future -> (task, tries, lost results)
 
-        def submit(tasks, tries=1):
+        def submit(tasks, tries=1, lost=0):
             for key, params, seed in tasks:
                 future = client.submit(run_point, fn, params, seed, reserved, pure=False)
-                futures[future] = (key, params, seed), tries
-                done.add(future)
+                futures[future] = (key, params, seed), tries, lost
 
         slots = max(2, 2 * sum(client.nthreads().values()))
         submit(feed.take(slots, wait=True))
-        for future in done:
-            task, tries = futures.pop(future)
+        idle = _NoWorkers(client, cluster is not None)
+        while futures:
             try:
-                result = future.result()
-            except Exception as e:  # e.g. KilledWorker: never an exception of fn
-                if tries < DASK_TRIES:
-                    submit([task], tries + 1)
-                    continue
-                result = {"status": "error", "error": f"worker died: {type(e).__name__}: {e}",
-                          "traceback": traceback.format_exc(), "wall_s": float("nan")}
-            feed.done([(task[0], result)])
+                done = wait(list(futures), timeout=10.0, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                idle.check()
+                continue
+            for future in done:
+                task, tries, lost = futures.pop(future)
+                try:
+                    result = future.result(timeout=RESULT_S)
+                except Exception as e:  # KilledWorker, a lost result: never an error of fn
+                    if isinstance(e, TimeoutError):
+                        future.cancel()
+                        lost += 1
+                    else:
+                        tries += 1
+                    if tries <= DASK_TRIES and lost < DASK_LOST:
+                        submit([task], tries, lost)
+                        continue
+                    result = {"status": "error", "traceback": traceback.format_exc(),
+                              "error": f"worker died: {type(e).__name__}: {e}",
+                              "wall_s": float("nan")}
+                feed.done([(task[0], result)])
             submit(feed.take(slots - len(futures), wait=not futures))
     finally:
         if client is not address:
