@@ -27,6 +27,7 @@ import numpy as np
 
 from biosim.core import validation as check
 from biosim.core.random import make_rng
+from biosim.reservoir.reservoir import DEFAULT_DT
 
 #: ends of the what target
 WHAT_UNTIL = ("trial_end", "stimulus")
@@ -54,7 +55,7 @@ class WhatWhenTask:
     trial_ms : float
         Trial length in ms.
     dt : float
-        Time step in ms.
+        Time step in ms (default the reservoir's, :data:`~biosim.reservoir.reservoir.DEFAULT_DT`).
     cue_onset, cue_ms, stimulus_ms : float
         Cue onset and duration, stimulus duration (ms).
     target_width : float
@@ -67,7 +68,7 @@ class WhatWhenTask:
     seed : int, SeedSequence or Generator
     """
 
-    def __init__(self, blocks, *, trial_ms=500.0, dt=0.5, cue_onset=20.0, cue_ms=50.0,
+    def __init__(self, blocks, *, trial_ms=500.0, dt=DEFAULT_DT, cue_onset=20.0, cue_ms=50.0,
                  stimulus_ms=50.0, target_width=20.0, gate_halfwidth=40.0, what_until="trial_end",
                  seed=None):
         self.trial_ms = check.positive("trial_ms", trial_ms, "ms")
