@@ -141,7 +141,8 @@ class _Worker:
         # the kernel's parent-death signal follows the thread that started the child
         main = threading.current_thread() is threading.main_thread()
         code = _BOOT.format(r=r_child, w=w_child, ppid=os.getpid(), kernel_signal=main)
-        self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(r_child, w_child))
+        self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(r_child, w_child),
+                                     stdin=subprocess.DEVNULL)  # the terminal is the parent's
         os.close(r_child)
         os.close(w_child)
         self.conn_out = Connection(w_parent, readable=False)
