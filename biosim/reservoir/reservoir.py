@@ -317,12 +317,12 @@ class Reservoir:
             I += self.noise_std * self._noise_rng.standard_normal(I.shape)
         return I
 
-    def add_to(self, net, name: str = "reservoir"):
+    def add_to(self, net, name: str = "reservoir", noise: bool = True):
         """Add this reservoir to a :class:`~biosim.core.Network` (of the same dt): its
         neurons as a :class:`~biosim.reservoir.ReservoirPopulation` (its current state), its
         recurrent weights as a core CSR projection of its spikes onto the input ``syn``
-        (filtered into J by the population), and, with
-        ``noise_std`` > 0, a ``GaussianNoise`` drawn from the network's stream. Inputs come
+        (filtered into J by the population), and, with ``noise`` and ``noise_std`` > 0, a
+        ``GaussianNoise`` drawn from the network's stream. Inputs come
         from the network: an ``ArrayCurrent`` of ``currents(x, noise=False)`` or projections
         from other populations. Returns the population."""
         from biosim.core import GaussianNoise
@@ -333,17 +333,38 @@ class Reservoir:
         w = Weights(self.n, self.n, data=self.data.copy(), indptr=self.indptr.copy(),
                     indices=self.indices.copy())
         net.add(Projection(pop, pop, w, target="syn", source="spikes"))
-        if self.noise_std > 0:
+        if noise and self.noise_std > 0:
             net.add(GaussianNoise(pop, self.noise_std))
         return pop
 
     def run(self, inputs, record_spikes=False):
-        """Run the reservoir without readouts; returns the features r (steps, n) and,
-        when asked, the spike raster (steps, n) as bool."""
+        """Run the reservoir without readouts, on a :class:`~biosim.core.Network`
+        (:meth:`add_to`, an ``ArrayCurrent`` of :meth:`currents`, monitors of r and the
+        spikes; ``Network.run`` picks the fused kernel :func:`run_features`), from and back
+        to this reservoir's state. Returns the features r (steps, n) and, when asked, the
+        spike raster (steps, n) as bool."""
+        import warnings
+
+        from biosim.core import ArrayCurrent, Network
+        from biosim.core.validation import BiosimWarning
+
         I = self.currents(inputs)
         T = I.shape[0]
-        R = np.zeros((T, self.n))
-        S = np.zeros((T, self.n), np.bool_) if record_spikes else np.zeros((0, self.n), np.bool_)
-        run_features(self.kernel(), I, R, S)
+        net = Network(dt=self.dt)  # draws nothing: the noise is in I, from this stream
+        pop = self.add_to(net, noise=False)
+        net.add(ArrayCurrent(pop, I))
+        rates = net.monitor(pop, "r")
+        spikes = net.monitor(pop, "spikes") if record_spikes else None
+        with warnings.catch_warnings():  # a run of a few steps is meant here
+            warnings.simplefilter("ignore", BiosimWarning)
+            try:
+                net.run(T * self.dt, fused=True)
+            finally:
+                self.state = pop.state
         self.check_finite(T)
-        return (R, S) if record_spikes else R
+        R = rates.values.reshape(T, self.n)
+        if not record_spikes:
+            return R
+        S = np.zeros((T, self.n), np.bool_)
+        S[spikes.steps, spikes.i] = True
+        return R, S
