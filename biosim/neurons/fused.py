@@ -44,7 +44,7 @@ def _lower_bound(x, lo, hi, value):
     return lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _deliver_span(lo, hi, now, I, ring, fired_list, n_fired, last_spike, pj_dense, pj_pre,
                   pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense, csr_data,
                   csr_post, csr_ptr, syn_delay):
@@ -67,9 +67,10 @@ def _deliver_span(lo, hi, now, I, ring, fired_list, n_fired, last_spike, pj_dens
                 if i < 0 or i >= npre:
                     continue
                 if pj_dense[p]:
-                    wr = w_dense[pj_w[p] + i * npost:pj_w[p] + (i + 1) * npost]
-                    for j in range(j0, j1):
-                        Ip[j] += wr[j]
+                    w0 = pj_w[p] + i * npost
+                    wr, Ir = w_dense[w0 + j0:w0 + j1], Ip[j0:j1]
+                    for j in range(wr.size):  # from 0: no negative-index checks (vectorises)
+                        Ir[j] += wr[j]
                 else:
                     s0, s1 = csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]
                     if not whole:
