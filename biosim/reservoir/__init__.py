@@ -4,7 +4,7 @@ what/when prediction task and its metrics. ``kind = "what_when"`` specs are run 
 :func:`evaluate_spec`."""
 from biosim.reservoir import metrics
 from biosim.reservoir.experiment import run_force, run_three_factor
-from biosim.reservoir.force import FORCE
+from biosim.reservoir.force import FORCE, RLS
 from biosim.reservoir.network import LinearReadout, ReservoirPopulation
 from biosim.reservoir.readout import ThreeFactorReadout
 from biosim.reservoir.reservoir import Reservoir
@@ -12,5 +12,5 @@ from biosim.reservoir.spec import build, evaluate_spec, validate_spec
 from biosim.reservoir.task import Trial, WhatWhenTask
 
 __all__ = ["metrics", "Reservoir", "ReservoirPopulation", "LinearReadout", "ThreeFactorReadout",
-           "FORCE", "WhatWhenTask", "Trial",
+           "FORCE", "RLS", "WhatWhenTask", "Trial",
            "run_three_factor", "run_force", "build", "evaluate_spec", "validate_spec"]

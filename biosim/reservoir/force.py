@@ -19,6 +19,7 @@ from numba import njit
 
 from biosim.core import validation as check
 from biosim.core.estimator import Estimator
+from biosim.core.plasticity import Rule
 from biosim.core.random import make_rng
 from biosim.reservoir.reservoir import step as reservoir_step
 
@@ -56,6 +57,16 @@ def rls_step(W, P, r, err, lam, Pr):
             W[q, j] -= err[q] * c * Pr[j]
 
 
+@njit(cache=True)
+def linear_readout(W, r, y):
+    """y = W r for W (K, n), summed in the order of j (the outputs of every FORCE path)."""
+    for q in range(W.shape[0]):
+        acc = 0.0
+        for j in range(r.size):
+            acc += W[q, j] * r[j]
+        y[q] = acc
+
+
 def rls_step_numpy(W, P, r, err, lam):
     """NumPy twin of :func:`rls_step`; returns the new (W, P)."""
     Pr = P @ r
@@ -82,11 +93,7 @@ def run_force(k, I, rls, targets, every, train, Y):
                 acc += fb[q, j] * y[q]
             ext[j] = acc
         reservoir_step(k, ext, cur, drive)
-        for q in range(K):
-            acc = 0.0
-            for j in range(n):
-                acc += W[q, j] * r[j]
-            y[q] = acc
+        linear_readout(W, r, y)
         if train and t % every == 0:
             for q in range(K):
                 err[q] = y[q] - targets[t, q]
@@ -135,6 +142,10 @@ class FORCE(Estimator):
         """P <- I / alpha (forget the accumulated correlation, keep the weights)."""
         self.P_ = np.eye(self.P_.shape[0]) / self.alpha
 
+    def rule(self) -> RLS:
+        """The core rule that trains this readout on the generic Network path."""
+        return RLS(self.alpha, self.every, self.lam)
+
     def run(self, reservoir, inputs, targets=None, *, train=True):
         """Run from the reservoir's current state; returns the outputs (steps, K). With
         ``train`` the readout learns ``targets`` (steps, K)."""
@@ -155,3 +166,42 @@ class FORCE(Estimator):
             check.fail("alpha", "a FORCE run that stays finite (weights became non-finite; "
                                 "raise alpha or lower the feedback/recurrent gain)", self.alpha)
         return Y
+
+
+class RLS(Rule):
+    """FORCE's recursive least squares as a core plasticity rule, for a dense projection
+    from a reservoir (rate) to a readout (:class:`~biosim.reservoir.LinearReadout`): every
+    ``every`` updates (counted from the first), y = W^T r with this step's rate r, err = y -
+    target and one :func:`rls_step` on W and P (P(0) = I / alpha). The target is the
+    modulator ``"target"`` (one value per readout unit, set by a callback each step). This
+    is the learning of :meth:`FORCE.run` (same operations: tested equal); the readout
+    population's output lags one step, as every projection does.
+
+    Learned: ``P_`` (n_pre, n_pre), allocated at the first update; ``updates_``."""
+
+    accepts = ("rate", "analog")
+
+    def __init__(self, alpha=0.5, every=20, lam=1.0):
+        self.alpha = check.positive("alpha", alpha)
+        self.every = check.integer("every", every, low=1)
+        self.lam = check.number("lam", lam, low=0.0, high=1.0, low_open=True)
+        super().__init__([], modulators=("target",))
+        self.P_, self.updates_ = None, 0
+
+    def reset(self):
+        super().reset()
+        self.P_, self.updates_ = None, 0
+
+    def update(self, weights, x_pre, x_post, dt, mod):
+        if not weights.dense:
+            check.fail("weights", "a dense projection for RLS (all_to_all)", "CSR")
+        if x_pre.ndim != 1:
+            check.fail("activity", "one value per unit for RLS", f"shape {x_pre.shape}")
+        if self.P_ is None or self.P_.shape[0] != x_pre.size:
+            self.P_ = np.eye(x_pre.size) / self.alpha
+        if self.updates_ % self.every == 0:
+            W = weights.W.T  # (K, n), a view: rls_step writes the projection's weights
+            y = np.empty(W.shape[0])
+            linear_readout(W, x_pre, y)
+            rls_step(W, self.P_, x_pre, y - mod, self.lam, np.empty(x_pre.size))
+        self.updates_ += 1

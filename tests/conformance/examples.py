@@ -151,6 +151,16 @@ def _three_factor(seed):
     return net, rule
 
 
+def _rls(seed):
+    from biosim.reservoir import RLS, LinearReadout
+
+    net, pop = reservoir_pop(seed)
+    out = net.add(LinearReadout(2, name="out"))
+    proj = net.connect(pop, out, weight=bs.uniform(-0.1, 0.1), rule=RLS(alpha=1.0, every=2))
+    net.modulators["target"] = np.array([0.5, -0.5])
+    return net, proj.rule
+
+
 def _clipped(seed):
     from biosim.memory.population import ClusterWTA
 
@@ -359,6 +369,8 @@ EXAMPLES = {
         lambda s: rule_net(s, bs.Oja(eta=0.01), post="linear"), lambda: bs.Oja(eta=0.0)),
     "biosim.core.plasticity.ThreeFactor": Example(
         _three_factor, lambda: bs.ThreeFactor(eta=0.1, tau_e=0.0)),
+    "biosim.reservoir.force.RLS": Example(
+        _rls, _bad("biosim.reservoir.force.RLS", alpha=0.0)),
     "biosim.core.plasticity.ClippedHebbian": Example(
         _clipped, lambda: bs.ClippedHebbian().apply(np.zeros((2, 2)), [1, 0, 1], [1, 0])),
     "biosim.core.plasticity.LocalRule": Example(

@@ -171,6 +171,34 @@ def test_reservoir_population_checks():
         net.connect(pop, pop, source="spikes", rule=bs.Hebbian(0.1))  # rules read activity
 
 
+def test_force_as_a_core_rule_equals_force_run():
+    """FORCE on the generic Network path (the reservoir by add_to, a LinearReadout, the
+    core rule RLS on a dense projection, the target as a modulator set by a callback) learns
+    the weights and P of FORCE.run bit for bit (no feedback)."""
+    import biosim as bs
+    from biosim.reservoir import FORCE, LinearReadout
+
+    T = 300
+    x = np.zeros((T, 1))
+    x[:60, 0] = 1
+    target = np.sin(np.arange(T) / 15.0)[:, None]
+    kw = dict(g=100, bias_std=3, n_inputs=1, input_gain=15, seed=5)
+    force = FORCE(1, alpha=0.5, every=4)
+    res = Reservoir(50, **kw)
+    force.run(res, x, target)
+    res = Reservoir(50, **kw)
+    net = bs.Network(dt=res.dt, seed=0)
+    pop = res.add_to(net)
+    net.add(bs.ArrayCurrent(pop, res.currents(x)))
+    out = net.add(LinearReadout(1, name="out"))
+    proj = net.connect(pop, out, bs.all_to_all(), weight=np.zeros((50, 1)), rule=force.rule())
+    net.callback(lambda net: net.modulators.update(target=target[net.step_count]))
+    net.run(T * res.dt)
+    assert np.abs(force.W_).max() > 0.01
+    np.testing.assert_array_equal(proj.W.T, force.W_)
+    np.testing.assert_array_equal(proj.rule.P_, force.P_)
+
+
 def test_offline_readout_consolidates_at_trial_end():
     """An offline readout does not change within a trial; its summed change equals the
     online rule's change computed with frozen weights (same eligibility, same errors)."""
