@@ -16,7 +16,7 @@ class Input:
     """Adds to ``target.inputs[var]`` (all units, or ``indices``) every step."""
 
     def __init__(self, target, var: str = "I", indices=None):
-        if var not in target.inputs:
+        if not isinstance(var, str) or var not in target.inputs:
             check.fail("var", f"an input of population {target.name!r}: {sorted(target.inputs)}",
                        var)
         self.target, self.var = target, var

@@ -44,7 +44,7 @@ class Monitor:
                 f", but {describe(source)} is of kind {' and '.join(map(repr, kinds))}")
         self.source = source
         # the default name is read after the check: a bad source has no name
-        self.name = name or (f"{source.name}.{suffix}" if suffix
+        self.name = check.name("name", name) or (f"{source.name}.{suffix}" if suffix
                              else f"{type(self).__name__}({source.name})")
         self.auto_name = name is None  # the network makes a default name unique
 

@@ -176,7 +176,8 @@ class Network:
                     for p in post]
         self._require(pre)
         self._require(post)
-        connectivity = connectivity or all_to_all()
+        connectivity = all_to_all() if connectivity is None else connectivity
+        sparse = check.flag("sparse", sparse, allow_none=True)
         if not callable(connectivity):
             check.fail("connectivity", "all_to_all(), fixed_probability(p), fixed_indegree(k) "
                                        "or a callable", connectivity)
@@ -237,6 +238,8 @@ class Network:
         ``path=`` a folder the records stream to in chunks of ``chunk_mb`` MB, for long runs
         whose records would not fit in memory (see :class:`~biosim.core.monitors.Bounded`).
         """
+        if not isinstance(what, str):
+            check.fail("what", "'spikes', 'rate', 'w' or a variable name", what)
         bounded = what in ("spikes", "rate") or not (isinstance(source, Projection)
                                                       or what in ("r", "psi"))
         for key in storage:
@@ -277,6 +280,8 @@ class Network:
         when the network allows it (default), force it (True) or force the generic loop
         (False). A first run of fewer than 10 steps gives a warning (``run(2)`` is 2 ms)."""
         duration = check.nonnegative("duration", duration, "ms")
+        progress = check.flag("progress", progress, allow_none=True)
+        fused = check.flag("fused", fused, allow_none=True)
         if duration / self.dt > MAX_STEPS:
             check.fail("duration", f"at most {MAX_STEPS:.0e} steps of dt = {self.dt:g} ms "
                                    f"(this run is {duration / self.dt:.1e} steps; raise dt or "

@@ -61,6 +61,7 @@ class Population:
         self.n = check.integer("n", n, low=1)
         check.memory("n", 80.0 * self.n, f"{self.n} units", self.n)  # ~10 arrays of float64
         # unnamed: the network makes the default unique (izhikevich, izhikevich_1, ...)
+        check.name("name", name)
         self.name = name or type(self).__name__.lower()
         self.auto_name = name is None
         self.state: dict[str, np.ndarray] = {}
@@ -107,6 +108,8 @@ class Population:
 
     def variable(self, name: str) -> np.ndarray:
         """A state variable, an input buffer, the activity, or an activity kind, by name."""
+        if not isinstance(name, str):
+            check.fail("variable", "a variable name (a string)", name)
         if name in self.state:
             return self.state[name]
         if name in self.inputs:

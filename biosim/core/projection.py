@@ -119,7 +119,7 @@ class Projection:
 
     def __init__(self, pre, post, weights: Weights, delay_steps=0, target="I", rule=None,
                  name=None, source=None):
-        if target not in post.inputs:
+        if not isinstance(target, str) or target not in post.inputs:
             check.fail("target", f"an input of population {post.name!r}: "
                                  f"{sorted(post.inputs)}", target)
         self.pre, self.post, self.weights, self.target = pre, post, weights, target
@@ -129,7 +129,7 @@ class Projection:
             if rule is not None:
                 check.fail("source", f"{pre.activity_kinds[0]!r} (the activity) for a "
                                      "projection with a rule", source)
-        self.name = name or f"{pre.name}->{post.name}"
+        self.name = check.name("name", name) or f"{pre.name}->{post.name}"
         self.auto_name = name is None
         d = np.asarray(delay_steps, dtype=np.int64)
         if d.ndim and not d.size == weights.n_synapses:

@@ -99,7 +99,7 @@ def array(field: str, x, *, shape=None, dtype=float, finite=True, low=None, high
         x = to_unit(field, x, unit)
     try:
         a = np.asarray(x, dtype=dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         fail(field, f"an array of {np.dtype(dtype).name}", x)
     if ndim is not None and a.ndim != ndim:
         fail(field, f"a {ndim}-d array", f"shape {a.shape}")
@@ -125,6 +125,20 @@ def per_unit(field: str, x, n: int, *, low=None, high=None, unit=None) -> np.nda
     if a.shape != (n,):
         fail(field, f"a scalar or an array of length {n}", f"shape {a.shape}")
     return a.copy()
+
+
+def name(field: str, x):
+    """None or a non-empty string (names are keys: ``net[name]``)."""
+    if x is not None and (not isinstance(x, str) or not x):
+        fail(field, "a non-empty string or None", x)
+    return x
+
+
+def flag(field: str, x, allow_none=False):
+    """True or False (or None when allowed); numbers and strings are not flags."""
+    if (x is None and allow_none) or isinstance(x, (bool, np.bool_)):
+        return None if x is None else bool(x)
+    fail(field, "True or False" + (" or None" if allow_none else ""), x)
 
 
 def seed(field: str, x):
@@ -163,7 +177,11 @@ def _bytes(n: float) -> str:
 
 
 def choice(field: str, x, options) -> str:
-    if x not in options:
+    try:
+        known = isinstance(x, (str, int, float, type(None))) and x in options
+    except TypeError:
+        known = False
+    if not known:
         fail(field, "one of " + ", ".join(repr(o) for o in options), x)
     return x
 

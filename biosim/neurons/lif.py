@@ -48,7 +48,7 @@ class LIF(Population):
     def __init__(self, n, tau_m=20.0, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0, R=1.0,
                  refractory=2.0, *, conductance=False, E_e=0.0, E_i=-80.0, tau_e=5.0,
                  tau_i=10.0, v0=None, name=None):
-        self.conductance = bool(conductance)
+        self.conductance = check.flag("conductance", conductance)
         self.input_names = ("ge", "gi") if self.conductance else ("I",)
         super().__init__(n, name)
         self.tau_m = check.positive("tau_m", tau_m, "ms")

@@ -124,3 +124,70 @@ def test_fuzz_cli_arguments(argv):
         assert e.code == 2
     except BiosimError as e:
         assert "\n" not in str(e)
+
+
+# ------------------------------------------------------------------ Python API
+def _net():
+    import biosim as bs
+
+    net = bs.Network(dt=0.5, seed=1)
+    return net, net.add(bs.Izhikevich(4, name="a")), net.add(bs.LIF(3, name="b"))
+
+
+def _api(target, kw):
+    import biosim as bs
+
+    pick = lambda *names: {k: kw[k] for k in names if k in kw}  # noqa: E731
+    net, a, b = _net()
+    return {
+        "Izhikevich": lambda: bs.Izhikevich(3, **pick("a", "b", "c", "d", "v0", "u0", "v_peak",
+                                                      "scheme", "name")),
+        "LIF": lambda: bs.LIF(3, **pick("tau_m", "v_rest", "v_reset", "v_thresh", "R",
+                                        "refractory", "conductance", "name")),
+        "PoissonGroup": lambda: bs.PoissonGroup(3, kw.get("rates", 1.0)),
+        "SpikeGenerator": lambda: bs.SpikeGenerator(3, kw.get("indices", [0]),
+                                                    kw.get("times", [1.0])),
+        "ConstantCurrent": lambda: bs.ConstantCurrent(b, kw.get("amplitude", 1.0),
+                                                      **pick("var", "indices")),
+        "GaussianNoise": lambda: bs.GaussianNoise(b, kw.get("std", 1.0), kw.get("mean", 0.0),
+                                                  **pick("every", "var", "indices")),
+        "PoissonInput": lambda: bs.PoissonInput(b, kw.get("rate", 1.0), kw.get("weight", 1.0),
+                                                **pick("n_sources", "var")),
+        "connect": lambda: net.connect(a, b, **pick("connectivity", "weight", "delay", "target",
+                                                    "sparse", "name")),
+        "monitor": lambda: net.monitor(a, **pick("what", "indices", "every", "name", "window")),
+        "run": lambda: net.run(kw.get("duration", 1.0), **pick("progress", "fused")),
+        "STDP": lambda: net.connect(a, a, rule=bs.STDP(**pick("a_plus", "a_minus", "tau_plus",
+                                                              "tau_minus", "w_min", "w_max"))),
+        "fixed_probability": lambda: bs.fixed_probability(kw.get("p", 0.1),
+                                                          kw.get("allow_self", True)),
+        "Network": lambda: bs.Network(dt=kw.get("dt", 0.5), seed=kw.get("seed")),
+    }[target]
+
+
+API_KEYS = ["a", "b", "c", "d", "v0", "u0", "v_peak", "scheme", "name", "tau_m", "v_rest",
+            "v_reset", "v_thresh", "R", "refractory", "conductance", "rates", "indices", "times",
+            "amplitude", "var", "std", "mean", "every", "rate", "weight", "n_sources", "delay",
+            "target", "sparse", "connectivity", "what", "window", "duration", "progress",
+            "fused", "a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max", "p",
+            "allow_self", "dt", "seed"]
+api_values = st.one_of(scalars, st.none(), st.lists(st.floats(-5, 5), max_size=4),
+                       st.sampled_from([np.ones((2, 3)), {"a": 1}, object(), 2**70]))
+TARGETS = sorted([
+    "Izhikevich", "LIF", "PoissonGroup", "SpikeGenerator", "ConstantCurrent", "GaussianNoise",
+    "PoissonInput", "connect", "monitor", "run", "STDP", "fixed_probability", "Network"])
+
+
+@settings(max_examples=800, deadline=None, derandomize=True)
+@given(st.sampled_from(TARGETS), st.dictionaries(st.sampled_from(API_KEYS), api_values,
+                                                 max_size=3))
+def test_fuzz_python_api(target, kw):
+    """Constructors, connect, monitor and run with odd values: BiosimError or nothing."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _api(target, kw)()
+        except BiosimError as e:
+            assert "\n" not in str(e)
