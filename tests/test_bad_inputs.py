@@ -286,6 +286,11 @@ cases("populations.exc",
       lambda: runs_to_nan(std=1e200), lambda: runs_to_nan(w=1e306),
       lambda: runs_to_nan(w=1e306, fused=False), lambda: runs_to_nan(I=1e8, fused=False))
 
+cases("theta", lambda: __import__("biosim.oscillators.kuramoto", fromlist=["x"]).simulate(
+    np.linspace(0, 6, 10), 1.0, 0.01, 100, K=1e308),
+      lambda: __import__("biosim.oscillators.kuramoto", fromlist=["x"]).simulate(
+    np.linspace(0, 6, 10), 1e308, 0.01, 100, K=1.0))
+
 # --- specs (kind = "network") -------------------------------------------------------
 for path, value, field in [
         ("network.dt", 0, "network.dt"), ("network.dt", -1.0, "network.dt"),

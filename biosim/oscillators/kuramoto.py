@@ -322,6 +322,9 @@ def simulate(theta0, omega, dt, n_steps, *, K=0.0, coupling=None, alpha=0.0, sig
         _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, m, rk4,
                    noise, sigma, max(every, 1), r, psi, phases, done)
         done += m
+        if not np.isfinite(theta).all():  # once NaN, r and psi would look like numbers
+            raise check.BiosimError(f"theta: the phases became non-finite by t = "
+                                    f"{done * dt:g} (lower K, the coupling, omega or dt)")
     t = dt * np.arange(1, n_steps + 1)
     return KuramotoResult(t, r, psi, theta, phases if every else None)
 
