@@ -9,6 +9,8 @@ projection. A monitor built on a source of another kind is refused at once, with
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from biosim.core import validation as check
@@ -57,10 +59,10 @@ class Bounded:
     every record in memory. ``window`` (ms) keeps only the records of the last ``window`` ms;
     ``path`` (a folder) streams the records to disk: every ``chunk_mb`` MB of records is
     written, atomically, to ``path/chunk-000000.npz``, ``chunk-000001.npz``, ... (arrays
-    ``steps`` and ``i`` for spikes, ``t`` and ``values`` for states; read them with
-    ``np.load``), and the monitor's arrays read the chunks back followed by what is still
-    in memory (``flush()`` writes that too). Memory then stays under ~``chunk_mb`` MB
-    whatever the run length."""
+    ``steps`` and ``i`` for spikes, ``t`` and ``values`` for states, ``counts`` for rates;
+    read them with ``np.load``), and the monitor's arrays read the chunks back followed by
+    what is still in memory (``flush()`` writes that too). Memory then stays under
+    ~``chunk_mb`` MB (plus the window) whatever the run length. One folder per monitor."""
 
     _columns: tuple[str, ...] = ()
 
@@ -82,16 +84,18 @@ class Bounded:
         self._n_chunks, self._pending = 0, 0
 
     def _added(self, n_bytes: int) -> None:
+        """Count what was recorded; past ``chunk_mb`` MB, write a chunk or trim."""
         self._pending += n_bytes
-        if (self.window is not None or self.path is not None) and \
-                self._pending > self.chunk_mb * 1e6:
-            self.flush() if self.path is not None else self._trim()
-            self._pending = 0
+        if self._pending <= self.chunk_mb * 1e6:
+            return
+        if self.path is not None:
+            self.flush()
+        elif self.window is not None:
+            self._trim()
+        self._pending = 0
 
     def flush(self) -> None:
         """Write the records held in memory to the next chunk file (with ``path``)."""
-        from pathlib import Path
-
         from biosim.core.io import save_npz
 
         arrays = self._memory()
@@ -104,8 +108,6 @@ class Bounded:
 
     def _columns_read(self) -> dict:
         """Every record: the chunk files, then memory."""
-        from pathlib import Path
-
         parts = []
         for k in range(self._n_chunks if self.path is not None else 0):
             with np.load(Path(self.path) / f"chunk-{k:06d}.npz", allow_pickle=False) as f:
