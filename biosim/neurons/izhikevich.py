@@ -58,14 +58,18 @@ def izhikevich_update(v, u, a, b, c, d, I, dt, q, published):
     fired). Shared by every Izhikevich kernel (generic, fused, reservoir) so that all do the
     same floating-point operations (with the 2003 coefficients, those of v' = 0.04 v^2 + 5 v
     + 140 - u + I exactly: C = 1 and v_u = 0 change no bit)."""
+    # v_u = 0 and C = 1 (the 2003 form) skip an operation that changes no bit: the loop
+    # invariant branches let LLVM keep the 2003 loop as fast as a hard-coded one
     if published:
         h = 0.5 * dt / q.C
         v += h * (q.k2 * v * v + q.k1 * v + q.k0 - u + I)
         v += h * (q.k2 * v * v + q.k1 * v + q.k0 - u + I)
-        u += dt * a * (b * (v - q.v_u) - u)
+        u += dt * a * (b * (v - q.v_u if q.v_u != 0.0 else v) - u)
     else:
-        dv = (q.k2 * v * v + q.k1 * v + q.k0 - u + I) / q.C
-        u += dt * a * (b * (v - q.v_u) - u)
+        dv = q.k2 * v * v + q.k1 * v + q.k0 - u + I
+        if q.C != 1.0:
+            dv /= q.C
+        u += dt * a * (b * (v - q.v_u if q.v_u != 0.0 else v) - u)
         v += dt * dv
     if v >= q.v_peak:
         return c, u + d, True
