@@ -14,6 +14,8 @@ thread on its own range of units: the same results for any number of threads.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numba import get_num_threads, njit, prange
 
@@ -232,14 +234,36 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_li
     return n_spk
 
 
-def _rows_sorted(w) -> bool:
-    """Whether each CSR row lists its post units in increasing order."""
-    d = np.diff(w.indices)
-    starts = w.indptr[1:-1]
-    starts = starts[(starts > 0) & (starts < w.indices.size)] - 1  # a row's first: skip
-    ok = d >= 0
-    ok[starts] = True
-    return bool(ok.all())
+#: per network: the CSR index arrays last seen and (their uint32 concatenation, whether every
+#: row is sorted), so that repeated runs skip both (O(synapses)); weights are copied every
+#: run (they may change in place), index arrays are not expected to (see Weights.col_syn)
+_INDEX_CACHE = weakref.WeakKeyDictionary()
+
+
+def _csr_indices(net, parts):
+    """(post units of every CSR synapse as uint32, whether each row lists them sorted) for
+    ``parts`` = [(indices, indptr), ...]; cached per network while the arrays are the same."""
+    hit = _INDEX_CACHE.get(net)
+    if hit is not None and len(hit[0]) == len(parts) and \
+            all(a is b and p is q for (a, p), (b, q) in zip(hit[0], parts)):
+        return hit[1], hit[2]
+    posts = _cat([idx for idx, _ in parts], np.uint32)
+    ok = True
+    for idx, ptr in parts:
+        d = np.diff(idx) >= 0
+        starts = ptr[1:-1]
+        d[starts[(starts > 0) & (starts < idx.size)] - 1] = True  # a row's first: no order
+        ok = ok and bool(d.all())
+    _INDEX_CACHE[net] = (list(parts), posts, ok)
+    return posts, ok
+
+
+def _weights(parts):
+    """The CSR weights as one float64 array: the projection's own when there is one (the
+    kernel then reads the live weights), else a copy."""
+    if len(parts) == 1:
+        return np.ascontiguousarray(parts[0], np.float64)
+    return _cat(parts, np.float64)
 
 
 def _cat(parts, dtype):
@@ -282,18 +306,18 @@ class _Runner:
                 n_w += w.W.size
             else:
                 data.append(w.data)
-                posts.append(w.indices)
+                posts.append((w.indices, w.indptr))
                 ptrs.append(w.indptr + n_syn)
                 n_syn += w.data.size
                 n_ptr += w.indptr.size
         i64 = np.int64
+        csr_post, sorted_rows = _csr_indices(net, posts)
         self.pj = (np.array(dense, np.bool_), np.array(pre, i64), np.array(npre, i64),
                    np.array(post, i64), np.array(npost, i64), np.array(delay, i64),
                    np.array(pw, i64), np.array(pptr, i64), _cat(w_dense, np.float64),
-                   _cat(data, np.float64), _cat(posts, np.uint32), _cat(ptrs, i64),
+                   _weights(data), csr_post, _cat(ptrs, i64),
                    self._syn_delays(projections))
         # threads split the units; a CSR row's range is found by bisection (rows sorted)
-        sorted_rows = all(w.dense or _rows_sorted(w) for w in (pr.weights for pr in projections))
         self.n_threads = get_num_threads() if sorted_rows and self.N >= PARALLEL_MIN_UNITS \
             else 1
         # inputs

@@ -239,3 +239,17 @@ def test_threads_give_the_same_result(monkeypatch, make):
     assert out[1]["mon0"][0].size > 50  # the network is active
     assert_same(snapshot(ref), out[1])
     assert_same(out[1], out[2])
+
+
+def test_weights_changed_between_runs_are_used():
+    """The kernel keeps a network's CSR index arrays between runs but reads the weights anew:
+    weights scaled in place, and a projection's index array replaced, between two runs give
+    the generic loop's result."""
+    nets = [net_mixed(), net_mixed()]
+    for net, fused_path in zip(nets, (False, True)):
+        net.run(40.0, fused=fused_path)
+        net.projections[0].weights.data *= 3.0
+        w = net.projections[1].weights
+        w.indices = (w.indices + 1) % w.n_post  # new targets: the cached copy must not be used
+        net.run(60.0, fused=fused_path)
+    assert_same(snapshot(nets[0]), snapshot(nets[1]))
