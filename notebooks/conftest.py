@@ -4,7 +4,7 @@ import pytest
 
 from biosim.vpr.datasets import nordland_root
 
-NEEDS_NORDLAND = {"spiking_vpr_nordland.ipynb"}
+NEEDS_NORDLAND = {"spiking_vpr_nordland.ipynb", "vpr_surrogate.ipynb"}
 
 
 def pytest_collection_modifyitems(config, items):
