@@ -166,9 +166,11 @@ def cost(ds, test: slice, models: dict) -> dict:
     out = {}
     for neuron, model in models.items():
         model.descriptors(q[:64])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.descriptors(q)
-        out[neuron] = dict(model.activity(q), queries_per_s=len(q) / (time.perf_counter() - t0))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        out[neuron] = dict(model.activity(q), queries_per_s=len(q) / wall,
+                           queries_per_cpu_s=len(q) / cpu, load=os.getloadavg()[0])
     return out
 
 
@@ -186,6 +188,9 @@ def markdown(res: dict, costs: dict, timing: dict, n_test: int) -> str:
         sad = {b["block"]: b["R@1"] for b in rows["SAD"]["blocks"]}
         for name in ORDER:
             r = rows[name]
+            if not r["blocks"]:
+                lines.append(f"| {name} | not run | | | | | | |")
+                continue
             cells = [name if len(r["blocks"]) == n_blocks
                      else f"{name} (first {len(r['blocks'])} blocks)"]
             for m in ("R@1", "R@5", "AUC"):
@@ -199,12 +204,14 @@ def markdown(res: dict, costs: dict, timing: dict, n_test: int) -> str:
         lines.append("")
     s, r = costs["leaky"], costs["relu"]
     lines += ["| model | spikes / query | mean rate (spikes / neuron / step) | synaptic ops / "
-              "query | MACs / query | queries/s (CPU) | training s (wall / CPU time) |",
+              "query | MACs / query | queries/s (wall / CPU time, 1 thread) | training s (wall / CPU time) |",
               "|---|---|---|---|---|---|---|",
               f"| spiking | {s['spikes']:.0f} | {s['rate']:.3f} | {s['synaptic_ops']:.3g} | "
-              f"{s['input_macs']:.3g} (first layer, once) | {s['queries_per_s']:.0f} | "
+              f"{s['input_macs']:.3g} (first layer, once) | {s['queries_per_s']:.0f} / "
+              f"{s['queries_per_cpu_s']:.0f} | "
               f"{timing['leaky']['train_s']:.0f} / {timing['leaky']['train_cpu_s']:.0f} |",
-              f"| ReLU twin | - | - | - | {r['macs']:.3g} | {r['queries_per_s']:.0f} | "
+              f"| ReLU twin | - | - | - | {r['macs']:.3g} | {r['queries_per_s']:.0f} / "
+              f"{r['queries_per_cpu_s']:.0f} | "
               f"{timing['relu']['train_s']:.0f} / {timing['relu']['train_cpu_s']:.0f} |", ""]
     return "\n".join(lines)
 

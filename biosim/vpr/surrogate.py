@@ -138,7 +138,7 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
                  neuron: str = "leaky", epochs: int = 30, batch_size: int = 128,
                  lr: float = 2e-3, temperature: float = 0.1, shift=(4, 2),
                  contrast: float = 0.2, patience: int = 6, size=(64, 32), patch: int = 7,
-                 device: str = "cpu", batch_predict: int = 64, progress: bool = False,
+                 device: str = "cpu", batch_predict: int = 128, progress: bool = False,
                  seed=0):
         self.channels = tuple(channels)
         self.kernels = tuple(kernels)
