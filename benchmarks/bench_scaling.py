@@ -22,9 +22,11 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-from _common import QUICK, header, ratio, rounds, spread
-from bench_izhikevich import brian2_izhikevich, build, run_binary
+os.environ.setdefault("NUMBA_NUM_THREADS", str(os.cpu_count()))  # (bench_izhikevich: 1)
+
+import numpy as np  # noqa: E402
+from _common import QUICK, header, ratio, rounds, spread  # noqa: E402
+from bench_izhikevich import brian2_izhikevich, build, run_binary  # noqa: E402
 
 # N -> simulated ms (about the same number of synaptic events for N >= 10^4)
 SIZES = {1_000: 2000.0, 10_000: 500.0, 100_000: 100.0} if QUICK else \
