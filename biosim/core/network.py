@@ -333,12 +333,17 @@ class Network:
                     "(check the inputs, weights, parameters and dt)")
 
     def _fused_runner(self):
-        kinds = {type(p) for p in self.populations}
-        if len(kinds) == 1:
-            make = getattr(kinds.pop(), "fused_runner", None)
-            if make is not None:
-                return make(self)
-        return None
+        """The family's fused kernel: ``fused_runner(net)`` of the populations' class when
+        they share one, or of the first population's class when it sets ``fused_mixed``
+        (it checks the others: a reservoir with its readouts). None: the generic loop."""
+        if not self.populations:
+            return None
+        first = type(self.populations[0])
+        make = getattr(first, "fused_runner", None)
+        if make is None or not (getattr(first, "fused_mixed", False)
+                                or all(type(p) is first for p in self.populations)):
+            return None
+        return make(self)
 
     def _run_generic(self, n_steps: int) -> None:
         for _ in range(n_steps):

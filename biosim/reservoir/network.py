@@ -7,17 +7,25 @@
 spike/rate monitors and state monitors of r, the rate and the spikes) in the fused kernel of
 :func:`biosim.reservoir.reservoir.run_features` (the kernel of ``Reservoir.run``): the same
 floating-point operations in the same order as the generic loop, so the two give the same
-spikes and state bit for bit (tested)."""
+spikes and state bit for bit (tested). With a :class:`LinearReadout` trained by the core
+``ThreeFactor`` rule of ``ThreeFactorReadout.rule`` and a :class:`Teacher` (the network of
+:func:`build_network`) it runs the fused trial kernel
+:func:`biosim.reservoir.readout.run_trial`: the same spikes, and outputs and weights equal to
+rounding (the generic loop sums the readout with BLAS)."""
 from __future__ import annotations
 
 import numpy as np
+
+import math
 
 from biosim.core import ArrayCurrent, Network, Population
 from biosim.core import validation as check
 from biosim.core.connectivity import all_to_all
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
+from biosim.core.plasticity import ThreeFactor
 from biosim.core.projection import _csr_values
 from biosim.neurons.izhikevich import izhikevich_step
+from biosim.reservoir.readout import Learning, filtered_pre, run_trial
 from biosim.reservoir.reservoir import (Csr, Kernel, Neurons, Reservoir, State, Synapses,
                                         filter_step, run_features)
 
@@ -37,6 +45,8 @@ class ReservoirPopulation(Population):
 
     input_names = ("I", "syn")
     activity_kinds = ("rate", "spikes")
+    #: Network.run asks this class for a fused kernel also when readouts are beside it
+    fused_mixed = True
 
     def __init__(self, reservoir, name="reservoir"):
         if not isinstance(reservoir, Reservoir):
@@ -77,17 +87,42 @@ class LinearReadout(Population):
         self.activity[:] = self.inputs["I"]
 
 
+class Teacher:
+    """A callback that sets the three-factor rule's modulators every step n:
+    ``error`` = targets[n] - y(n) (y the ``readout``'s activity) and ``gate`` = 1 where
+    window[n] > 0, else ``gate_floor``. ``targets`` (steps, K), ``window`` (steps,) or
+    (steps, K). Add it with ``net.callback(teacher)``."""
+
+    def __init__(self, readout, targets, window, gate_floor=0.0):
+        self.readout = readout
+        self.targets = check.array("targets", targets, ndim=2)
+        if self.targets.shape[1] != readout.n:
+            check.fail("targets", f"shape (steps, {readout.n})", f"shape {self.targets.shape}")
+        window = np.asarray(window, float)
+        window = window[:, None] if window.ndim == 1 else window
+        self.window = np.ascontiguousarray(np.broadcast_to(window, self.targets.shape))
+        self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
+        self.__name__ = "teacher"
+
+    def __call__(self, net):
+        n = net.step_count
+        net.modulators["error"] = self.targets[n] - self.readout.activity
+        net.modulators["gate"] = np.where(self.window[n] > 0, 1.0, self.gate_floor)
+
+
 #: state monitors the fused kernel records: variable -> R (features) or S (spikes)
 _RECORDED = {"r": "R", "rate": "R", "activity": "R", "spikes": "S"}
 
 
 class _Runner:
     """``advance(n)`` for :meth:`Network.run`: the inputs' rows of the chunk are summed by the
-    inputs themselves (same values and random streams as the generic loop), then
-    :func:`run_features` steps the reservoir and the monitors take the records."""
+    inputs themselves (same values and random streams as the generic loop), then the kernel
+    steps the reservoir (:func:`run_features`, or :func:`run_trial` with a readout) and the
+    monitors take the records."""
 
-    def __init__(self, net, pop, proj, monitors):
+    def __init__(self, net, pop, proj, monitors, readout=None):
         self.net, self.pop, self.proj, self.monitors = net, pop, proj, monitors
+        self.readout = readout  # (LinearReadout, its projection, Teacher) or None
         n = pop.n
         if proj is None:
             self.csr = Csr(np.zeros(0), np.zeros(n + 1, np.int64), np.zeros(0, np.int64))
@@ -115,15 +150,50 @@ class _Runner:
                            res.scheme == "published"),
                    Synapses(dt, res.tau_rise, res.tau_decay), self.csr)
         R, S = np.empty((n_steps, pop.n)), np.empty((n_steps, pop.n), np.bool_)
-        run_features(k, I[:-1], R[:-1], S[:-1])
+        if self.readout is None:
+            run = lambda lo, hi: run_features(k, I[lo:hi], R[lo:hi], S[lo:hi])  # noqa: E731
+        else:
+            run, Y = self._learning(k, I, S, now, n_steps)
+        run(0, n_steps - 1)
         pop.inputs["I"][:] = I[-1]  # the buffers as the generic loop leaves them
         pop.inputs["syn"][:] = 0.0
         _csr_values(*self.csr, s["spikes"], pop.inputs["syn"])
-        run_features(k, I[-1:], R[-1:], S[-1:])
-        self._record(now, n_steps, R, S)
+        run(n_steps - 1, n_steps)
+        if self.readout is not None:
+            self._leave_readout(Y, now + n_steps - 1)
+        self._record(now, n_steps, R, S, None if self.readout is None else Y)
         net.step_count = now + n_steps
 
-    def _record(self, now, n, R, S):
+    def _learning(self, k, I, S, now, n_steps):
+        out, proj, teacher = self.readout
+        if now + n_steps > teacher.targets.shape[0]:
+            check.fail("targets", f"rows for steps up to {now + n_steps} (the teacher has "
+                                  f"{teacher.targets.shape[0]})", "too few")
+        rule, n, K = proj.rule, self.pop.n, out.n
+        if rule.eligibility_ is None:  # allocated as the rule's first update would
+            rule.eligibility_ = np.zeros(n * K)
+            rule.pre_trace, rule.post_trace = np.zeros(n), np.zeros(K)
+        learn = Learning(proj.weights.W.T, rule.eligibility_.reshape(n, K).T, np.zeros((K, n)),
+                         np.ones(K, np.bool_), np.full(K, rule.eta),
+                         math.exp(-self.net.dt / rule.tau_e), teacher.gate_floor, False)
+        targets = teacher.targets[now:now + n_steps]
+        window = teacher.window[now:now + n_steps]
+        Y = np.empty((n_steps, K))
+
+        def run(lo, hi):
+            run_trial(k, I[lo:hi], learn, targets[lo:hi], window[lo:hi], Y[lo:hi], S[lo:hi])
+        return run, Y
+
+    def _leave_readout(self, Y, last):
+        """The readout's buffer, activity and the modulators as after the generic step."""
+        out, _, teacher = self.readout
+        out.inputs["I"][:] = Y[-1]
+        out.activity[:] = Y[-1]
+        self.net.modulators["error"] = teacher.targets[last] - Y[-1]
+        self.net.modulators["gate"] = np.where(teacher.window[last] > 0, 1.0,
+                                               teacher.gate_floor)
+
+    def _record(self, now, n, R, S, Y):
         dt = self.net.dt
         for m in self.monitors:
             if type(m) is SpikeMonitor:
@@ -132,7 +202,7 @@ class _Runner:
             elif type(m) is RateMonitor:
                 m.add_counts(S.sum(axis=1), dt)
             elif type(m) is StateMonitor:
-                X = R if _RECORDED[m.var] == "R" else S
+                X = Y if m.source is not self.pop else R if _RECORDED[m.var] == "R" else S
                 for r in range(n):
                     if (now + r) % m.every == 0:
                         x = X[r] if m.indices is None else X[r, m.indices]
@@ -142,32 +212,70 @@ class _Runner:
                     m.record(now + r, (now + r) * dt, dt)
 
 
+def _readout(net, pop):
+    """(LinearReadout, projection, Teacher) of a network the trial kernel runs, or None."""
+    pops, callbacks = net.populations, net.callbacks
+    if len(pops) != 2 or type(pops[1]) is not LinearReadout or len(callbacks) != 1:
+        return None
+    out, (teacher, every) = pops[1], callbacks[0]
+    if not isinstance(teacher, Teacher) or teacher.readout is not out or every != 1:
+        return None
+    found = [p for p in net.projections if p.post is out]
+    if len(found) != 1:
+        return None
+    proj = found[0]
+    rule = proj.rule
+    if (proj.pre is not pop or not proj.weights.dense or proj.max_delay or proj.target != "I"
+            or proj.source is not None or type(rule) is not ThreeFactor
+            or rule.kernel is not filtered_pre or rule.tau_pre is not None
+            or rule.tau_post is not None or set(rule.modulators) != {"error", "gate"}
+            or rule.w_min != -np.inf or rule.w_max != np.inf
+            or rule.params.tolist() != [1.0 - math.exp(-net.dt / rule.tau_e)]):
+        return None
+    return out, proj, teacher
+
+
 def _fused_runner(net):
     pops = net.populations
-    if len(pops) != 1 or net.callbacks or type(pops[0]) is not ReservoirPopulation:
-        return None
     pop = pops[0]
-    if len(net.projections) > 1:
+    if type(pop) is not ReservoirPopulation:
         return None
-    proj = net.projections[0] if net.projections else None
-    if proj is not None and (proj.weights.dense or proj.rule is not None or proj.max_delay
-                             or proj.target != "syn" or proj.source != "spikes"):
+    readout = None
+    if len(pops) > 1 or net.callbacks:
+        readout = _readout(net, pop)
+        if readout is None:
+            return None
+    recurrent = [p for p in net.projections if p.post is pop]
+    if len(recurrent) > 1 or len(net.projections) - len(recurrent) != (readout is not None):
         return None
-    if any(inp.var != "I" for inp in net.inputs):
+    proj = recurrent[0] if recurrent else None
+    if proj is not None and (proj.pre is not pop or proj.weights.dense or proj.rule is not None
+                             or proj.max_delay or proj.target != "syn"
+                             or proj.source != "spikes"):
+        return None
+    if any(inp.var != "I" or inp.target is not pop for inp in net.inputs):
         return None
     for m in net.monitors:
-        if type(m) is StateMonitor and m.var not in _RECORDED:
+        if type(m) is WeightMonitor and (m.source is not proj or proj is None):
             return None
-        if type(m) not in (SpikeMonitor, RateMonitor, StateMonitor, WeightMonitor):
+        if type(m) is not WeightMonitor and m.source is not pop:  # the readout's output
+            if readout is None or type(m) is not StateMonitor or m.source is not readout[0] \
+                    or m.var not in ("activity", "I", "analog"):
+                return None
+        elif type(m) is StateMonitor and (m.var not in _RECORDED
+                                          or (readout and _RECORDED[m.var] == "R")):
             return None
-    return _Runner(net, pop, proj, list(net.monitors))
+        elif type(m) not in (SpikeMonitor, RateMonitor, StateMonitor, WeightMonitor):
+            return None
+    return _Runner(net, pop, proj, list(net.monitors), readout)
 
 
 def build_network(reservoir, readout, inputs, targets, window, seed=None):
     """A Network equal to ``readout.trial(reservoir, inputs, targets, window)`` (all
     readouts online, one learning rate, uncentred features, no reservoir noise): the
-    reservoir added by :meth:`Reservoir.add_to`, a :class:`LinearReadout` and the core
-    ``ThreeFactor`` rule. Returns (net, readout projection, outputs list)."""
+    reservoir added by :meth:`Reservoir.add_to`, a :class:`LinearReadout`, the core
+    ``ThreeFactor`` rule and a :class:`Teacher`; ``Network.run`` runs it in the fused trial
+    kernel. Returns (net, readout projection, monitor of the outputs)."""
     if readout.center:
         check.fail("center", "False on the generic Network path", True)
     net = Network(dt=reservoir.dt, seed=seed)
@@ -178,18 +286,5 @@ def build_network(reservoir, readout, inputs, targets, window, seed=None):
     proj = net.connect(res, out, all_to_all(), weight=W0, rule=readout.rule(reservoir.dt,
                                                                            reservoir.n))
     net.add(ArrayCurrent(res, reservoir.currents(inputs, noise=False)))
-    targets = np.asarray(targets, float)
-    window = np.asarray(window, float)
-    window = np.broadcast_to(window[:, None] if window.ndim == 1 else window, targets.shape)
-    outputs = []
-
-    def teach(net):
-        n = net.step_count
-        y = out.activity.copy()
-        outputs.append(y)
-        gate = np.where(window[n] > 0, 1.0, readout.gate_floor)
-        net.modulators["error"] = targets[n] - y
-        net.modulators["gate"] = gate
-
-    net.callback(teach)
-    return net, proj, outputs
+    net.callback(Teacher(out, targets, window, readout.gate_floor))
+    return net, proj, net.monitor(out, "activity")

@@ -60,6 +60,8 @@ class Learning(NamedTuple):
     center: bool
 
 
+# numba's cache keys a kernel on its own file only: a change of reservoir.step (inlined
+# here) needs a change of this file too, or warm caches keep the old step
 @njit(cache=True)
 def run_trial(k, I, ro, targets, window, Y, S):
     """Fused trial: reservoir steps (:func:`biosim.reservoir.reservoir.step` on the
@@ -69,7 +71,8 @@ def run_trial(k, I, ro, targets, window, Y, S):
     Step n: y(n) = W x(n-1); reservoir step; M_k = G_k (target_k(n) - y_k(n));
     e <- e_decay e + (1 - e_decay) x(n); online k: W_k += eta_k M_k e_k dt, offline k:
     A_k += eta_k M_k e_k dt, with x = r (x = r - mean(r) if ``center``). Records y in Y
-    (steps, K) and spikes in S (if it has rows)."""
+    (steps, K) and spikes in S (if it has rows). ``Network.run`` runs a reservoir with a
+    three-factor readout (:func:`biosim.reservoir.network.build_network`) in this kernel."""
     r = k.state.r
     n = r.size
     W, E, A = ro.W, ro.E, ro.A

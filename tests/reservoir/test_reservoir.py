@@ -86,7 +86,8 @@ def test_double_exponential_filter_closed_form():
 
 def test_fused_kernel_equals_network_path():
     """The fused numba trial gives the outputs and weights of the generic Network path
-    (ReservoirPopulation, projections, ArrayCurrent, callback, core ThreeFactor rule)."""
+    (ReservoirPopulation, projections, ArrayCurrent, Teacher, core ThreeFactor rule), and
+    Network.run picks that kernel for the network (fused == generic)."""
     res = Reservoir(60, g=100, tau_decay=20, bias=0, bias_std=3, n_inputs=1, input_gain=10,
                     seed=3)
     T = 400
@@ -97,12 +98,28 @@ def test_fused_kernel_equals_network_path():
     window = (np.abs(t - 120) < 40).astype(float)
     ro = ThreeFactorReadout(1, eta=300.0, gate_floor=0.1)
     ro.init(res.n)
-    net, proj, outputs = build_network(res, ro, x, target, window)
-    net.run(T * res.dt)
+    runs = []
+    for fused in (False, True):
+        net, proj, outputs = build_network(res, ro, x, target, window)
+        assert type(net.populations[0]).fused_runner(net) is not None
+        for ms in (30.5, 169.5):  # chunks; the second in one fused call
+            net.run(ms, fused=fused)
+        runs.append((net, proj, outputs))
     y = ro.trial(res, x, target, window)
     assert np.abs(ro.W_).max() > 0.1  # it learned something
-    np.testing.assert_allclose(np.array(outputs)[:, 0], y[:, 0], atol=1e-10)
-    np.testing.assert_allclose(proj.W.T, ro.W_, atol=1e-10)
+    for net, proj, outputs in runs:
+        np.testing.assert_allclose(outputs.values[:, 0], y[:, 0], atol=1e-10)
+        np.testing.assert_allclose(proj.W.T, ro.W_, atol=1e-10)
+        np.testing.assert_allclose(proj.rule.eligibility_, ro.eligibility_[0], atol=1e-12)
+    (a, pa, _), (b, pb, _) = runs
+    assert a.step_count == b.step_count == T
+    for key in a.populations[0].state:  # the reservoir: bit for bit
+        np.testing.assert_array_equal(a.populations[0].state[key], b.populations[0].state[key],
+                                      err_msg=key)
+    for key in ("error", "gate"):
+        np.testing.assert_allclose(a.modulators[key], b.modulators[key], atol=1e-10)
+    np.testing.assert_allclose(a.populations[1].activity, b.populations[1].activity,
+                               atol=1e-10)
 
 
 def _reservoir_net(res, x, fused_noise=2.0):
