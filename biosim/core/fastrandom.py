@@ -17,7 +17,12 @@ that the 256 layers have equal area v and close exactly at the top (r = 3.654152
 as in the paper).
 
 Kernels call :func:`normal` (inlined) with the state in four local variables; Python code
-calls :func:`fill_normal` on an array.
+calls :func:`fill_normal` on an array. Kernels that hand the stream to helpers carry it as a
+value, a tuple ``st`` of the four words (:func:`load` from the array, :func:`store` back):
+``x, st = bounded(st, b)`` is a uniform integer below b (Lemire's multiply-shift without
+modulo bias, "Fast random integer generation in an interval", ACM TOMACS 2019) and
+``u, st = uniform(st)`` a float in [0, 1). This is the one generator of every numba kernel
+that draws.
 """
 from __future__ import annotations
 
@@ -68,6 +73,7 @@ _U1, _U8, _U11, _U12 = np.uint64(1), np.uint64(8), np.uint64(11), np.uint64(12)
 _U17, _U23, _U41, _U45, _U19 = (np.uint64(17), np.uint64(23), np.uint64(41), np.uint64(45),
                                 np.uint64(19))
 _LOW8 = np.uint64(0xFF)
+_U32, _LOW32, _TWO32 = np.uint64(32), np.uint64(0xFFFFFFFF), np.uint64(1 << 32)
 
 
 def seed_state(rng: np.random.Generator) -> np.ndarray:
@@ -91,6 +97,44 @@ def next_uint64(s0, s1, s2, s3):
     s2 ^= t
     s3 = (s3 << _U45) | (s3 >> _U19)
     return out, s0, s1, s2, s3
+
+
+@njit(cache=True, inline="always")
+def load(state):
+    """The stream in ``state`` (``uint64[4]``) as a tuple of four uint64, a value that kernels
+    pass through :func:`bounded` and :func:`uniform` (in registers, no memory traffic)."""
+    return state[0], state[1], state[2], state[3]
+
+
+@njit(cache=True, inline="always")
+def store(state, st) -> None:
+    """Write the tuple ``st`` back into the ``uint64[4]`` array ``state``."""
+    state[0], state[1], state[2], state[3] = st[0], st[1], st[2], st[3]
+
+
+@njit(cache=True, inline="always")
+def bounded(st, bound):
+    """(a uniform integer in [0, bound), next st), 0 < bound < 2**32: the top 32 bits of an
+    output times bound (Lemire 2019), redrawn only when the low half falls below
+    2**32 mod bound."""
+    b = np.uint64(bound)
+    r, s0, s1, s2, s3 = next_uint64(st[0], st[1], st[2], st[3])
+    m = (r >> _U32) * b
+    low = m & _LOW32
+    if low < b:
+        t = (_TWO32 - b) % b
+        while low < t:
+            r, s0, s1, s2, s3 = next_uint64(s0, s1, s2, s3)
+            m = (r >> _U32) * b
+            low = m & _LOW32
+    return np.int64(m >> _U32), (s0, s1, s2, s3)
+
+
+@njit(cache=True, inline="always")
+def uniform(st):
+    """(a float in [0, 1) from the top 53 bits of one output, next st)."""
+    r, s0, s1, s2, s3 = next_uint64(st[0], st[1], st[2], st[3])
+    return np.float64(r >> _U11) * 2.0**-53, (s0, s1, s2, s3)
 
 
 @njit(cache=True, inline="always")

@@ -165,7 +165,8 @@ class Network:
         ``sparse``: force CSR (default: CSR unless all-to-all); ``source``: the activity kind
         of ``pre`` delivered (default its first; a reservoir's spikes). ``rule``: a plasticity rule;
         each projection gets its own copy (rules carry traces), reachable as
-        ``projection.rule``. Rules read this step's pre activity (not the delayed one). A rule
+        ``projection.rule``, and a random stream of its own (``rule.initialize(rng)``, a
+        child of the projection's stream: a rule never shifts the seeds of other objects). Rules read this step's pre activity (not the delayed one). A rule
         must accept the activity kinds of ``pre`` and ``post`` (``rule.accepts``), and its
         bounds [w_min, w_max] must hold the initial weights (an inhibitory projection with
         weights <= 0 needs w_min < 0 <= w_max, e.g. ``STDP(w_min=-1.0, w_max=0.0)``).
@@ -208,7 +209,9 @@ class Network:
                                     "per-synapse delays)", delay)
             delay = delay(rng, n_syn)
         steps = self._delay_steps(delay)
-        rule = rule if rule is None else _copy_rule(rule)
+        if rule is not None:  # its own copy and its own stream, a child of the projection's
+            rule = _copy_rule(rule)
+            rule.initialize(rng.spawn(1)[0])
         proj = Projection(pre, post, weights, steps, target, rule, name, source)
         return self.add(proj)
 

@@ -180,6 +180,10 @@ class Rule:
     def __repr__(self):
         return f"{type(self).__name__}(params={self.params.tolist()})"
 
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Take the random stream of the rule's projection (called once by
+        :meth:`Network.connect`); rules that draw keep it, the others ignore it."""
+
     def check_projection(self, proj) -> None:
         """Refuse a projection whose activity kinds this rule does not read, or whose initial
         weights lie outside [w_min, w_max] (the first update would clip them)."""

@@ -16,8 +16,9 @@ from numba import njit
 
 from biosim.core.random import make_rng
 from biosim.core.validation import choice, fail, integer
-from biosim.core.bits import clear_bit, overlap, set_bit, test_bit
-from biosim.dendrites._kernels import bounded, random_subset, seed_state
+from biosim.core.bits import overlap, set_bit
+from biosim.core.fastrandom import bounded, load, seed_state
+from biosim.dendrites.sdr import move_bits, random_subset
 from biosim.dendrites.theory import _validate
 
 __all__ = ["MCResult", "false_match_rate", "false_negative_rate", "union_false_match_rate",
@@ -54,11 +55,12 @@ def _false_match_kernel(state, n, a, s, theta, n_samples, resample):
     seg = np.zeros(words, np.uint64)
     ix = np.empty(a, np.int64)
     iseg = np.empty(s, np.int64)
+    st = load(state)
     count = 0
     for i in range(n_samples):
         if i % resample == 0:
-            random_subset(state, n, s, seg, iseg)
-        random_subset(state, n, a, x, ix)
+            st = random_subset(st, n, s, seg, iseg)
+        st = random_subset(st, n, a, x, ix)
         if overlap(x, seg) >= theta:
             count += 1
     return count
@@ -72,30 +74,22 @@ def _false_negative_kernel(state, n, a, s, theta, v, n_samples):
     ix = np.empty(a, np.int64)
     orig = np.zeros(words, np.uint64)
     perm = np.empty(a, np.int64)
+    st = load(state)
     count = 0
     for _ in range(n_samples):
-        random_subset(state, n, a, x, ix)
+        st = random_subset(st, n, a, x, ix)
         # the segment: s synapses on a random s-subset of the pattern's active bits
         for w in range(words):
             seg[w] = 0
         perm[:] = ix
         for j in range(s):
-            r = j + bounded(state, a - j)
+            r, st = bounded(st, a - j)
+            r += j
             perm[j], perm[r] = perm[r], perm[j]
             set_bit(seg, perm[j])
         # noise: v random active bits move to v cells that were inactive
-        orig[:] = x
         perm[:] = ix
-        for j in range(v):
-            r = j + bounded(state, a - j)
-            perm[j], perm[r] = perm[r], perm[j]
-            clear_bit(x, perm[j])
-        moved = 0
-        while moved < v:
-            t = bounded(state, n)
-            if not test_bit(orig, t) and not test_bit(x, t):
-                set_bit(x, t)
-                moved += 1
+        st = move_bits(st, n, x, perm, a, v, orig)
         if overlap(x, seg) < theta:
             count += 1
     return count
@@ -113,15 +107,16 @@ def _union_kernel(state, n, a, s, theta, m, n_samples, segment_union):
     k_other = a if segment_union else s
     itmp = np.empty(k_union, np.int64)
     iother = np.empty(k_other, np.int64)
+    st = load(state)
     count = 0
     for _ in range(n_samples):
         for w in range(words):
             union[w] = 0
         for _j in range(m):
-            random_subset(state, n, k_union, tmp, itmp)
+            st = random_subset(st, n, k_union, tmp, itmp)
             for w in range(words):
                 union[w] |= tmp[w]
-        random_subset(state, n, k_other, other, iother)
+        st = random_subset(st, n, k_other, other, iother)
         if overlap(union, other) >= theta:
             count += 1
     return count

@@ -11,9 +11,9 @@ from numba import njit
 
 from biosim.core import bits
 from biosim.core.bits import clear_bit, set_bit, test_bit
+from biosim.core.fastrandom import bounded, load, seed_state, store
 from biosim.core.random import make_rng
 from biosim.core.validation import array, fail, integer
-from biosim.dendrites._kernels import bounded, random_subset, seed_state
 
 __all__ = ["n_words", "random_sdrs", "pack", "unpack", "from_indices", "to_indices",
            "count", "overlap", "union", "add_noise"]
@@ -25,10 +25,50 @@ def n_words(n: int) -> int:
 
 
 @njit(cache=True)
+def random_subset(st, n, k, words, idx):
+    """Write a uniform random k-subset of range(n) into ``words`` (cleared first) and ``idx``;
+    ``st`` is a :mod:`biosim.core.fastrandom` stream (tuple), returned advanced.
+
+    Robert Floyd's algorithm: k draws, each a bit test, whatever n is.
+    """
+    for w in range(words.shape[0]):
+        words[w] = 0
+    for c, j in enumerate(range(n - k, n)):
+        t, st = bounded(st, j + 1)
+        if test_bit(words, t):
+            t = j
+        set_bit(words, t)
+        idx[c] = t
+    return st
+
+
+@njit(cache=True)
+def move_bits(st, n, row, act, k, v, orig):
+    """Noise on one SDR ``row``: v of its k active bits (listed in ``act[:k]``, partly
+    shuffled in place) turn off and v bits that were inactive turn on. ``orig``: scratch of
+    the row's length. Returns the advanced stream."""
+    orig[:] = row
+    for j in range(v):
+        q, st = bounded(st, k - j)
+        q += j
+        act[j], act[q] = act[q], act[j]
+        clear_bit(row, act[j])
+    moved = 0
+    while moved < v:
+        t, st = bounded(st, n)
+        if not test_bit(orig, t) and not test_bit(row, t):
+            set_bit(row, t)
+            moved += 1
+    return st
+
+
+@njit(cache=True)
 def _random_sdrs(state, n, a, size, out):
     idx = np.empty(a, np.int64)
+    st = load(state)
     for r in range(size):
-        random_subset(state, n, a, out[r], idx)
+        st = random_subset(st, n, a, out[r], idx)
+    store(state, st)
 
 
 def random_sdrs(n: int, a: int, size: int = 1, *, seed=None) -> np.ndarray:
@@ -91,25 +131,17 @@ def union(packed, axis: int = 0) -> np.ndarray:
 
 @njit(cache=True)
 def _add_noise(state, n, v, x):
+    st = load(state)
+    act = np.empty(n, np.int64)
+    orig = np.empty(x.shape[1], np.uint64)
     for r in range(x.shape[0]):
-        row = x[r]
-        act = np.empty(n, np.int64)
         k = 0
         for i in range(n):
-            if test_bit(row, i):
+            if test_bit(x[r], i):
                 act[k] = i
                 k += 1
-        orig = row.copy()
-        for j in range(v):  # turn off v random active bits
-            q = j + bounded(state, k - j)
-            act[j], act[q] = act[q], act[j]
-            clear_bit(row, act[j])
-        moved = 0
-        while moved < v:  # turn on v bits that were inactive before
-            t = bounded(state, n)
-            if not test_bit(orig, t) and not test_bit(row, t):
-                set_bit(row, t)
-                moved += 1
+        st = move_bits(st, n, x[r], act, k, v, orig)
+    store(state, st)
 
 
 def add_noise(packed, n: int, v: int, *, seed=None) -> np.ndarray:

@@ -22,7 +22,6 @@ from numba import njit
 
 from biosim.core.plasticity import Rule
 from biosim.core.population import Population
-from biosim.core.random import make_rng
 from biosim.core.validation import array, fail, integer
 
 __all__ = ["SDRInput", "DendriticNeurons", "SynapseGrowth"]
@@ -110,13 +109,21 @@ class DendriticNeurons(Population):
         taught = self.inputs["teach"].reshape(self.n_cells, -1).max(axis=1) > 0
         silent = taught & ~nmda.reshape(self.n_cells, -1).any(axis=1)
         if silent.any():
-            rng = self._rng if self._rng is not None else make_rng(None)
+            rng = _stream(self._rng, self)
             uses = self.state["uses"].reshape(self.n_cells, -1)
             for c in np.flatnonzero(silent):
                 least = np.flatnonzero(uses[c] == uses[c].min())
                 seg = c * self.segments_per_cell + int(rng.choice(least))
                 self.activity[seg] = True
                 self.state["uses"][seg] += 1
+
+
+def _stream(rng, obj) -> np.random.Generator:
+    """The Generator a network gave ``obj`` (never an unseeded fallback)."""
+    if rng is None:
+        fail("rng", f"a random stream for {type(obj).__name__} (add it to a Network, or call "
+                    ".initialize(np.random.default_rng(seed)) first)")
+    return rng
 
 
 @njit(cache=True)
@@ -142,15 +149,20 @@ class SynapseGrowth(Rule):
 
     Give it a modulator (``modulators="learn"``) and set ``net.modulators["learn"]`` to 1 on
     the steps (or segments) that should learn, 0 elsewhere: each firing step grows s more.
-    Reads binary inputs and segment spikes (``accepts``).
+    Reads binary inputs and segment spikes (``accepts``). Its random choices come from the
+    projection's stream (``Network.connect`` calls :meth:`initialize`; outside a network call
+    ``rule.initialize(np.random.default_rng(seed))``).
     """
 
     accepts = ("binary", "spikes")
 
-    def __init__(self, s: int, *, seed=None, modulators=()):
+    def __init__(self, s: int, *, modulators=()):
         self.s = integer("s", s, low=1)
         super().__init__([float(self.s)], w_min=0.0, w_max=1.0, modulators=modulators)
-        self._rng = make_rng(seed)
+        self._rng = None
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        self._rng = rng
 
     def update(self, weights, x_pre, x_post, dt, mod) -> None:
         if not weights.dense:
@@ -163,5 +175,5 @@ class SynapseGrowth(Rule):
         n_act = int((x_pre > 0).sum())
         if n_fire == 0 or n_act == 0:
             return
-        draws = self._rng.random((n_fire, n_act))
+        draws = _stream(self._rng, self).random((n_fire, n_act))
         _grow(weights.W, np.asarray(x_pre, float), post, self.s, draws)

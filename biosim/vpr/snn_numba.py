@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from biosim.core import fastrandom
 from biosim.core.io import data_class
 from biosim.core.random import generator_state, make_rng, set_generator_state
 from biosim.core.validation import array, choice, fail, integer, number, positive
@@ -214,8 +215,9 @@ def _decay(g, factor):
 
 
 @njit(cache=True)
-def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
-    """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step."""
+def _poisson_buckets(st, rates, k, n_present, ids, ptr, tmp_step, tmp_id):
+    """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step; ``st``: a
+    :mod:`biosim.core.fastrandom` stream, returned advanced."""
     n = 0
     for i in range(rates.size):
         p = rates[i] * k.dt * 1e-3
@@ -226,7 +228,8 @@ def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
             if p >= 1.0:
                 s += 1
             else:
-                s += 1 + int(math.floor(math.log(1.0 - np.random.random()) / math.log1p(-p)))
+                u, st = fastrandom.uniform(st)
+                s += 1 + int(math.floor(math.log(1.0 - u) / math.log1p(-p)))
             if s >= n_present:
                 break
             tmp_step[n] = s
@@ -241,6 +244,7 @@ def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
     for m in range(n):
         ids[fill[tmp_step[m]]] = tmp_id[m]
         fill[tmp_step[m]] += 1
+    return st
 
 
 def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> np.ndarray:
@@ -248,19 +252,20 @@ def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> 
     exactly as :func:`run_images` draws them (for tests of the encoding)."""
     p = params or SNNParams()
     pixels = np.atleast_2d(np.asarray(pixels, dtype=np.float64))
-    return _input_counts(pixels, kernel_constants(p), int(make_rng(seed).integers(2**31)))
+    return _input_counts(pixels, kernel_constants(p), fastrandom.seed_state(make_rng(seed)))
 
 
 @njit(cache=True)
-def _input_counts(pixels, k, seed):
-    np.random.seed(seed)
+def _input_counts(pixels, k, state):
+    st = fastrandom.load(state)
     n_img, n_in = pixels.shape
     n = n_in * k.n_present
     ids, tmp_step, tmp_id = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     bptr = np.empty(k.n_present + 1, np.int64)
     out = np.zeros((n_img, n_in), np.int64)
     for img in range(n_img):
-        _poisson_buckets(pixels[img] * k.rate_scale, k, k.n_present, ids, bptr, tmp_step, tmp_id)
+        st = _poisson_buckets(st, pixels[img] * k.rate_scale, k, k.n_present, ids, bptr,
+                              tmp_step, tmp_id)
         for m in range(bptr[-1]):
             out[img, ids[m]] += 1
     return out
@@ -270,7 +275,7 @@ def _input_counts(pixels, k, seed):
 def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer,
                st_refr_e, st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, em_hist, em_pos, clock,
                k, train,
-               tab_pre, tab_post1, tab_post2, seed, counts):
+               tab_pre, tab_post1, tab_post2, rng_state, counts):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
     Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
@@ -279,8 +284,10 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
     A synapse's pre trace is ``exp(-(t - last arrival) / tau_pre)``; the last arrival is
     found at post spikes from each input's last ``EMISSION_HISTORY`` spike times plus the
     synapse's delay (exact unless an input fires more than 16 times within one delay).
+    The Poisson inputs draw from the :mod:`biosim.core.fastrandom` stream ``rng_state``
+    (``uint64[4]``, advanced).
     """
-    np.random.seed(seed)
+    st = fastrandom.load(rng_state)
     n_in, n_e = W.shape
     n_present = k.n_present
     n_steps = n_present + k.n_rest
@@ -309,7 +316,7 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
                     for i in range(n_in):
                         W[i, j] *= f
         rates = pixels[img] * k.rate_scale
-        _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
+        st = _poisson_buckets(st, rates, k, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
             t = clock[0]
             if train and s < n_present:          # remember when each input fired
@@ -412,6 +419,7 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
                     st_v_i[j] = k.v_reset_i
                     st_refr_i[j] = t + k.refrac_i_steps
             clock[0] = t + 1
+    fastrandom.store(rng_state, st)
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:
@@ -486,7 +494,7 @@ class NumbaVPRSNN:
         pixels = check_pixels(pixels_per_module, self.n_modules, self.n_input)
         # everything random or shared is prepared here, in module order; the threads only
         # run the kernel on their own module's arrays
-        seeds = [int(rng.integers(2**31)) for rng in run_rngs]
+        streams = [fastrandom.seed_state(rng) for rng in run_rngs]
         for m, mod in enumerate(self.modules):
             if self._state[m] is None:
                 self._state[m] = fresh_state(self.n_input, self.n_e, p)
@@ -500,7 +508,7 @@ class NumbaVPRSNN:
                        mod["dptr"], st["v_e"], st["ge_e"], st["gi_e"], st["timer"],
                        st["refr_e"], st["v_i"], st["ge_i"], st["gi_i"], st["refr_i"],
                        st["last_post"], st["em_hist"], st["em_pos"], st["clock"], k,
-                       bool(train), *tabs, seeds[m], out[m])
+                       bool(train), *tabs, streams[m], out[m])
 
         if self.n_jobs == 1 or self.n_modules == 1:
             for m in range(self.n_modules):

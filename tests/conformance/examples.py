@@ -177,7 +177,7 @@ def _growth(seed):
     net, cells = dendritic(seed, teach_every=1)
     src = net.add(sdr_input(seed, n=8))
     proj = net.connect(src, cells, weight=0.0, target="overlap", sparse=False,
-                       rule=SynapseGrowth(2, seed=seed, modulators="learn"))
+                       rule=SynapseGrowth(2, modulators="learn"))
     net.modulators["learn"] = 1.0
     return net, proj.rule
 

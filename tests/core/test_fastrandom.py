@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy import stats
 
 from biosim.core import fastrandom as fr
@@ -134,3 +135,59 @@ def test_seed_state_from_the_generator():
     s = fr.seed_state(np.random.default_rng(5))
     assert s.dtype == np.uint64 and s.shape == (4,) and s.any()
     assert s.tolist() == np.random.default_rng(5).integers(0, 2**64, 4, np.uint64).tolist()
+
+
+class Stream:
+    """The reference stream for kernels that draw integers and uniforms: the Python
+    xoshiro256++ above, Lemire's (2019) multiply-shift for [0, bound) on the top 32 bits of
+    each output, and the top 53 bits for a float in [0, 1)."""
+
+    def __init__(self, state):
+        self.s = [int(x) for x in state]
+
+    def next(self):
+        out, self.s = xoshiro256pp(self.s, 1)
+        return out[0]
+
+    def bounded(self, b):
+        m = (self.next() >> 32) * b
+        if (m & 0xFFFFFFFF) < b:
+            t = ((1 << 32) - b) % b
+            while (m & 0xFFFFFFFF) < t:
+                m = (self.next() >> 32) * b
+        return m >> 32
+
+    def uniform(self):
+        return (self.next() >> 11) * 2.0**-53
+
+
+@njit
+def _draw_kernel(state, bounds, out_int, out_float):
+    st = fr.load(state)
+    for k in range(bounds.size):
+        out_int[k], st = fr.bounded(st, bounds[k])
+        out_float[k], st = fr.uniform(st)
+    fr.store(state, st)
+
+
+def test_bounded_and_uniform_match_the_reference_stream():
+    state = fr.seed_state(np.random.default_rng(13))
+    ref = Stream(state)
+    bounds = np.array([1, 2, 3, 7, 1000, 2**31 + 11, 2**32 - 1] * 300, np.int64)
+    ints, floats = np.empty(bounds.size, np.int64), np.empty(bounds.size)
+    _draw_kernel(state, bounds, ints, floats)
+    expected = []
+    for b in bounds:
+        expected += [ref.bounded(int(b)), ref.uniform()]
+    assert ints.tolist() == expected[0::2] and floats.tolist() == expected[1::2]
+    assert state.tolist() == ref.s
+    assert np.all((ints >= 0) & (ints < bounds))
+
+
+def test_bounded_is_uniform():
+    """Counts of [0, 7) over 700,000 draws: chi-square p > 1e-3."""
+    bounds = np.full(700_000, 7, np.int64)
+    ints, floats = np.empty(bounds.size, np.int64), np.empty(bounds.size)
+    _draw_kernel(fr.seed_state(np.random.default_rng(2)), bounds, ints, floats)
+    assert stats.chisquare(np.bincount(ints, minlength=7)).pvalue > 1e-3
+    assert stats.kstest(floats, "uniform").pvalue > 1e-3

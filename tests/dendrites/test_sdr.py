@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 from scipy.stats import hypergeom
 
+from biosim.core.fastrandom import seed_state
 from biosim.core.validation import BiosimError
 from biosim.dendrites import sdr
+from tests.core.test_fastrandom import Stream
 
 
 def test_pack_roundtrip_and_indices():
@@ -40,6 +42,46 @@ def test_noise_moves_v_bits():
     y = sdr.add_noise(x, 500, 12, seed=4)
     assert np.all(sdr.count(y) == 40)
     assert np.all(sdr.overlap(x, y) == 28)
+
+
+def twin_subset(stream, n, k):
+    """Floyd's k-subset of range(n) in plain Python (the order of draws of the kernel)."""
+    chosen = set()
+    for j in range(n - k, n):
+        t = stream.bounded(j + 1)
+        chosen.add(j if t in chosen else t)
+    return chosen
+
+
+def twin_noise(stream, row, n, v):
+    """v active bits off (partial Fisher-Yates over the sorted active bits), v bits that
+    were inactive on, in plain Python."""
+    act = sorted(row)
+    new = set(row)
+    for j in range(v):
+        q = j + stream.bounded(len(act) - j)
+        act[j], act[q] = act[q], act[j]
+        new.discard(act[j])
+    moved = 0
+    while moved < v:
+        t = stream.bounded(n)
+        if t not in row and t not in new:
+            new.add(t)
+            moved += 1
+    return new
+
+
+def test_kernels_equal_their_python_twins():
+    """random_sdrs and add_noise draw exactly what the plain-Python twins draw from the
+    reference xoshiro256++ stream (bit layout, Floyd's algorithm, noise moves)."""
+    n, a, v = 150, 12, 5
+    x = sdr.random_sdrs(n, a, 20, seed=8)
+    ref = Stream(seed_state(np.random.default_rng(8)))
+    rows = [twin_subset(ref, n, a) for _ in range(20)]
+    assert [set(sdr.to_indices(r, n)) for r in x] == rows
+    y = sdr.add_noise(x, n, v, seed=9)
+    ref = Stream(seed_state(np.random.default_rng(9)))
+    assert [set(sdr.to_indices(r, n)) for r in y] == [twin_noise(ref, r, n, v) for r in rows]
 
 
 def test_bad_input():

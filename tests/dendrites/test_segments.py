@@ -18,7 +18,7 @@ def build(patterns, n_cells, theta, teach_cells, seed=0):
     inp = net.add(SDRInput(patterns, hold=2))
     cells = net.add(DendriticNeurons(n_cells, 1, theta))
     proj = net.connect(inp, cells, weight=0.0, target="overlap",
-                       rule=SynapseGrowth(s, seed=seed + 1, modulators="learn"))
+                       rule=SynapseGrowth(s, modulators="learn"))
     rows = [[-1] if k % 2 == 0 else [teach_cells[k // 2]] for k in range(2 * len(patterns))
             if k // 2 < len(teach_cells)]
     net.add(bs.ArrayCurrent(cells, cells.teach_table(rows), var="teach"))
@@ -75,10 +75,17 @@ def test_rule_apply_on_matrix_and_silent_cell_gets_segment():
     W = np.zeros((10, 3))
     pre = np.zeros(10)
     pre[[1, 3, 5, 7]] = 1
-    SynapseGrowth(2, seed=0).apply(W, pre, [0, 1, 0])
+    rule = SynapseGrowth(2)
+    with pytest.raises(BiosimError, match="^rng"):  # no unseeded fallback
+        rule.apply(W, pre, [0, 1, 0])
+    rule.initialize(np.random.default_rng(0))
+    rule.apply(W, pre, [0, 1, 0])
     assert W[:, 1].sum() == 2 and set(np.flatnonzero(W[:, 1])) <= {1, 3, 5, 7}
     assert W[:, [0, 2]].sum() == 0
     pop = DendriticNeurons(2, 3, theta=2)
+    pop.inputs["teach"][3:6] = 1.0
+    with pytest.raises(BiosimError, match="^rng"):
+        pop.step(0.0, 1.0)
     pop.initialize(np.random.default_rng(0))
     pop.inputs["teach"][3:6] = 1.0
     pop.step(0.0, 1.0)
