@@ -350,13 +350,21 @@ class OrderParameterMonitor(Monitor):
         self._t.append(t + dt)
         self._z.append((x if self.indices is None else x[self.indices]).mean(axis=0))
 
+    def add(self, t, z) -> None:
+        """Append records computed elsewhere (a fused kernel): times ``t`` (ms, shape (k,))
+        and the mean unit vectors ``z`` (k, 2) of the recorded units."""
+        self._t.extend(np.asarray(t, float).reshape(-1).tolist())
+        self._z.append(np.array(z, dtype=float, copy=True).reshape(-1, 2))  # one block
+
     @property
     def t(self) -> np.ndarray:
         return np.asarray(self._t)
 
     def _mean_vectors(self) -> np.ndarray:
         """(n_records, 2): the mean unit vector of each record (also before the first)."""
-        return np.reshape(self._z, (len(self._t), 2))
+        if not self._z:
+            return np.zeros((0, 2))
+        return np.concatenate([np.reshape(z, (-1, 2)) for z in self._z])
 
     @property
     def r(self) -> np.ndarray:

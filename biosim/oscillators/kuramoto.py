@@ -1,4 +1,5 @@
-"""Kuramoto phase oscillators: numba kernels, frequency distributions and a simulator.
+"""Kuramoto phase oscillators: one numba right-hand side, frequency distributions, the
+population and the simulator built on it.
 
 The model (Kuramoto 1975; Sakaguchi & Kuramoto 1986 for the phase lag ``alpha``)::
 
@@ -17,11 +18,15 @@ unit; ``sigma`` in rad per sqrt(time unit).
 from __future__ import annotations
 
 import math
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
+from biosim.core.monitors import OrderParameterMonitor, StateMonitor
+from biosim.core.network import Network
 from biosim.core.population import Population
 from biosim.core.random import make_rng
 
@@ -78,42 +83,71 @@ def _wrap_large(theta):
 
 
 # ---------------------------------------------------------------- kernels
+class Params(NamedTuple):
+    """What the kernels read (fixed during a run): natural frequencies ``omega`` (rad per time
+    unit), global coupling ``K``, cos and sin of the phase lag, the population's own coupling
+    matrix (``kind`` and the arrays of :func:`coupling_arrays`), the step ``dt``, ``rk4``
+    (else Euler) and the noise scale ``sq`` = sigma sqrt(dt)."""
+
+    omega: np.ndarray
+    K: float
+    ca: float
+    sa: float
+    kind: int
+    W: np.ndarray
+    data: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    dt: float
+    rk4: bool
+    sq: float
+
+
 @njit(cache=True)
-def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, cs, out):
-    """out = dtheta/dt at phases ``theta`` (cbuf, sbuf: scratch for cos, sin; cs: (n, 2)
-    scratch for the sparse path, cos and sin side by side so one gather fetches both)."""
+def rhs(theta, p, Fx, Fy, cb, sb, cs, out):
+    """out = dtheta/dt at phases ``theta``: omega + the global term + the matrix term + the
+    external field F = (Fx, Fy) (one value per unit, held fixed over the step: what
+    projections deliver, sum_j W[j, i] (cos theta_j, sin theta_j); empty arrays: none).
+    cb, sb: scratch for cos, sin; cs: (n, 2) scratch for the sparse path, cos and sin side
+    by side so that one gather fetches both."""
     n = theta.size
-    ca, sa = math.cos(alpha), math.sin(alpha)
+    ca, sa = p.ca, p.sa
     for i in range(n):
-        sbuf[i], cbuf[i] = _sincos(theta[i])
+        sb[i], cb[i] = _sincos(theta[i])
     sc = 0.0
     ss = 0.0
     for i in range(n):
-        sc += cbuf[i]
-        ss += sbuf[i]
+        sc += cb[i]
+        ss += sb[i]
     # global term K r sin(psi - theta_i - alpha) = K (Y cos(theta_i + a) - X sin(theta_i + a))
-    X = K * sc / n
-    Y = K * ss / n
+    X = p.K * sc / n
+    Y = p.K * ss / n
+    field = Fx.size > 0
+    kind = p.kind
     if kind == _DENSE:
+        W = p.W
         for i in range(n):
             out[i] = 0.0
         sx = np.zeros(n)
         for j in range(n):
-            cj = cbuf[j]
-            sj = sbuf[j]
+            cj = cb[j]
+            sj = sb[j]
             for i in range(n):
                 w = W[j, i]
                 sx[i] += w * cj
                 out[i] += w * sj
         for i in range(n):
-            c = cbuf[i] * ca - sbuf[i] * sa      # cos(theta_i + alpha)
-            s = sbuf[i] * ca + cbuf[i] * sa      # sin(theta_i + alpha)
-            out[i] = omega[i] + (Y + out[i]) * c - (X + sx[i]) * s
+            c = cb[i] * ca - sb[i] * sa      # cos(theta_i + alpha)
+            s = sb[i] * ca + cb[i] * sa      # sin(theta_i + alpha)
+            gx = X + sx[i] + (Fx[i] if field else 0.0)
+            gy = Y + out[i] + (Fy[i] if field else 0.0)
+            out[i] = p.omega[i] + gy * c - gx * s
     elif kind == _CSR or kind == _CSR1:
         # rows = post units (the transpose of the projection layout): gather, no scatter
+        data, indptr, indices = p.data, p.indptr, p.indices
         for i in range(n):
-            cs[i, 0] = cbuf[i]
-            cs[i, 1] = sbuf[i]
+            cs[i, 0] = cb[i]
+            cs[i, 1] = sb[i]
         w = data[0] if data.size else 0.0
         for i in range(n):
             gx = 0.0
@@ -128,46 +162,51 @@ def _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cbuf, sbuf, cs,
                     j = np.uintp(indices[k])
                     gx += data[k] * cs[j, 0]
                     gy += data[k] * cs[j, 1]
-            c = cbuf[i] * ca - sbuf[i] * sa
-            s = sbuf[i] * ca + cbuf[i] * sa
-            out[i] = omega[i] + (Y + gy) * c - (X + gx) * s
+            c = cb[i] * ca - sb[i] * sa
+            s = sb[i] * ca + cb[i] * sa
+            gx = X + gx + (Fx[i] if field else 0.0)
+            gy = Y + gy + (Fy[i] if field else 0.0)
+            out[i] = p.omega[i] + gy * c - gx * s
     else:
         for i in range(n):
-            c = cbuf[i] * ca - sbuf[i] * sa
-            s = sbuf[i] * ca + cbuf[i] * sa
-            out[i] = omega[i] + Y * c - X * s
+            c = cb[i] * ca - sb[i] * sa
+            s = sb[i] * ca + cb[i] * sa
+            gx = X + (Fx[i] if field else 0.0)
+            gy = Y + (Fy[i] if field else 0.0)
+            out[i] = p.omega[i] + gy * c - gx * s
 
 
 @njit(cache=True)
-def _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, n_steps, rk4,
-               noise, sigma, every, r_out, psi_out, theta_out, t0):
-    """Advance ``theta`` in place by ``n_steps``; record r, psi after each step (index
-    ``t0 + k``) and the phases every ``every`` steps (when ``theta_out`` has rows).
-
-    ``noise`` holds one standard normal per step and unit (shape (n_steps, n)) or is empty."""
+def advance(theta, p, Fx, Fy, noise, activity, z_out, theta_out, step0, every):
+    """Advance ``theta`` in place by ``z_out.shape[0]`` steps (RK4 or Euler, then
+    ``sq * noise[step]``, noise of shape (steps, n) or (0, 0)); after each step write the
+    unit vectors into ``activity`` (n, 2) and their mean into ``z_out[step]``, and, at the
+    steps ``step0 + step`` that are multiples of ``every``, the phases into the next row of
+    ``theta_out`` (when it has rows). Returns the rows written."""
     n = theta.size
     cb = np.empty(n)
     sb = np.empty(n)
-    cs = np.empty((n if kind >= _CSR else 0, 2))
+    cs = np.empty((n if p.kind >= _CSR else 0, 2))
     k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
+    k2 = np.empty(n) if p.rk4 else k1
+    k3 = np.empty(n) if p.rk4 else k1
+    k4 = np.empty(n) if p.rk4 else k1
     tmp = np.empty(n)
-    sq = sigma * math.sqrt(dt)
+    dt = p.dt
     has_noise = noise.shape[0] > 0
-    for step in range(n_steps):
-        _rhs(theta, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k1)
-        if rk4:
+    row = 0
+    for step in range(z_out.shape[0]):
+        rhs(theta, p, Fx, Fy, cb, sb, cs, k1)
+        if p.rk4:
             for i in range(n):
                 tmp[i] = theta[i] + 0.5 * dt * k1[i]
-            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k2)
+            rhs(tmp, p, Fx, Fy, cb, sb, cs, k2)
             for i in range(n):
                 tmp[i] = theta[i] + 0.5 * dt * k2[i]
-            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k3)
+            rhs(tmp, p, Fx, Fy, cb, sb, cs, k3)
             for i in range(n):
                 tmp[i] = theta[i] + dt * k3[i]
-            _rhs(tmp, omega, K, alpha, kind, W, data, indptr, indices, cb, sb, cs, k4)
+            rhs(tmp, p, Fx, Fy, cb, sb, cs, k4)
             for i in range(n):
                 theta[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
         else:
@@ -175,7 +214,7 @@ def _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, n_ste
                 theta[i] += dt * k1[i]
         if has_noise:
             for i in range(n):
-                theta[i] += sq * noise[step, i]
+                theta[i] += p.sq * noise[step, i]
         _wrap_large(theta)
         for i in range(n):
             sb[i], cb[i] = _sincos(theta[i])
@@ -184,11 +223,43 @@ def _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, n_ste
         for i in range(n):
             sc += cb[i]
             ss += sb[i]
-        g = t0 + step
-        r_out[g] = math.hypot(sc, ss) / n
-        psi_out[g] = math.atan2(ss, sc)
-        if theta_out.shape[0] > 0 and (g + 1) % every == 0:
-            theta_out[(g + 1) // every - 1, :] = theta
+        z_out[step, 0] = sc / n
+        z_out[step, 1] = ss / n
+        if theta_out.shape[0] > 0 and (step0 + step) % every == 0:
+            theta_out[row, :] = theta
+            row += 1
+    for i in range(n):  # the unit vectors after the last step
+        activity[i, 0] = cb[i]
+        activity[i, 1] = sb[i]
+    return row
+
+
+def advance_numpy(theta, p, Fx, Fy, noise):
+    """NumPy twin of :func:`advance` for one step (the reference the tests compare with):
+    returns the new phases."""
+    def f(th):
+        c, s = np.cos(th), np.sin(th)
+        ca, sa = c * p.ca - s * p.sa, s * p.ca + c * p.sa
+        gx, gy = p.K * c.mean() + Fx, p.K * s.mean() + Fy
+        if p.kind == _DENSE:
+            gx, gy = gx + p.W.T @ c, gy + p.W.T @ s
+        elif p.kind != _NONE:
+            import scipy.sparse as sp
+
+            data = np.broadcast_to(p.data, p.indices.shape) if p.kind == _CSR1 else p.data
+            m = sp.csr_matrix((data, p.indices, p.indptr), shape=(th.size, th.size))
+            gx, gy = gx + m @ c, gy + m @ s
+        return p.omega + gy * ca - gx * sa
+
+    if p.rk4:
+        k1 = f(theta)
+        k2 = f(theta + 0.5 * p.dt * k1)
+        k3 = f(theta + 0.5 * p.dt * k2)
+        k4 = f(theta + p.dt * k3)
+        new = theta + p.dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    else:
+        new = theta + p.dt * f(theta)
+    return new + p.sq * noise if noise.size else new
 
 
 # ---------------------------------------------------------------- frequencies
@@ -266,6 +337,148 @@ def coupling_arrays(coupling, n):
     return _DENSE, np.ascontiguousarray(W), empty_f, empty_i, empty_i
 
 
+# ---------------------------------------------------------------- population (Network API)
+class KuramotoPopulation(Population):
+    """N Kuramoto-Sakaguchi phase oscillators as a :class:`biosim.Population`.
+
+    ``activity`` is the phase as unit vectors (cos theta, sin theta), shape (n, 2), so a
+    projection delivers ``inputs["I"][i] = sum_j W[j, i] (cos theta_j, sin theta_j)`` and the
+    oscillator adds ``I_y cos(theta_i + alpha) - I_x sin(theta_i + alpha)``
+    = ``sum_j W[j, i] sin(theta_j - theta_i - alpha)`` to dtheta_i/dt. The global coupling
+    ``K`` acts in O(N) through the mean field. ``coupling``: the population's own fixed
+    coupling matrix W (n, n) in the projection convention (dense, scipy.sparse or a
+    projection's :class:`~biosim.core.projection.Weights`), evaluated inside the step like
+    ``K``, so RK4 stays fourth order with it; a projection instead carries plastic weights
+    (a rule) or other populations' phases. ``omega``: natural frequencies (rad/ms, scalar or
+    per unit; see :func:`natural_frequencies`); ``sigma``: phase noise (rad / sqrt(ms));
+    ``theta0``: initial phases (default uniform on [0, 2 pi) from the network's seed).
+    ``gain`` multiplies the projection input (e.g. k/N for weights K_ij of order 1, as in
+    adaptive-coupling models). ``method="rk4"`` integrates the population's own terms to
+    fourth order with the projection input held fixed over the step (the network delivers it
+    once per step); with projections the result is first order in dt, exactly as
+    ``"euler"``. State ``theta`` (rad); ``r`` and ``psi`` give the population's order
+    parameter now, and ``net.monitor(pop, "r")`` (or ``"psi"``) records it over time.
+    Activity kind: ``"phase"``. A network of one such population without projections,
+    inputs or callbacks runs in one fused kernel (:meth:`fused_runner`), equal to the
+    step-by-step loop.
+    """
+
+    activity_kinds = ("phase",)
+
+    def __init__(self, n, omega=0.0, K=0.0, alpha=0.0, sigma=0.0, method="euler",
+                 theta0=None, gain=1.0, coupling=None, name=None):
+        super().__init__(n, name)
+        self.omega = check.per_unit("omega", omega, self.n)
+        self.K = check.number("K", K)
+        self.alpha = check.number("alpha", alpha)
+        self.sigma = check.nonnegative("sigma", sigma)
+        self.method = check.choice("method", method, ("rk4", "euler"))
+        self.gain = check.number("gain", gain)
+        self.theta0 = None if theta0 is None else check.per_unit("theta0", theta0, self.n)
+        # the coupling is kept as the kernels' arrays (data, saved with the network)
+        (self.coupling_kind, self.coupling_W, self.coupling_data, self.coupling_indptr,
+         self.coupling_indices) = coupling_arrays(coupling, self.n)
+        self.inputs = {"I": np.zeros((self.n, 2))}
+        self.activity = np.zeros((self.n, 2))
+        self._rng = None
+
+    def initialize(self, rng):
+        self._rng = rng
+        theta = self.theta0.copy() if self.theta0 is not None else rng.uniform(0, 2 * np.pi, self.n)
+        self.state["theta"] = theta
+        self.activity[:, 0] = np.cos(theta)
+        self.activity[:, 1] = np.sin(theta)
+
+    def params(self, dt: float) -> Params:
+        """The kernels' record of this population's parameters for steps of ``dt``."""
+        return Params(self.omega, float(self.K), math.cos(self.alpha), math.sin(self.alpha),
+                      int(self.coupling_kind), self.coupling_W, self.coupling_data,
+                      self.coupling_indptr, self.coupling_indices, float(dt),
+                      self.method == "rk4", self.sigma * math.sqrt(dt))
+
+    def noise(self, n_steps: int) -> np.ndarray:
+        """Standard normals for ``n_steps`` steps, (n_steps, n), drawn from the population's
+        stream in step order (empty without noise)."""
+        if self.sigma > 0:
+            return self._rng.standard_normal((n_steps, self.n))
+        return np.zeros((0, 0))
+
+    def step(self, t, dt):
+        I = self.inputs["I"] * self.gain if self.gain != 1.0 else self.inputs["I"]
+        advance(self.state["theta"], self.params(dt), np.ascontiguousarray(I[:, 0]),
+                np.ascontiguousarray(I[:, 1]), self.noise(1), self.activity, np.empty((1, 2)),
+                _NO_ROWS, 0, 1)
+
+    @classmethod
+    def fused_runner(cls, net):
+        """The whole run in :func:`advance` when the network is one population with order
+        parameter and ``theta`` monitors only (else None: the generic loop)."""
+        if len(net.populations) != 1 or net.projections or net.inputs or net.callbacks:
+            return None
+        pop = net.populations[0]
+        order = [m for m in net.monitors if type(m) is OrderParameterMonitor
+                 and m.indices is None]
+        states = [m for m in net.monitors if type(m) is StateMonitor and m.var == "theta"]
+        if len(order) + len(states) != len(net.monitors) or len(states) > 1:
+            return None
+        return _FusedRunner(net, pop, order, states[0] if states else None)
+
+    @property
+    def r(self) -> float:
+        """Order parameter |mean e^{i theta}| of the population now."""
+        return float(np.hypot(*self.activity.mean(axis=0)))
+
+    @property
+    def psi(self) -> float:
+        """Mean phase (rad) of the population now."""
+        m = self.activity.mean(axis=0)
+        return float(np.arctan2(m[1], m[0]))
+
+
+_NO_FIELD = np.zeros(0)
+_NO_ROWS = np.zeros((0, 0))
+#: noise drawn in blocks of about this many numbers
+_NOISE_BLOCK = 1 << 22
+
+
+class _FusedRunner:
+    """``advance(n)`` runs n steps of a lone :class:`KuramotoPopulation` in the kernel and
+    hands the records to the monitors through their public ``add``."""
+
+    def __init__(self, net, pop, order, state):
+        self.net, self.pop, self.order, self.state = net, pop, order, state
+
+    def __call__(self, n_steps: int) -> None:
+        net, pop, mon = self.net, self.pop, self.state
+        p = pop.params(net.dt)
+        block = max(1, min(n_steps, _NOISE_BLOCK // pop.n)) if pop.sigma > 0 else n_steps
+        done = 0
+        while done < n_steps:
+            m = min(block, n_steps - done)
+            now = net.step_count
+            z = np.empty((m, 2))
+            rows = 0
+            if mon is not None:
+                k = len(range(-now % mon.every, m, mon.every))
+                theta_out = np.empty((k, pop.n))
+                rows = advance(pop.state["theta"], p, _NO_FIELD, _NO_FIELD, pop.noise(m),
+                               pop.activity, z, theta_out, now, mon.every)
+            else:
+                advance(pop.state["theta"], p, _NO_FIELD, _NO_FIELD, pop.noise(m),
+                        pop.activity, z, _NO_ROWS, now, 1)
+            t_end = (now + 1 + np.arange(m)) * net.dt  # the end of each step (ms)
+            for om in self.order:
+                keep = slice(-now % om.every, m, om.every)
+                om.add(t_end[keep], z[keep])
+            if mon is not None:
+                steps = np.arange(-now % mon.every, m, mon.every)[:rows]
+                for q, s in enumerate(steps):
+                    mon.add(t_end[s], theta_out[q] if mon.indices is None
+                            else theta_out[q, mon.indices])
+            net.step_count = now + m
+            done += m
+
+
 # ---------------------------------------------------------------- simulator
 class KuramotoResult:
     """What :func:`simulate` returns: ``t`` (time after each step), ``r`` and ``psi`` after
@@ -282,7 +495,9 @@ class KuramotoResult:
 
 def simulate(theta0, omega, dt, n_steps, *, K=0.0, coupling=None, alpha=0.0, sigma=0.0,
              method="rk4", record_every=0, seed=None) -> KuramotoResult:
-    """Integrate the Kuramoto-Sakaguchi model from phases ``theta0`` (rad).
+    """Integrate the Kuramoto-Sakaguchi model from phases ``theta0`` (rad): a
+    :class:`biosim.Network` of one :class:`KuramotoPopulation` and its monitors, run by the
+    fused kernel.
 
     ``omega``: natural frequencies (scalar or per unit); ``K``: global (all-to-all) coupling,
     computed in O(N) through the mean field; ``coupling``: optional extra coupling matrix
@@ -291,152 +506,34 @@ def simulate(theta0, omega, dt, n_steps, *, K=0.0, coupling=None, alpha=0.0, sig
     ``sum_j W[j, i] sin(theta_j - theta_i - alpha)`` (all-to-all W = K/N gives the same
     dynamics as ``K``); ``alpha``: Sakaguchi phase lag (rad); ``sigma``: phase-noise
     amplitude (rad / sqrt(time unit)), added after each deterministic step
-    (Euler-Maruyama); ``method``: ``"rk4"`` or ``"euler"``; ``record_every``: store the
-    phases every that many steps (0: only the final phases). ``dt`` and the returned times
-    are in model time units.
+    (Euler-Maruyama), drawn from the network's stream of ``seed``; ``method``: ``"rk4"`` or
+    ``"euler"``; ``record_every``: store the phases after steps 1, 1 + record_every,
+    1 + 2 record_every, ... (a state monitor's ``every``; 0: only the final phases). ``dt``
+    and the returned times are in model time units.
     """
     theta = np.array(check.array("theta0", theta0, ndim=1), dtype=float)
-    n = theta.size
-    if n == 0:
+    if theta.size == 0:
         check.fail("theta0", "at least one oscillator", "an empty array")
-    omega = check.per_unit("omega", omega, n)
     dt = check.positive("dt", dt)
     n_steps = check.integer("n_steps", n_steps, low=1)
-    K = check.number("K", K)
-    alpha = check.number("alpha", alpha)
-    sigma = check.nonnegative("sigma", sigma)
-    rk4 = check.choice("method", method, ("rk4", "euler")) == "rk4"
     every = check.integer("record_every", record_every, low=0)
-    kind, W, data, indptr, indices = coupling_arrays(coupling, n)
-
-    r = np.empty(n_steps)
-    psi = np.empty(n_steps)
-    phases = np.empty((n_steps // every if every else 0, n))
-    rng = make_rng(seed)
-    # noise drawn by NumPy's Generator in blocks of about 4 M numbers
-    block = max(1, min(n_steps, (1 << 22) // n)) if sigma > 0 else n_steps
-    done = 0
-    while done < n_steps:
-        m = min(block, n_steps - done)
-        noise = rng.standard_normal((m, n)) if sigma > 0 else np.zeros((0, 0))
-        _integrate(theta, omega, K, alpha, kind, W, data, indptr, indices, dt, m, rk4,
-                   noise, sigma, max(every, 1), r, psi, phases, done)
-        done += m
-        if not np.isfinite(theta).all():  # once NaN, r and psi would look like numbers
-            raise check.BiosimError(f"theta: the phases became non-finite by t = "
-                                    f"{done * dt:g} (lower K, the coupling, omega or dt)")
-    t = dt * np.arange(1, n_steps + 1)
-    return KuramotoResult(t, r, psi, theta, phases if every else None)
-
-
-# ---------------------------------------------------------------- population (Network API)
-@njit(cache=True)
-def _field_rhs(theta, omega, K, ca, sa, Fx, Fy, out):
-    """dtheta/dt with the global term and a frozen external field F = sum_j W[j, i]
-    (cos theta_j, sin theta_j) (the projection input)."""
-    n = theta.size
-    cb = np.empty(n)
-    sb = np.empty(n)
-    for i in range(n):
-        sb[i], cb[i] = _sincos(theta[i])
-    sc = 0.0
-    ss = 0.0
-    for i in range(n):
-        sc += cb[i]
-        ss += sb[i]
-    X = K * sc / n
-    Y = K * ss / n
-    for i in range(n):
-        c0 = cb[i]
-        s0 = sb[i]
-        c = c0 * ca - s0 * sa
-        s = s0 * ca + c0 * sa
-        out[i] = omega[i] + (Y + Fy[i]) * c - (X + Fx[i]) * s
-
-
-@njit(cache=True)
-def _pop_step(theta, omega, K, alpha, Fx, Fy, dt, rk4, noise, sq, activity):
-    n = theta.size
-    ca, sa = math.cos(alpha), math.sin(alpha)
-    k1 = np.empty(n)
-    _field_rhs(theta, omega, K, ca, sa, Fx, Fy, k1)
-    if rk4:
-        k2 = np.empty(n)
-        k3 = np.empty(n)
-        k4 = np.empty(n)
-        tmp = theta + 0.5 * dt * k1
-        _field_rhs(tmp, omega, K, ca, sa, Fx, Fy, k2)
-        tmp = theta + 0.5 * dt * k2
-        _field_rhs(tmp, omega, K, ca, sa, Fx, Fy, k3)
-        tmp = theta + dt * k3
-        _field_rhs(tmp, omega, K, ca, sa, Fx, Fy, k4)
-        for i in range(n):
-            theta[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-    else:
-        for i in range(n):
-            theta[i] += dt * k1[i]
-    for i in range(n):
-        if noise.size:
-            theta[i] += sq * noise[i]
-        activity[i, 1], activity[i, 0] = _sincos(theta[i])
-    _wrap_large(theta)
-
-
-class KuramotoPopulation(Population):
-    """N Kuramoto-Sakaguchi phase oscillators as a :class:`biosim.Population`.
-
-    ``activity`` is the phase as unit vectors (cos theta, sin theta), shape (n, 2), so a
-    projection delivers ``inputs["I"][i] = sum_j W[j, i] (cos theta_j, sin theta_j)`` and the
-    oscillator adds ``I_y cos(theta_i + alpha) - I_x sin(theta_i + alpha)``
-    = ``sum_j W[j, i] sin(theta_j - theta_i - alpha)`` to dtheta_i/dt. The global coupling
-    ``K`` acts in O(N) through the mean field. ``omega``: natural frequencies (rad/ms,
-    scalar or per unit; see :func:`natural_frequencies`); ``sigma``: phase noise
-    (rad / sqrt(ms)); ``theta0``: initial phases (default uniform on [0, 2 pi) from the
-    network's seed). ``gain`` multiplies the projection input (e.g. k/N for weights
-    K_ij of order 1, as in adaptive-coupling models). ``method="rk4"`` integrates the population's own terms to fourth order
-    with the projection input held fixed over the step (the network delivers it once per
-    step); with projections the result is first order in dt, exactly as ``"euler"``.
-    State ``theta`` (rad); ``r`` and ``psi`` give the population's order parameter now, and
-    ``net.monitor(pop, "r")`` (or ``"psi"``) records it over time. Activity kind: ``"phase"``.
-    """
-
-    activity_kinds = ("phase",)
-
-    def __init__(self, n, omega=0.0, K=0.0, alpha=0.0, sigma=0.0, method="euler",
-                 theta0=None, gain=1.0, name=None):
-        super().__init__(n, name)
-        self.omega = check.per_unit("omega", omega, self.n)
-        self.K = check.number("K", K)
-        self.alpha = check.number("alpha", alpha)
-        self.sigma = check.nonnegative("sigma", sigma)
-        self.method = check.choice("method", method, ("rk4", "euler"))
-        self.gain = check.number("gain", gain)
-        self.theta0 = None if theta0 is None else check.per_unit("theta0", theta0, self.n)
-        self.inputs = {"I": np.zeros((self.n, 2))}
-        self.activity = np.zeros((self.n, 2))
-        self._rng = None
-
-    def initialize(self, rng):
-        self._rng = rng
-        theta = self.theta0.copy() if self.theta0 is not None else rng.uniform(0, 2 * np.pi, self.n)
-        self.state["theta"] = theta
-        self.activity[:, 0] = np.cos(theta)
-        self.activity[:, 1] = np.sin(theta)
-
-    def step(self, t, dt):
-        I = self.inputs["I"] * self.gain if self.gain != 1.0 else self.inputs["I"]
-        noise = self._rng.standard_normal(self.n) if self.sigma > 0 else np.zeros(0)
-        _pop_step(self.state["theta"], self.omega, self.K, self.alpha,
-                  np.ascontiguousarray(I[:, 0]), np.ascontiguousarray(I[:, 1]), dt,
-                  self.method == "rk4", noise, self.sigma * math.sqrt(dt), self.activity)
-
-    @property
-    def r(self) -> float:
-        """Order parameter |mean e^{i theta}| of the population now."""
-        return float(np.hypot(*self.activity.mean(axis=0)))
-
-    @property
-    def psi(self) -> float:
-        """Mean phase (rad) of the population now."""
-        m = self.activity.mean(axis=0)
-        return float(np.arctan2(m[1], m[0]))
+    if isinstance(seed, np.random.Generator):  # a Network takes seeds, not Generators
+        seed = np.random.SeedSequence(int(seed.integers(2**63)))
+    with warnings.catch_warnings():  # model time units: any dt, any number of steps
+        warnings.simplefilter("ignore", check.BiosimWarning)
+        net = Network(dt=dt, seed=seed)
+        pop = net.add(KuramotoPopulation(theta.size, omega=omega, K=K, alpha=alpha,
+                                         sigma=sigma, method=method, theta0=theta,
+                                         coupling=coupling, name="oscillators"))
+        order = net.monitor(pop, "r")
+        phases = net.monitor(pop, "theta", every=every) if every else None
+        try:
+            net.run(n_steps * dt, progress=False, fused=True)
+        except check.BiosimError:
+            if pop.nonfinite() is None:
+                raise
+            # once NaN, r and psi would look like numbers: the network stopped the run
+            raise check.BiosimError(f"theta: the phases became non-finite by t = {net.t:g} "
+                                    "(lower K, the coupling, omega or dt)") from None
+    return KuramotoResult(order.t, order.r, order.psi, pop.state["theta"],
+                          phases.values if every else None)
