@@ -111,7 +111,7 @@ def _group(b2, pop, inputs, dt, now, n_steps):
         pairs = np.unique(np.stack([steps, pop.indices[keep]]), axis=1)
         return b2.SpikeGeneratorGroup(pop.n, pairs[1], pairs[0] * dt * b2.ms, dt=clock,
                                       name=name)
-    if not isinstance(pop, (Izhikevich, LIF)):
+    if type(pop) not in (Izhikevich, LIF):  # a subclass (a reservoir) steps otherwise
         check.fail("populations", "Izhikevich, LIF, PoissonGroup or SpikeGenerator for Brian2 "
                                   "export", type(pop).__name__)
     ns = {"h": 0.5 * dt, "dt_ms": dt}

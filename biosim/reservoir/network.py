@@ -24,15 +24,16 @@ from biosim.core.connectivity import all_to_all
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
 from biosim.core.plasticity import ThreeFactor
 from biosim.core.projection import _csr_values
-from biosim.neurons.izhikevich import izhikevich_step
+from biosim.neurons.izhikevich import Izhikevich, izhikevich_step
 from biosim.reservoir.readout import Learning, filtered_pre, run_trial
 from biosim.reservoir.reservoir import (Csr, Kernel, Neurons, Reservoir, State, Synapses,
                                         filter_step, run_features)
 
 
-class ReservoirPopulation(Population):
-    """The neurons of a :class:`~biosim.reservoir.Reservoir` (its parameters and current
-    state, copied): activity = filtered spike trains r (1/ms), so that a projection with
+class ReservoirPopulation(Izhikevich):
+    """The neurons of a :class:`~biosim.reservoir.Reservoir`: a core
+    :class:`~biosim.neurons.Izhikevich` population (the reservoir's a-d, coefficients, scheme
+    and current state, copied) with a per-neuron ``bias`` and filtered synapses: activity = filtered spike trains r (1/ms), so that a projection with
     weights W delivers W^T r (a readout); spikes are in ``state["spikes"]``. Inputs: ``I``
     (model units, added to the per-neuron bias) and ``syn``, weighted spikes (a projection
     with ``source="spikes"``) that the population filters into the synaptic current J, as
@@ -51,10 +52,13 @@ class ReservoirPopulation(Population):
     def __init__(self, reservoir, name="reservoir"):
         if not isinstance(reservoir, Reservoir):
             check.fail("reservoir", "a biosim.reservoir.Reservoir", type(reservoir).__name__)
-        super().__init__(reservoir.n, name)
-        self.res = reservoir
         st = reservoir.state
-        self.state = {k: x.copy() for k, x in st.items()}
+        super().__init__(reservoir.n, reservoir.a, reservoir.b, reservoir.c, reservoir.d,
+                         v0=st["v"], u0=st["u"], scheme=reservoir.scheme,
+                         coefficients=reservoir.model, name=name)
+        self.res = reservoir
+        self.bias = reservoir.bias_.copy()
+        self.state.update({k: st[k].copy() for k in ("r", "hr", "J", "hJ", "spikes")})
         self.activity = self.state["r"]
 
     def check_dt(self, dt):
@@ -63,13 +67,19 @@ class ReservoirPopulation(Population):
                              f"{self.name!r})", dt)
 
     def step(self, t, dt):
-        res, s = self.res, self.state
-        syn = Synapses(dt, res.tau_rise, res.tau_decay)
+        s, p = self.state, self.params
+        syn = Synapses(dt, self.res.tau_rise, self.res.tau_decay)
         filter_step(s["J"], s["hJ"], self.inputs["syn"], syn)
-        izhikevich_step(s["v"], s["u"], res.a, res.b, res.c, res.d,
-                        res.bias_ + self.inputs["I"] + s["J"], s["spikes"], dt, res.quadratic,
-                        res.scheme == "published")
+        izhikevich_step(s["v"], s["u"], p["a"], p["b"], p["c"], p["d"],
+                        self.bias + self.inputs["I"] + s["J"], s["spikes"], dt, self.quadratic,
+                        self.scheme == "published")
         filter_step(s["r"], s["hr"], s["spikes"], syn)
+
+    def neurons(self) -> Neurons:
+        """The :class:`~biosim.reservoir.reservoir.Neurons` record of this population."""
+        p = self.params
+        return Neurons(p["a"], p["b"], p["c"], p["d"], self.bias, self.quadratic,
+                       self.scheme == "published")
 
     @classmethod
     def fused_runner(cls, net):
@@ -145,10 +155,8 @@ class _Runner:
         net, pop, res = self.net, self.pop, self.pop.res
         now, dt, s = net.step_count, net.dt, pop.state
         I = self._rows(now, n_steps)
-        k = Kernel(State(**s),
-                   Neurons(res.a, res.b, res.c, res.d, res.bias_, res.quadratic,
-                           res.scheme == "published"),
-                   Synapses(dt, res.tau_rise, res.tau_decay), self.csr)
+        k = Kernel(State(**s), pop.neurons(), Synapses(dt, res.tau_rise, res.tau_decay),
+                   self.csr)
         R, S = np.empty((n_steps, pop.n)), np.empty((n_steps, pop.n), np.bool_)
         if self.readout is None:
             run = lambda lo, hi: run_features(k, I[lo:hi], R[lo:hi], S[lo:hi])  # noqa: E731

@@ -186,6 +186,12 @@ def test_reservoir_population_checks():
         net.connect(pop, pop, source="phase")  # not a kind of the reservoir
     with pytest.raises(BiosimError, match="source"):
         net.connect(pop, pop, source="spikes", rule=bs.Hebbian(0.1))  # rules read activity
+    from biosim.neurons import Izhikevich, to_brian2
+
+    assert isinstance(pop, Izhikevich) and pop.coefficients == "izhikevich2003"
+    pytest.importorskip("brian2")
+    with pytest.raises(BiosimError, match="populations"):
+        to_brian2(net)  # its synaptic filter has no Brian2 form here: refused, not dropped
 
 
 def test_force_as_a_core_rule_equals_force_run():
