@@ -36,6 +36,9 @@ _LAZY = {
     "LIF": "biosim.neurons",
     "load_model": "biosim.core.spec",
     "load_spec": "biosim.core.spec",
+    "ClusterWTA": "biosim.memory",
+    "MessageReplay": "biosim.memory",
+    "WillshawRetrieval": "biosim.memory",
 }
 
 

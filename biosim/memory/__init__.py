@@ -5,7 +5,9 @@ from biosim.memory import noise, theory
 from biosim.memory.cliques import CliqueNetwork, decode
 from biosim.memory.coyac import CoyacLearner, connection_overlap
 from biosim.memory.hopfield import HopfieldNetwork
+from biosim.memory.population import ClusterWTA, MessageReplay, WillshawRetrieval
 from biosim.memory.willshaw import WillshawMemory
 
 __all__ = ["CliqueNetwork", "CoyacLearner", "HopfieldNetwork", "WillshawMemory",
+           "ClusterWTA", "MessageReplay", "WillshawRetrieval",
            "connection_overlap", "decode", "noise", "theory"]

@@ -255,6 +255,21 @@ class CliqueNetwork(Estimator):
         rows = self.weights_.reshape(self.n, self.c, self._W)
         return _bits.unpack(rows, self.l).reshape(self.n, self.n)
 
+    def add_to(self, net, name: str = "clique", cue=None):
+        """Add this memory to a :class:`~biosim.core.Network`: a
+        :class:`~biosim.memory.ClusterWTA` population (this memory's ``gamma``; sum-of-sum
+        scores) holding ``cue`` (messages (c,) with -1 for erased clusters, or None: silent
+        until cued through its ``cue`` input), and the stored weights on a recurrent
+        projection. Each network step is one retrieval iteration. Returns the population."""
+        from biosim.memory.population import ClusterWTA
+
+        if self.rule != "sos":
+            v.fail("rule", "'sos' for a network population (sum-of-max runs in retrieve)",
+                   self.rule)
+        pop = net.add(ClusterWTA(self.c, self.l, cue, gamma=self.gamma, name=name))
+        net.connect(pop, pop, weight=self.dense_weights().astype(float), name=f"{name}.W")
+        return pop
+
     def density(self) -> float:
         """Fraction of the c (c - 1) l^2 possible (directed) inter-cluster connections set."""
         self._ensure()

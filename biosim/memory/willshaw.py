@@ -99,6 +99,20 @@ class WillshawMemory(Estimator):
         """Weights as a dense bool (n, n) matrix."""
         return _bits.unpack(self.weights_, self.n)
 
+    def add_to(self, net, name: str = "willshaw", cue=None):
+        """Add this memory to a :class:`~biosim.core.Network`: a
+        :class:`~biosim.memory.WillshawRetrieval` population (this memory's threshold)
+        holding ``cue`` (bool (n,), or None: silent until cued through its ``cue`` input), and
+        the stored weights on a recurrent projection. Each network step is one retrieval
+        step. Returns the population."""
+        from biosim.memory.population import WillshawRetrieval
+
+        if not hasattr(self, "weights_"):
+            v.fail("WillshawMemory", "patterns stored before add_to (call store)")
+        pop = net.add(WillshawRetrieval(self.n, cue, self.threshold, name=name))
+        net.connect(pop, pop, weight=self.dense_weights().astype(float), name=f"{name}.W")
+        return pop
+
     def density(self) -> float:
         """Fraction of off-diagonal weights set."""
         W = self.dense_weights()

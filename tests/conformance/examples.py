@@ -110,6 +110,15 @@ def cluster_wta(seed):
     return net, pop
 
 
+def willshaw_retrieval(seed):
+    from biosim.memory import WillshawMemory
+
+    pats = rng_of(seed).random((4, 16)) < 0.3
+    net = bs.Network(dt=1.0, seed=seed)
+    pop = WillshawMemory(16).store(pats).add_to(net, cue=pats[0] & (np.arange(16) % 2 == 0))
+    return net, pop
+
+
 def replay(name="replay"):
     from biosim.memory.population import MessageReplay
 
@@ -355,6 +364,8 @@ EXAMPLES = {
         _bad("biosim.dendrites.segments.SDRInput", np.zeros(4, bool))),
     "biosim.memory.population.ClusterWTA": Example(
         cluster_wta, _bad("biosim.memory.population.ClusterWTA", 1, 4, [0])),
+    "biosim.memory.population.WillshawRetrieval": Example(
+        willshaw_retrieval, _bad("biosim.memory.population.WillshawRetrieval", 8, threshold=0)),
     "biosim.memory.population.MessageReplay": Example(
         lambda s: obj(bs.Network(dt=1.0, seed=s), replay()),
         _bad("biosim.memory.population.MessageReplay", 3, 4, [[9, 0, 0]])),
