@@ -151,6 +151,43 @@ class _K(NamedTuple):
     weight_sum: float
 
 
+class Module(NamedTuple):
+    """One module's learned arrays as the kernel reads them: weights (n_input, n_e),
+    thresholds, delays (steps) and the delay buckets of :func:`delay_buckets`."""
+
+    W: np.ndarray
+    theta: np.ndarray
+    delays: np.ndarray
+    order: np.ndarray
+    dptr: np.ndarray
+
+
+class State(NamedTuple):
+    """One module's dynamic state (the arrays of :func:`fresh_state`)."""
+
+    v_e: np.ndarray
+    ge_e: np.ndarray
+    gi_e: np.ndarray
+    timer: np.ndarray
+    refr_e: np.ndarray
+    v_i: np.ndarray
+    ge_i: np.ndarray
+    gi_i: np.ndarray
+    refr_i: np.ndarray
+    last_post: np.ndarray
+    em_hist: np.ndarray
+    em_pos: np.ndarray
+    clock: np.ndarray
+
+
+class Tables(NamedTuple):
+    """Trace tables ``exp(-k dt / tau)`` of :func:`trace_table`: pre, post1, post2."""
+
+    pre: np.ndarray
+    post1: np.ndarray
+    post2: np.ndarray
+
+
 def kernel_constants(p: SNNParams) -> _K:
     return _K(p.dt, p.present_steps, p.rest_steps, p.rate_scale, p.tau_e, p.v_rest_e,
               p.v_reset_e, p.v_thresh_e, p.offset, p.theta_plus, 1.0 - p.dt / p.tau_theta,
@@ -272,10 +309,7 @@ def _input_counts(pixels, k, state):
 
 
 @njit(cache=True, nogil=True)   # modules run in threads (NumbaVPRSNN.n_jobs)
-def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, st_timer,
-               st_refr_e, st_v_i, st_ge_i, st_gi_i, st_refr_i, last_post, em_hist, em_pos, clock,
-               k, train,
-               tab_pre, tab_post1, tab_post2, rng_state, counts):
+def run_images(pixels, mod, st, k, tabs, train, rng_state, counts):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
     Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
@@ -284,10 +318,17 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
     A synapse's pre trace is ``exp(-(t - last arrival) / tau_pre)``; the last arrival is
     found at post spikes from each input's last ``EMISSION_HISTORY`` spike times plus the
     synapse's delay (exact unless an input fires more than 16 times within one delay).
-    The Poisson inputs draw from the :mod:`biosim.core.fastrandom` stream ``rng_state``
+    ``mod`` (:class:`Module`): weights, thresholds, delays; ``st`` (:class:`State`): the
+    dynamic state; ``k``: the constants; ``tabs`` (:class:`Tables`): the trace tables. The
+    Poisson inputs draw from the :mod:`biosim.core.fastrandom` stream ``rng_state``
     (``uint64[4]``, advanced).
     """
-    st = fastrandom.load(rng_state)
+    W, theta, delays, order, dptr = mod.W, mod.theta, mod.delays, mod.order, mod.dptr
+    st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e = st.v_e, st.ge_e, st.gi_e, st.timer, st.refr_e
+    st_v_i, st_ge_i, st_gi_i, st_refr_i = st.v_i, st.ge_i, st.gi_i, st.refr_i
+    last_post, em_hist, em_pos, clock = st.last_post, st.em_hist, st.em_pos, st.clock
+    tab_pre, tab_post1, tab_post2 = tabs.pre, tabs.post1, tabs.post2
+    rs = fastrandom.load(rng_state)
     n_in, n_e = W.shape
     n_present = k.n_present
     n_steps = n_present + k.n_rest
@@ -316,7 +357,7 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
                     for i in range(n_in):
                         W[i, j] *= f
         rates = pixels[img] * k.rate_scale
-        st = _poisson_buckets(st, rates, k, n_present, ids, bptr, tmp_step, tmp_id)
+        rs = _poisson_buckets(rs, rates, k, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
             t = clock[0]
             if train and s < n_present:          # remember when each input fired
@@ -419,7 +460,7 @@ def run_images(pixels, W, theta, delays, order, dptr, st_v_e, st_ge_e, st_gi_e, 
                     st_v_i[j] = k.v_reset_i
                     st_refr_i[j] = t + k.refrac_i_steps
             clock[0] = t + 1
-    fastrandom.store(rng_state, st)
+    fastrandom.store(rng_state, rs)
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:
@@ -490,7 +531,7 @@ class NumbaVPRSNN:
         else:
             run_rngs = [make_rng(s) for s in np.random.SeedSequence(seed).spawn(self.n_modules)]
         k = kernel_constants(p)
-        tabs = [trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)]
+        tabs = Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
         pixels = check_pixels(pixels_per_module, self.n_modules, self.n_input)
         # everything random or shared is prepared here, in module order; the threads only
         # run the kernel on their own module's arrays
@@ -504,11 +545,9 @@ class NumbaVPRSNN:
 
         def run(m):
             mod, st = self.modules[m], self._state[m]
-            run_images(pixels[m], mod["W"], mod["theta"], mod["delays"], mod["order"],
-                       mod["dptr"], st["v_e"], st["ge_e"], st["gi_e"], st["timer"],
-                       st["refr_e"], st["v_i"], st["ge_i"], st["gi_i"], st["refr_i"],
-                       st["last_post"], st["em_hist"], st["em_pos"], st["clock"], k,
-                       bool(train), *tabs, streams[m], out[m])
+            run_images(pixels[m], Module(*(mod[f] for f in Module._fields)),
+                       State(*(st[f] for f in State._fields)), k, tabs, bool(train),
+                       streams[m], out[m])
 
         if self.n_jobs == 1 or self.n_modules == 1:
             for m in range(self.n_modules):
