@@ -325,9 +325,14 @@ class Network:
         return self
 
     def _check_finite(self) -> None:
-        """NaN or inf in any population's state stops the run (checked every chunk of at
-        most ``CHECK_EVERY`` steps: a diverging unit otherwise goes silent and the run
-        returns plausible numbers)."""
+        """NaN or inf in any population's state or plastic weights stops the run (checked
+        every chunk of at most ``CHECK_EVERY`` steps: a diverging unit otherwise goes silent
+        and the run returns plausible numbers)."""
+        for proj in self.projections:  # first: diverging weights make the state diverge
+            if proj.rule is not None and not np.isfinite(proj.weights.flat_values()).all():
+                raise check.BiosimError(
+                    f"projections.{proj.name}: w became non-finite at t = {self.t:g} ms "
+                    "(check the rule's learning rates and bounds)")
         for pop in self.populations:
             var = pop.nonfinite()
             if var is not None:

@@ -49,6 +49,18 @@ def test_nonfinite_recurrent_weight(fused):
     assert net.t <= CHECK_EVERY * net.dt
 
 
+def test_nonfinite_plastic_weights():
+    """Hebbian weights that overflow while the post units stay finite (a LIF resets)."""
+    net = bs.Network(dt=0.1, seed=3)
+    pre = net.add(bs.PoissonGroup(5, 200.0, name="pre"))
+    post = net.add(bs.LIF(3, refractory=0.0, name="post"))
+    net.add(bs.ConstantCurrent(post, 1e4))  # fires every step: every pre spike coincides
+    net.connect(pre, post, weight=0.0, rule=bs.Hebbian(eta=1e308))
+    with pytest.raises(BiosimError, match=r"^projections\.pre->post: w became non-finite"):
+        net.run(200.0)
+    assert net.t <= CHECK_EVERY * net.dt
+
+
 def test_what_when_reservoir_gain_1e300_is_an_error():
     """The what/when task with reservoir.g = 1e300 returned plausible metrics before."""
     from biosim.core.spec import evaluate, load_spec, override
