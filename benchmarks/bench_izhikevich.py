@@ -222,8 +222,9 @@ def main():
                       f"cold (compiling) "
                       f"{ratio('izhikevich', label + ' cold', [cold], cpp, 'cpp_standalone')}")
                 if "cython" in r:
-                    print(f"  ratio cython/biosim (fresh): "
-                          f"{ratio('izhikevich', label, b, r['cython'], 'Brian2 cython')}")
+                    x = ratio("izhikevich", label + " steady", steady, r["cython"],
+                              "Brian2 cython")
+                    print(f"  ratio cython/biosim, both in-process after a first run: {x}")
                 print(f"  biosim {b[0]['events'] / statistics.median(steady):.3g} synaptic "
                       f"events per CPU s (steady)")
 
