@@ -6,8 +6,8 @@ after the first 200 ms (the start's transient) for biosim's fused kernel (one th
 successive windows) and for the same network written by hand in Brian2 cpp_standalone (one
 NeuronGroup, one Synapses holding biosim's very synapses; its binary built once and rerun,
 Brian2's own timer of its second run, ``std::clock()``), in alternating rounds, median
-[min-max]; spike counts in the windows of both printed (the noise draws differ). Then biosim with numba's threads
-(``NUMBA_NUM_THREADS``, default: the cores) against one thread, wall time on the same
+[min-max]; spike counts in the windows of both printed (the noise draws differ). Then
+biosim with ``BIOSIM_THREADS`` = the cores against one thread, wall time on the same
 windows of the same network at N = 10^5 (a loaded machine gives threads less than its
 cores). Memory:
 biosim holds about 12 bytes per synapse in the kernel plus 16 in the projection (weights
@@ -74,7 +74,6 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             workdir = os.path.join(tmp, "cpp")
             b2_spikes = brian2_binary(n, duration, workdir)
-            numba.set_num_threads(1)
             net.run(WARM)  # as Brian2's first run (and numba compiles or loads its cache)
             counts = []
 
@@ -100,7 +99,7 @@ def main():
             for _ in range(ROUNDS):  # the same window for each thread count
                 start = copy.deepcopy(net)
                 for k in wall:
-                    numba.set_num_threads(k)
+                    os.environ["BIOSIM_THREADS"] = str(k)
                     trial = copy.deepcopy(start)
                     t = time.perf_counter()
                     trial.run(duration)
@@ -111,7 +110,7 @@ def main():
                       "biosim 1 thread", biosim=f"biosim {threads} threads")
             print(f"          {threads} threads vs 1, wall time: {x}  ({spread(wall[1])} s vs "
                   f"{spread(wall[threads])} s)", flush=True)
-            numba.set_num_threads(threads)
+            del os.environ["BIOSIM_THREADS"]
         del net, mons
 
 

@@ -9,6 +9,7 @@ only those.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -43,13 +44,18 @@ def neurons():
 
     izhikevich(False)
     izhikevich(True)
-    before = fused.PARALLEL_MIN_UNITS
-    fused.PARALLEL_MIN_UNITS = 0  # the threaded kernels, as large networks use them
+    before = fused.PARALLEL_MIN_UNITS, os.environ.get("BIOSIM_THREADS")
+    fused.PARALLEL_MIN_UNITS = 0  # the threaded kernels, as BIOSIM_THREADS=2 uses them
+    os.environ["BIOSIM_THREADS"] = "2"
     try:
         if numba.config.NUMBA_NUM_THREADS > 1:
             izhikevich(True)
     finally:
-        fused.PARALLEL_MIN_UNITS = before
+        fused.PARALLEL_MIN_UNITS = before[0]
+        if before[1] is None:
+            del os.environ["BIOSIM_THREADS"]
+        else:
+            os.environ["BIOSIM_THREADS"] = before[1]
     net = bs.Network(dt=0.1, seed=0)
     cells = net.add(LIF(20))
     net.connect(cells, cells, bs.fixed_probability(0.2), weight=0.5, rule=bs.STDP())

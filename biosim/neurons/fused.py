@@ -8,17 +8,19 @@ order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), dr
 noise from each input's own stream in the same order, and leaves every object (state,
 input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
 as the generic loop would: the two paths give bit-identical spikes, and a run may switch
-between them, or be checkpointed, at any step. Networks of at least
-``PARALLEL_MIN_UNITS`` units deliver spikes and update neurons in numba's threads, each
-thread on its own range of units: the same results for any number of threads.
+between them, or be checkpointed, at any step. With ``BIOSIM_THREADS=k`` networks of at
+least ``PARALLEL_MIN_UNITS`` units deliver spikes and update neurons in k of numba's threads,
+each thread on its own range of units: the same results for any number of threads.
 """
 from __future__ import annotations
 
+import os
 import weakref
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from biosim.core import validation as check
 from biosim.core.fastrandom import normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
@@ -28,10 +30,24 @@ from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 _VARS = {"v": 0, "u": 1, "I": 2, "spikes": 3, "activity": 3}
 #: largest number of floats of input rows held per sub-chunk (bounds memory)
 _MAX_INPUT_FLOATS = 1 << 22
-#: networks of at least this many units run in numba's threads (``numba.set_num_threads``,
-#: ``NUMBA_NUM_THREADS=1`` to opt out); smaller ones gain less than the per-step thread
-#: launch costs. Results are the same for any number of threads.
+#: networks of at least this many units may run in threads (``BIOSIM_THREADS``); smaller
+#: ones gain less than the per-step thread launch costs
 PARALLEL_MIN_UNITS = 100_000
+
+
+def _threads(n_units: int) -> int:
+    """Threads for delivery and neuron updates: ``BIOSIM_THREADS`` (default 1, an opt-in: on
+    a machine busy with other work the per-step barriers made 2 threads 5x slower than one),
+    at most numba's (``NUMBA_NUM_THREADS``), from ``PARALLEL_MIN_UNITS`` units on. Results
+    are the same for any number."""
+    value = os.environ.get("BIOSIM_THREADS", "1")
+    try:
+        want = int(value)
+    except ValueError:
+        want = 0
+    if want < 1:
+        check.fail("BIOSIM_THREADS", "an integer >= 1 (environment variable)", value)
+    return min(want, get_num_threads()) if n_units >= PARALLEL_MIN_UNITS else 1
 
 
 @njit(cache=True, nogil=True)
@@ -318,8 +334,7 @@ class _Runner:
                    _weights(data), csr_post, _cat(ptrs, i64),
                    self._syn_delays(projections))
         # threads split the units; a CSR row's range is found by bisection (rows sorted)
-        self.n_threads = get_num_threads() if sorted_rows and self.N >= PARALLEL_MIN_UNITS \
-            else 1
+        self.n_threads = _threads(self.N) if sorted_rows else 1
         # inputs
         self.inputs = inputs
         self.in_size = np.array([q.size for q in inputs], i64)

@@ -223,6 +223,7 @@ def test_threads_give_the_same_result(monkeypatch, make):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has one thread here (NUMBA_NUM_THREADS)")
     monkeypatch.setattr(fused, "PARALLEL_MIN_UNITS", 0)
+    monkeypatch.setenv("BIOSIM_THREADS", "2")
     ref = make()
     ref.run(200.0, fused=False)
     before = numba.get_num_threads()
@@ -253,3 +254,15 @@ def test_weights_changed_between_runs_are_used():
         w.indices = (w.indices + 1) % w.n_post  # new targets: the cached copy must not be used
         net.run(60.0, fused=fused_path)
     assert_same(snapshot(nets[0]), snapshot(nets[1]))
+
+
+def test_threads_setting_is_checked(monkeypatch):
+    """BIOSIM_THREADS: one thread unless asked; a bad value is a one-line error naming it."""
+    import biosim.neurons.fused as fused
+
+    monkeypatch.setattr(fused, "PARALLEL_MIN_UNITS", 0)
+    monkeypatch.delenv("BIOSIM_THREADS", raising=False)
+    assert Izhikevich.fused_runner(net_2003()).n_threads == 1
+    monkeypatch.setenv("BIOSIM_THREADS", "two")
+    with pytest.raises(BiosimError, match="BIOSIM_THREADS"):
+        net_2003().run(1.0)
