@@ -199,44 +199,22 @@ class SpikeMonitor(Bounded, Monitor):
         return pd.DataFrame({"t_ms": self.t, "i": self.i})
 
 
-class StateMonitor(Bounded, Monitor):
-    """A variable of selected units (``indices``, default all) every ``every`` steps.
-
-    ``values`` has shape (n_samples, n_indices); ``t`` the sample times in ms. Accepts any
-    population; the variable must be one it has (state, input, ``"activity"`` or a kind).
-    ``window``, ``path``, ``chunk_mb``: bounded memory for long runs (see :class:`Bounded`).
-    """
+class Series(Bounded):
+    """Records ``(t, values)`` of a fixed shape ``_shape`` (state and weight monitors)."""
 
     _columns = ("t", "values")
-
-    def __init__(self, source, var: str, indices=None, every: int = 1, name=None, *,
-                 window=None, path=None, chunk_mb=64.0):
-        super().__init__(source, name, var)
-        source.variable(var)  # fails early on an unknown variable
-        self.var = var
-        self.indices = _indices(indices, source.n)
-        self.every = check.integer("every", every, low=1)
-        self._t, self._v = [], []
-        self._bound(window, path, chunk_mb)
-
-    def record(self, step, t, dt):
-        if step % self.every:
-            return
-        x = self.source.variable(self.var)
-        self.add(t + dt, x if self.indices is None else x[self.indices])  # end of the step
+    _shape: tuple = ()
 
     def add(self, t: float, x) -> None:
-        """Append one record: the values ``x`` of the recorded units at time ``t`` (ms)."""
+        """Append one record: the values ``x`` at time ``t`` (ms)."""
         x = np.array(x, copy=True)
         self._t.append(t)
         self._v.append(x)
         self._added(x.nbytes + 8)
 
     def _memory(self) -> dict:
-        shape = (0,) + (() if self.indices is None and not self._v else
-                        np.shape(self._v[0]) if self._v else (self.indices.size,))
         return {"t": np.asarray(self._t, float),
-                "values": np.asarray(self._v) if self._v else np.zeros(shape)}
+                "values": np.reshape(self._v, (len(self._t),) + self._shape)}
 
     def _clear(self):
         self._t, self._v = [], []
@@ -249,13 +227,40 @@ class StateMonitor(Bounded, Monitor):
 
     @property
     def t(self) -> np.ndarray:
+        """Record times in ms (the end of the step)."""
         return self._columns_read()["t"] if self.path is not None else np.asarray(self._t)
 
     @property
     def values(self) -> np.ndarray:
-        if self.path is not None:
-            return self._columns_read()["values"]
-        return np.asarray(self._v)
+        """(n_records, ...) values."""
+        return self._columns_read()["values"] if self.path is not None else \
+            self._memory()["values"]
+
+
+class StateMonitor(Series, Monitor):
+    """A variable of selected units (``indices``, default all) every ``every`` steps.
+
+    ``values`` has shape (n_samples, n_indices); ``t`` the sample times in ms. Accepts any
+    population; the variable must be one it has (state, input, ``"activity"`` or a kind).
+    ``window``, ``path``, ``chunk_mb``: bounded memory for long runs (see :class:`Bounded`).
+    """
+
+    def __init__(self, source, var: str, indices=None, every: int = 1, name=None, *,
+                 window=None, path=None, chunk_mb=64.0):
+        super().__init__(source, name, var)
+        x = source.variable(var)  # fails early on an unknown variable
+        self.var = var
+        self.indices = _indices(indices, source.n)
+        self._shape = np.shape(x if self.indices is None else x[self.indices])
+        self.every = check.integer("every", every, low=1)
+        self._t, self._v = [], []
+        self._bound(window, path, chunk_mb)
+
+    def record(self, step, t, dt):
+        if step % self.every:
+            return
+        x = self.source.variable(self.var)
+        self.add(t + dt, x if self.indices is None else x[self.indices])  # end of the step
 
     def to_pandas(self):
         import pandas as pd
@@ -387,7 +392,7 @@ class OrderParameterMonitor(Monitor):
         return pd.DataFrame({"t_ms": self.t, "r": self.r, "psi": self.psi})
 
 
-class WeightMonitor(Monitor):
+class WeightMonitor(Series, Monitor):
     """The weights of a projection's existing synapses every ``every`` steps, after the rules
     have updated them (``t``: the end of the step, ms).
 
@@ -395,41 +400,36 @@ class WeightMonitor(Monitor):
     :meth:`~biosim.core.projection.Weights.flat_values` (dense: ``pre * n_post + post``; CSR:
     by pre unit, then post unit), default all. ``values`` has shape (n_records, n_synapses);
     ``pre``/``post`` give each column's units. Accepts projections (kind ``"weights"``);
-    ``net.monitor(proj, "w")`` builds one.
+    ``net.monitor(proj, "w")`` builds one. ``window``, ``path``, ``chunk_mb``: bounded
+    memory for long runs (see :class:`Bounded`).
     """
 
     accepts = ("weights",)
     var = "w"
 
-    def __init__(self, source, indices=None, every: int = 1, name=None):
+    def __init__(self, source, indices=None, every: int = 1, name=None, *, window=None,
+                 path=None, chunk_mb=64.0):
         super().__init__(source, name, "w")
         w = source.weights
         self.indices = _indices(indices, w.n_synapses)
         self.every = check.integer("every", every, low=1)
         sel = slice(None) if self.indices is None else self.indices
         self.pre, self.post = w.pre_of[sel].copy(), w.post_of[sel].copy()
+        self._shape = (self.pre.size,)
         self._t, self._v = [], []
+        self._bound(window, path, chunk_mb)
 
     def record(self, step, t, dt):
         if step % self.every:
             return
         w = self.source.weights.flat_values()
-        self._t.append(t + dt)
-        self._v.append(w.copy() if self.indices is None else w[self.indices])
-
-    @property
-    def t(self) -> np.ndarray:
-        return np.asarray(self._t)
-
-    @property
-    def values(self) -> np.ndarray:
-        return np.reshape(self._v, (len(self._t), self.pre.size))
+        self.add(t + dt, w if self.indices is None else w[self.indices])
 
     def to_pandas(self):
         """A long table: one row per (record, synapse) with t_ms, synapse, pre, post, w."""
         import pandas as pd
 
-        n_t, n_s = len(self._t), self.pre.size
+        n_t, n_s = self.t.size, self.pre.size
         syn = np.arange(n_s) if self.indices is None else self.indices
         return pd.DataFrame({"t_ms": np.repeat(self.t, n_s), "synapse": np.tile(syn, n_t),
                              "pre": np.tile(self.pre, n_t), "post": np.tile(self.post, n_t),

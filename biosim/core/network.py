@@ -237,24 +237,19 @@ class Network:
         (:class:`WeightMonitor`). A monitor of the wrong kind is refused. ``name`` (default
         ``"POP.WHAT"``) finds it again: ``net[name]``, also after :meth:`load`.
 
-        ``storage`` (spike, rate and state monitors): ``window=`` ms kept in memory, or
+        ``storage`` (spike, rate, state and weight monitors): ``window=`` ms kept in memory, or
         ``path=`` a folder the records stream to in chunks of ``chunk_mb`` MB, for long runs
         whose records would not fit in memory (see :class:`~biosim.core.monitors.Bounded`).
         """
         if not isinstance(what, str):
             check.fail("what", "'spikes', 'rate', 'w' or a variable name", what)
-        bounded = what in ("spikes", "rate") or not (isinstance(source, Projection)
-                                                      or what in ("r", "psi"))
         for key in storage:
             check.choice("storage", key, ("window", "path", "chunk_mb"))
-        if storage and not bounded:
-            check.fail(next(iter(storage)), "window/path only for spike, rate and state "
-                                            "monitors",
-                       what)
         if isinstance(source, Projection):
             if what != "w":
                 check.fail("what", f"'w' for projection {source.name!r}", what)
-            return self.add(WeightMonitor(source, indices=indices, every=every, name=name))
+            return self.add(WeightMonitor(source, indices=indices, every=every, name=name,
+                                          **storage))
         self._require(source)
         if what == "spikes":
             mon = SpikeMonitor(source, name, **storage)
@@ -262,6 +257,10 @@ class Network:
             mon = RateMonitor(source, name, **storage)
         elif what in ("r", "psi") and source.activity_kinds[0] == "phase" \
                 and what not in source.state:
+            if storage:
+                check.fail(next(iter(storage)), "window/path only for spike, rate, state and "
+                                                "weight monitors (not the order parameter)",
+                           what)
             mon = OrderParameterMonitor(source, what, indices=indices, every=every,
                                         name=name)
         else:

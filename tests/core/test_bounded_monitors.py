@@ -74,6 +74,22 @@ def test_rate_monitor_window_and_stream(tmp_path, fused):
     np.testing.assert_array_equal(win.t, full.t[-win.t.size:])
 
 
+def test_weight_monitor_streams(tmp_path):
+    net = bs.Network(dt=0.5, seed=2)
+    pre = net.add(bs.PoissonGroup(20, 50.0, name="pre"))
+    post = net.add(bs.LIF(5, name="post"))
+    proj = net.connect(pre, post, bs.fixed_probability(0.5), weight=0.5,
+                       rule=bs.STDP(0.01, 0.012, 20.0, 20.0))
+    full = net.monitor(proj, "w", every=2, name="full")
+    disk = net.monitor(proj, "w", every=2, name="disk", path=tmp_path / "w", chunk_mb=0.002)
+    net.run(200.0)
+    assert len(list((tmp_path / "w").glob("chunk-*.npz"))) >= 2
+    np.testing.assert_array_equal(disk.values, full.values)
+    np.testing.assert_array_equal(disk.t, full.t)
+    np.testing.assert_array_equal(disk.values[-1], proj.weights.flat_values())
+    assert disk.to_pandas().shape == full.to_pandas().shape
+
+
 def test_bad_storage_arguments(tmp_path):
     net = bs.Network(dt=0.5)
     e = net.add(bs.Izhikevich(3))
@@ -83,8 +99,9 @@ def test_bad_storage_arguments(tmp_path):
         net.monitor(e, "spikes", window=-1.0)
     with pytest.raises(BiosimError, match="^storage: "):
         net.monitor(e, "spikes", windw=10.0)
-    with pytest.raises(BiosimError, match="^window: "):
-        net.monitor(net.connect(e, e), "w", window=10.0)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(BiosimError, match="^path: "):
+        net.monitor(net.connect(e, e), "w", path=tmp_path / "file" / "w")
     (tmp_path / "chunk-000000.npz").write_bytes(b"")
     with pytest.raises(BiosimError, match="^path: "):
         net.monitor(e, "spikes", path=tmp_path)
