@@ -50,13 +50,13 @@ CONNECTION = {
 WEIGHT = {"dist": (STR, ("uniform", "normal")), "low": (NUM, None), "high": (NUM, None),
           "mean": (NUM, None), "std": (NUM, "nonneg")}
 INPUT = {"type": (STR, ("noise", "constant", "poisson")), "target": (STR, None),
-         "std": (NUM, "nonneg"), "mean": (NUM, None), "every": (NUM, "pos"),
+         "std": (NUM, "nonneg"), "mean": (NUM, None), "every_ms": (NUM, "pos"),
          "amplitude": (NUM, None), "rate": (NUM, "nonneg"), "weight": (NUM, None),
          "n_sources": (INT, "int>=1"), "var": (STR, None)}
 MONITORS = {"spikes": (ANY, None), "rate": (ANY, None)}
 #: numeric fields that have a unit (any table): a string such as "2 s" is converted
 UNITS = {"dt": "ms", "duration": "ms", "tau_m": "ms", "refractory": "ms", "delay": "ms",
-         "every": "ms", "rate": "Hz", "c": "mV", "v0": "mV", "v_peak": "mV", "v_rest": "mV",
+         "rate": "Hz", "c": "mV", "v0": "mV", "v_peak": "mV", "v_rest": "mV",
          "v_reset": "mV", "v_thresh": "mV", "tau_rise": "ms", "tau_decay": "ms",
          "tau_e": "ms"}
 TOP = {"kind": (STR, None), "name": (STR, None), "description": (STR, None),
@@ -355,7 +355,7 @@ def build(spec: dict, seed=None):
         target, var = pops[inp["target"]], inp.get("var", "I")
         with _prefix(f"inputs.{k}"):
             if inp["type"] == "noise":
-                every = max(1, int(round(inp.get("every", net.dt) / net.dt)))
+                every = max(1, int(round(inp.get("every_ms", net.dt) / net.dt)))
                 net.add(core.GaussianNoise(target, inp.get("std", 1.0), inp.get("mean", 0.0),
                                            every=every, var=var))
             elif inp["type"] == "constant":
