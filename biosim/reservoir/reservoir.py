@@ -324,7 +324,9 @@ class Reservoir:
         (filtered into J by the population), and, with ``noise`` and ``noise_std`` > 0, a
         ``GaussianNoise`` drawn from the network's stream. Inputs come
         from the network: an ``ArrayCurrent`` of ``currents(x, noise=False)`` or projections
-        from other populations. Returns the population."""
+        from other populations. Returns the population. A reservoir drawn from the network's
+        seed: ``Reservoir(n, ..., seed=net.rng()).add_to(net)`` (the next child stream, as
+        every object the network draws for)."""
         from biosim.core import GaussianNoise
         from biosim.core.projection import Projection, Weights
         from biosim.reservoir.network import ReservoirPopulation

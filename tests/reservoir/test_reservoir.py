@@ -186,6 +186,12 @@ def test_reservoir_population_checks():
         net.connect(pop, pop, source="phase")  # not a kind of the reservoir
     with pytest.raises(BiosimError, match="source"):
         net.connect(pop, pop, source="spikes", rule=bs.Hebbian(0.1))  # rules read activity
+    nets = [bs.Network(dt=0.5, seed=9) for _ in range(2)]  # drawn from the network's seed
+    pops = [Reservoir(30, seed=n.rng()).add_to(n) for n in nets]
+    for n in nets:
+        n.run(50.0)
+    assert np.array_equal(pops[0].state["v"], pops[1].state["v"])
+    assert np.array_equal(nets[0].projections[0].weights.data, nets[1].projections[0].weights.data)
     from biosim.neurons import Izhikevich, to_brian2
 
     assert isinstance(pop, Izhikevich) and pop.coefficients == "izhikevich2003"
