@@ -23,7 +23,8 @@ def main(out=ROOT / "docs" / "performance.md", fig=ROOT / "docs" / "figures" / "
         "",
         f"Written by `make bench` (`benchmarks/report.py`) on {time.strftime('%Y-%m-%d')}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-        f"{', QUICK sizes (BIOSIM_BENCH_QUICK=1)' if quick else ''}. Ratio = peer time / "
+        f"{'; cases marked * ran at QUICK sizes (BIOSIM_BENCH_QUICK=1)' if quick else ''}. "
+        "Ratio = peer time / "
         "biosim time (> 1: biosim is faster), median [min-max] over alternating rounds, "
         "CPU time against CPU time, one core unless the case says otherwise. Each peer is "
         "the strongest straightforward implementation (see each benchmark's docstring); "
@@ -34,11 +35,12 @@ def main(out=ROOT / "docs" / "performance.md", fig=ROOT / "docs" / "figures" / "
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['benchmark']} | {r['case']} | {r['biosim']} | {r['peer']} | "
+        case = r["case"] + (" *" if r["quick"] == "1" else "")
+        lines.append(f"| {r['benchmark']} | {case} | {r['biosim']} | {r['peer']} | "
                      f"**{float(r['ratio']):.2f}x** [{float(r['ratio_min']):.2f}-"
                      f"{float(r['ratio_max']):.2f}] | {float(r['biosim_s']):.3g} {r['unit']} | "
                      f"{float(r['peer_s']):.3g} {r['unit']} | {r['load']} |")
-    scaling = [r for r in rows if r["benchmark"] == "scaling"]
+    scaling = [r for r in rows if r["benchmark"] == "scaling" and r["unit"] == "ns/event"]
     if scaling:
         plot_scaling(scaling, fig)
         lines += ["", "## Sparse networks: ns per synaptic event against N", "",
