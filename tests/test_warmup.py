@@ -20,7 +20,7 @@ net.add(bs.GaussianNoise(e, 5.0))
 net.monitor(e)
 net.run(10.0)
 simulate(np.zeros(5), np.ones(5), 0.1, 3, K=1.0)
-print(_run_steps.stats.cache_hits, _run_steps.stats.cache_misses)
+print(sum(_run_steps.stats.cache_hits.values()), sum(_run_steps.stats.cache_misses.values()))
 """
 
 
