@@ -35,20 +35,31 @@ ROUNDS = 3
 WARM = 200.0  # ms run first, untimed (past the start's transient: steady-state windows)
 
 
-def brian2_binary(n, duration, workdir):
-    """Build the network of N = n (the same seed: the same synapses) as a cpp_standalone
-    binary, in a fresh process (Brian2's device is global); returns its first run's spikes."""
-    out = subprocess.run([sys.executable, __file__, "--brian2", str(n), str(duration), workdir],
+def brian2_binary(net, duration, workdir):
+    """Build ``net`` as a cpp_standalone binary in a fresh process (Brian2's device is global;
+    the network travels as a pickle, cheaper than building it again); returns the spikes of
+    its first run in the timed window."""
+    import pickle
+
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, "net.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(net, f, protocol=pickle.HIGHEST_PROTOCOL)
+    out = subprocess.run([sys.executable, __file__, "--brian2", path, str(duration), workdir],
                          capture_output=True, text=True)
+    os.remove(path)
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
     return int(out.stdout.split()[-1])
 
 
-def brian2_worker(n, duration, workdir):
+def brian2_worker(path, duration, workdir):
+    import pickle
+
     import brian2 as b2
 
-    net = build(n, 100.0 / n)
+    with open(path, "rb") as f:
+        net = pickle.load(f)
     b2.set_device("cpp_standalone", build_on_run=False, directory=workdir)
     b2.seed(1)
     model, mon = brian2_izhikevich(b2, net, record=True)
@@ -73,7 +84,7 @@ def main():
         mons = [net.monitor(p) for p in net.populations]
         with tempfile.TemporaryDirectory() as tmp:
             workdir = os.path.join(tmp, "cpp")
-            b2_spikes = brian2_binary(n, duration, workdir)
+            b2_spikes = brian2_binary(net, duration, workdir)
             net.run(WARM)  # as Brian2's first run (and numba compiles or loads its cache)
             counts = []
 
@@ -116,6 +127,6 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--brian2":
-        brian2_worker(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+        brian2_worker(sys.argv[2], float(sys.argv[3]), sys.argv[4])
     else:
         main()
