@@ -32,7 +32,6 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from biosim.core import fastrandom
 from biosim.core.io import data_class
 from biosim.core.random import generator_state, make_rng, set_generator_state
 from biosim.core.validation import array, choice, fail, integer, number, positive
@@ -252,9 +251,14 @@ def _decay(g, factor):
 
 
 @njit(cache=True)
-def _poisson_buckets(st, rates, k, n_present, ids, ptr, tmp_step, tmp_id):
-    """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step; ``st``: a
-    :mod:`biosim.core.fastrandom` stream, returned advanced."""
+def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
+    """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step.
+
+    Draws from numba's own generator (seeded per run from the module's Generator), not from
+    :mod:`biosim.core.fastrandom`: on the xoshiro stream the README's Nordland block
+    (seed 0, dt 0.5 ms) trains into a silent network (thresholds grow until no neuron
+    fires; the published code re-presents such images at a higher intensity, which this
+    implementation lacks), so the switch waits for that faithful mode."""
     n = 0
     for i in range(rates.size):
         p = rates[i] * k.dt * 1e-3
@@ -265,8 +269,7 @@ def _poisson_buckets(st, rates, k, n_present, ids, ptr, tmp_step, tmp_id):
             if p >= 1.0:
                 s += 1
             else:
-                u, st = fastrandom.uniform(st)
-                s += 1 + int(math.floor(math.log(1.0 - u) / math.log1p(-p)))
+                s += 1 + int(math.floor(math.log(1.0 - np.random.random()) / math.log1p(-p)))
             if s >= n_present:
                 break
             tmp_step[n] = s
@@ -281,7 +284,6 @@ def _poisson_buckets(st, rates, k, n_present, ids, ptr, tmp_step, tmp_id):
     for m in range(n):
         ids[fill[tmp_step[m]]] = tmp_id[m]
         fill[tmp_step[m]] += 1
-    return st
 
 
 def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> np.ndarray:
@@ -289,27 +291,26 @@ def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> 
     exactly as :func:`run_images` draws them (for tests of the encoding)."""
     p = params or SNNParams()
     pixels = np.atleast_2d(np.asarray(pixels, dtype=np.float64))
-    return _input_counts(pixels, kernel_constants(p), fastrandom.seed_state(make_rng(seed)))
+    return _input_counts(pixels, kernel_constants(p), int(make_rng(seed).integers(2**31)))
 
 
 @njit(cache=True)
-def _input_counts(pixels, k, state):
-    st = fastrandom.load(state)
+def _input_counts(pixels, k, seed):
+    np.random.seed(seed)
     n_img, n_in = pixels.shape
     n = n_in * k.n_present
     ids, tmp_step, tmp_id = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     bptr = np.empty(k.n_present + 1, np.int64)
     out = np.zeros((n_img, n_in), np.int64)
     for img in range(n_img):
-        st = _poisson_buckets(st, pixels[img] * k.rate_scale, k, k.n_present, ids, bptr,
-                              tmp_step, tmp_id)
+        _poisson_buckets(pixels[img] * k.rate_scale, k, k.n_present, ids, bptr, tmp_step, tmp_id)
         for m in range(bptr[-1]):
             out[img, ids[m]] += 1
     return out
 
 
 @njit(cache=True, nogil=True)   # modules run in threads (NumbaVPRSNN.n_jobs)
-def run_images(pixels, mod, st, k, tabs, train, rng_state, counts):
+def run_images(pixels, mod, st, k, tabs, train, seed, counts):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
     Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
@@ -320,15 +321,15 @@ def run_images(pixels, mod, st, k, tabs, train, rng_state, counts):
     synapse's delay (exact unless an input fires more than 16 times within one delay).
     ``mod`` (:class:`Module`): weights, thresholds, delays; ``st`` (:class:`State`): the
     dynamic state; ``k``: the constants; ``tabs`` (:class:`Tables`): the trace tables. The
-    Poisson inputs draw from the :mod:`biosim.core.fastrandom` stream ``rng_state``
-    (``uint64[4]``, advanced).
+    Poisson inputs draw from numba's generator seeded with ``seed`` (the draws the
+    published results were measured with; see the note in :func:`_poisson_buckets`).
     """
     W, theta, delays, order, dptr = mod.W, mod.theta, mod.delays, mod.order, mod.dptr
     st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e = st.v_e, st.ge_e, st.gi_e, st.timer, st.refr_e
     st_v_i, st_ge_i, st_gi_i, st_refr_i = st.v_i, st.ge_i, st.gi_i, st.refr_i
     last_post, em_hist, em_pos, clock = st.last_post, st.em_hist, st.em_pos, st.clock
     tab_pre, tab_post1, tab_post2 = tabs.pre, tabs.post1, tabs.post2
-    rs = fastrandom.load(rng_state)
+    np.random.seed(seed)
     n_in, n_e = W.shape
     n_present = k.n_present
     n_steps = n_present + k.n_rest
@@ -357,7 +358,7 @@ def run_images(pixels, mod, st, k, tabs, train, rng_state, counts):
                     for i in range(n_in):
                         W[i, j] *= f
         rates = pixels[img] * k.rate_scale
-        rs = _poisson_buckets(rs, rates, k, n_present, ids, bptr, tmp_step, tmp_id)
+        _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
             t = clock[0]
             if train and s < n_present:          # remember when each input fired
@@ -460,7 +461,6 @@ def run_images(pixels, mod, st, k, tabs, train, rng_state, counts):
                     st_v_i[j] = k.v_reset_i
                     st_refr_i[j] = t + k.refrac_i_steps
             clock[0] = t + 1
-    fastrandom.store(rng_state, rs)
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:
@@ -535,7 +535,7 @@ class NumbaVPRSNN:
         pixels = check_pixels(pixels_per_module, self.n_modules, self.n_input)
         # everything random or shared is prepared here, in module order; the threads only
         # run the kernel on their own module's arrays
-        streams = [fastrandom.seed_state(rng) for rng in run_rngs]
+        seeds = [int(rng.integers(2**31)) for rng in run_rngs]
         for m, mod in enumerate(self.modules):
             if self._state[m] is None:
                 self._state[m] = fresh_state(self.n_input, self.n_e, p)
@@ -547,7 +547,7 @@ class NumbaVPRSNN:
             mod, st = self.modules[m], self._state[m]
             run_images(pixels[m], Module(*(mod[f] for f in Module._fields)),
                        State(*(st[f] for f in State._fields)), k, tabs, bool(train),
-                       streams[m], out[m])
+                       seeds[m], out[m])
 
         if self.n_jobs == 1 or self.n_modules == 1:
             for m in range(self.n_modules):
