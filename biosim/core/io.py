@@ -67,6 +67,7 @@ def atomic_path(path):
     except OSError as e:  # name the user's path, not the temporary file
         raise BiosimError(f"path: cannot write {path} ({e.strerror or e})") from None
     os.close(fd)
+    os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; a saved file gets the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -89,6 +90,9 @@ def output_dir(field: str, path) -> Path:
     return path
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
 _TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}(?P<suffix>\.[^.]*)?")
 _cleaned = set()  # folders this process has cleaned
 

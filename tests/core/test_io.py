@@ -302,3 +302,18 @@ def test_mutated_documents_give_one_line_errors(tmp_path):
             io.from_data(d, arrays, {"rules": {"anti_hebb": anti_hebb}}, "Network")
         except bs.BiosimError as e:
             assert "\n" not in str(e)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    """Regression: atomic saves went through mkstemp and left files readable by their owner
+    only (0600), unlike every other file a user writes."""
+    import os
+
+    from biosim.core.io import atomic_path
+
+    target = tmp_path / "out.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~umask)
