@@ -137,6 +137,17 @@ def uniform(st):
     return np.float64(r >> _U11) * 2.0**-53, (s0, s1, s2, s3)
 
 
+@njit(cache=True)
+def partial_shuffle(st, a, k, m):
+    """Fisher-Yates steps on ``a[:k]``: afterwards ``a[:m]`` is a uniform random m-subset of
+    the first k entries, in random order. Returns the advanced stream."""
+    for j in range(m):
+        q, st = bounded(st, k - j)
+        q += j
+        a[j], a[q] = a[q], a[j]
+    return st
+
+
 @njit(cache=True, inline="always")
 def _unit(r):
     """A float in (0, 1] from the top 53 bits of r."""

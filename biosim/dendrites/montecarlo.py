@@ -17,7 +17,7 @@ from numba import njit
 from biosim.core.random import make_rng
 from biosim.core.validation import choice, fail, integer
 from biosim.core.bits import overlap, set_bit
-from biosim.core.fastrandom import bounded, load, seed_state
+from biosim.core.fastrandom import load, partial_shuffle, seed_state
 from biosim.dendrites.sdr import move_bits, random_subset
 from biosim.dendrites.theory import _validate
 
@@ -82,10 +82,8 @@ def _false_negative_kernel(state, n, a, s, theta, v, n_samples):
         for w in range(words):
             seg[w] = 0
         perm[:] = ix
+        st = partial_shuffle(st, perm, a, s)
         for j in range(s):
-            r, st = bounded(st, a - j)
-            r += j
-            perm[j], perm[r] = perm[r], perm[j]
             set_bit(seg, perm[j])
         # noise: v random active bits move to v cells that were inactive
         perm[:] = ix

@@ -11,7 +11,7 @@ from numba import njit
 
 from biosim.core import bits
 from biosim.core.bits import clear_bit, set_bit, test_bit
-from biosim.core.fastrandom import bounded, load, seed_state, store
+from biosim.core.fastrandom import bounded, load, partial_shuffle, seed_state, store
 from biosim.core.random import make_rng
 from biosim.core.validation import array, fail, integer
 
@@ -48,10 +48,8 @@ def move_bits(st, n, row, act, k, v, orig):
     shuffled in place) turn off and v bits that were inactive turn on. ``orig``: scratch of
     the row's length. Returns the advanced stream."""
     orig[:] = row
+    st = partial_shuffle(st, act, k, v)
     for j in range(v):
-        q, st = bounded(st, k - j)
-        q += j
-        act[j], act[q] = act[q], act[j]
         clear_bit(row, act[j])
     moved = 0
     while moved < v:
