@@ -126,6 +126,25 @@ class GaussianNoise(Input):
             self._current = self.mean + self.std * self.draw()
         return self._current
 
+    # A kernel that continues the stream itself (the fused Izhikevich runner) borrows it with
+    # ``lend`` and gives it back with ``settle``: the same numbers in the same order.
+    def lend(self, n: int):
+        """(the normals behind the current value, None before the first draw; the next rows
+        already drawn, at most ``n``; a copy of the generator state after them)."""
+        current = None if self._current is None else self._buffer[self._row - 1]
+        return current, self._buffer[self._row:self._row + n], self._state.copy()
+
+    def settle(self, n: int, state, last) -> None:
+        """Take the stream back after a kernel used its next ``n`` rows: ``state`` is the
+        generator's state after them and ``last`` the last row (the current value's normals)."""
+        used = min(n, self._buffer.shape[0] - self._row)
+        self._row += used
+        if n > used:  # the kernel drew the rest from the generator
+            self._state[:] = state
+            self._buffer, self._row = np.array(last, np.float64).reshape(1, -1), 1
+        if n:
+            self._current = self.mean + self.std * self._buffer[self._row - 1]
+
 
 class PoissonInput(Input):
     """``n_sources`` independent Poisson sources per unit at ``rate`` Hz, each spike adding

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 from numba import get_num_threads, njit, prange
@@ -50,6 +51,84 @@ def _threads(n_units: int) -> int:
     return min(want, get_num_threads()) if n_units >= PARALLEL_MIN_UNITS else 1
 
 
+class Cells(NamedTuple):
+    """Every unit side by side, population after population (``pop_off``): state (mV, pA-like
+    input ``I``), parameters ``a``-``d``, each population's quadratic coefficients and scheme."""
+    v: np.ndarray
+    u: np.ndarray
+    I: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    quad: np.ndarray
+    published: np.ndarray
+    pop_off: np.ndarray
+    dt: float
+
+
+class Spikes(NamedTuple):
+    """Recent spikes: ``ring[s % L]`` holds step s's (all units), ``fired[s % L, :n_fired[s %
+    L]]`` their indices, ``last`` each unit's latest spike step."""
+    ring: np.ndarray
+    fired: np.ndarray
+    n_fired: np.ndarray
+    last: np.ndarray
+
+
+class Synapses(NamedTuple):
+    """Projection p: pre units ``pre[p]``.. (``npre[p]``), post units ``post[p]``..
+    (``npost[p]``), delay ``delay[p]`` steps (< 0: one per synapse in ``syn_delay``); dense
+    weights from ``w_dense[w_off[p]]``, else CSR rows ``ptr[ptr_off[p] + i]`` of ``data`` and
+    ``posts``."""
+    dense: np.ndarray
+    pre: np.ndarray
+    npre: np.ndarray
+    post: np.ndarray
+    npost: np.ndarray
+    delay: np.ndarray
+    w_off: np.ndarray
+    ptr_off: np.ndarray
+    w_dense: np.ndarray
+    data: np.ndarray
+    posts: np.ndarray
+    ptr: np.ndarray
+    syn_delay: np.ndarray
+
+
+class Drive(NamedTuple):
+    """The inputs of a chunk. Input q (``contig[q]``: its first unit when it feeds a whole
+    population, else -1: units ``tgt``) adds row ``row[r, q]`` of its block of ``x`` (from
+    ``base[q]``; noise: mean + std z). Noise rows from ``avail[q]`` on are drawn in the kernel
+    from the stream of state ``state[q]`` into ``z_new`` (units ``toff[q]`` on)."""
+    base: np.ndarray
+    size: np.ndarray
+    toff: np.ndarray
+    tgt: np.ndarray
+    contig: np.ndarray
+    noise: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    row: np.ndarray
+    x: np.ndarray
+    avail: np.ndarray
+    state: np.ndarray
+    z_new: np.ndarray
+
+
+class Records(NamedTuple):
+    """What the monitors want: spikes of units with ``rec_spk`` (step offset, unit), spike
+    counts per step and population, and state monitor columns (unit, variable code, every)."""
+    rec_spk: np.ndarray
+    spk_step: np.ndarray
+    spk_idx: np.ndarray
+    counts: np.ndarray
+    sm_idx: np.ndarray
+    sm_var: np.ndarray
+    sm_every: np.ndarray
+    sm_out: np.ndarray
+
+
 @njit(cache=True, nogil=True)
 def _lower_bound(x, lo, hi, value):
     """First index in [lo, hi) of sorted ``x`` with x >= value (hi if none)."""
@@ -63,34 +142,34 @@ def _lower_bound(x, lo, hi, value):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _deliver_span(lo, hi, now, I, ring, fired_list, n_fired, last_spike, pj_dense, pj_pre,
-                  pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense, csr_data,
-                  csr_post, csr_ptr, syn_delay):
+def _deliver_span(lo, hi, now, I, sp, syn):
     """Step 2 for the units lo <= k < hi (global indices) only: each projection adds, spike by
-    spike in ``fired_list`` order, synapse by synapse (CSR rows sorted by post unit, so a
-    range of a row is found by bisection)."""
-    L = ring.shape[0]
-    for p in range(pj_dense.size):
-        pre, npre, npost, p0 = pj_pre[p], pj_npre[p], pj_npost[p], pj_post[p]
+    spike in fired order, synapse by synapse (CSR rows sorted by post unit, so a range of a
+    row is found by bisection)."""
+    L = sp.ring.shape[0]
+    csr_post, csr_data, csr_ptr = syn.posts, syn.data, syn.ptr
+    for p in range(syn.dense.size):
+        pre, npre, npost, p0 = syn.pre[p], syn.npre[p], syn.npost[p], syn.post[p]
         j0, j1 = max(lo - p0, 0), min(hi - p0, npost)  # this span, in post units
         if j0 >= j1:
             continue
         whole = j0 == 0 and j1 == npost
         Ip = I[p0:p0 + npost]
-        if pj_delay[p] >= 0:
-            row = (now - 1 - pj_delay[p]) % L
-            fired = fired_list[row, :n_fired[row]]
+        base = syn.ptr_off[p]
+        if syn.delay[p] >= 0:
+            row = (now - 1 - syn.delay[p]) % L
+            fired = sp.fired[row, :sp.n_fired[row]]
             for k in fired:
                 i = k - pre
                 if i < 0 or i >= npre:
                     continue
-                if pj_dense[p]:
-                    w0 = pj_w[p] + i * npost
-                    wr, Ir = w_dense[w0 + j0:w0 + j1], Ip[j0:j1]
+                if syn.dense[p]:
+                    w0 = syn.w_off[p] + i * npost
+                    wr, Ir = syn.w_dense[w0 + j0:w0 + j1], Ip[j0:j1]
                     for j in range(wr.size):  # from 0: no negative-index checks (vectorises)
                         Ir[j] += wr[j]
                 else:
-                    s0, s1 = csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]
+                    s0, s1 = csr_ptr[base + i], csr_ptr[base + i + 1]
                     if not whole:
                         s0 = _lower_bound(csr_post, s0, s1, j0)
                         s1 = _lower_bound(csr_post, s0, s1, j1)
@@ -98,75 +177,57 @@ def _deliver_span(lo, hi, now, I, ring, fired_list, n_fired, last_spike, pj_dens
                         Ip[csr_post[s]] += csr_data[s]
         else:
             for i in range(npre):
-                if now - 1 - last_spike[pre + i] >= L:  # no spike in the window
+                if now - 1 - sp.last[pre + i] >= L:  # no spike in the window
                     continue
-                s0, s1 = csr_ptr[pj_ptr[p] + i], csr_ptr[pj_ptr[p] + i + 1]
+                s0, s1 = csr_ptr[base + i], csr_ptr[base + i + 1]
                 if not whole:
                     s0 = _lower_bound(csr_post, s0, s1, j0)
                     s1 = _lower_bound(csr_post, s0, s1, j1)
                 for s in range(s0, s1):
-                    if ring[(now - 1 - syn_delay[s]) % L, pre + i]:
+                    if sp.ring[(now - 1 - syn.syn_delay[s]) % L, pre + i]:
                         Ip[csr_post[s]] += csr_data[s]
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _deliver_threads(n_threads, now, I, ring, fired_list, n_fired, last_spike, pj_dense,
-                     pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense,
-                     csr_data, csr_post, csr_ptr, syn_delay):
+def _deliver_threads(n_threads, now, I, sp, syn):
     N = I.size
     for t in prange(n_threads):
-        _deliver_span(t * N // n_threads, (t + 1) * N // n_threads, now, I, ring, fired_list,
-                      n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost,
-                      pj_delay, pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay)
+        _deliver_span(t * N // n_threads, (t + 1) * N // n_threads, now, I, sp, syn)
 
 
 @njit(cache=True, nogil=True)
-def _update_span(lo, hi, v, u, a, b, c, d, I, fr, dt, quad, published, pop_off):
+def _update_span(lo, hi, fr, cells):
     """Step 4 for the units lo <= k < hi (global indices), population by population."""
+    pop_off, quad = cells.pop_off, cells.quad
     for g in range(pop_off.size - 1):
         g0, g1 = max(pop_off[g], lo), min(pop_off[g + 1], hi)
         if g0 >= g1:
             continue
-        pub = published[g]
+        pub = cells.published[g]
         q = Quadratic(quad[g, 0], quad[g, 1], quad[g, 2], quad[g, 3], quad[g, 4], quad[g, 5])
-        vg, ug, Ig, fg = v[g0:g1], u[g0:g1], I[g0:g1], fr[g0:g1]
-        ag, bg, cg, dg = a[g0:g1], b[g0:g1], c[g0:g1], d[g0:g1]
+        vg, ug, Ig, fg = cells.v[g0:g1], cells.u[g0:g1], cells.I[g0:g1], fr[g0:g1]
+        ag, bg, cg, dg = cells.a[g0:g1], cells.b[g0:g1], cells.c[g0:g1], cells.d[g0:g1]
         for k in range(vg.size):  # from 0: no negative-index checks, so it vectorises
             vg[k], ug[k], fg[k] = izhikevich_update(vg[k], ug[k], ag[k], bg[k], cg[k], dg[k],
-                                                    Ig[k], dt, q, pub)
+                                                    Ig[k], cells.dt, q, pub)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _update_threads(n_threads, v, u, a, b, c, d, I, fr, dt, quad, published, pop_off):
-    N = v.size
+def _update_threads(n_threads, fr, cells):
+    N = cells.v.size
     for t in prange(n_threads):
-        _update_span(t * N // n_threads, (t + 1) * N // n_threads, v, u, a, b, c, d, I, fr,
-                     dt, quad, published, pop_off)
+        _update_span(t * N // n_threads, (t + 1) * N // n_threads, fr, cells)
 
 
 @njit(cache=True, nogil=True)
-def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_list,
-               n_fired, last_spike, pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay,
-               pj_w, pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay, in_base,
-               in_size, in_toff, in_tgt, in_contig, in_noise, in_mean, in_std, in_row, x_in,
-               in_avail, in_state, z_new, pop_off, rec_spk, spk_step, spk_idx, counts, sm_idx,
-               sm_var, sm_every, sm_out, n_threads):
+def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
-    of spikes written to ``spk_step``/``spk_idx`` (step offset, global unit index).
+    of spikes written to ``rec.spk_step``/``rec.spk_idx`` (step offset, global unit index).
     ``n_threads`` > 1: delivery and the neuron updates run in that many threads, each on its
-    own range of units (same operations in the same order per unit: same results).
-
-    ``ring[s % L]`` holds the spikes of step s (all units), ``fired_list[s % L, :n_fired[s %
-    L]]`` their indices, ``last_spike`` each unit's latest spike step. Projection p reads
-    step ``now - 1 - delay`` (``pj_delay[p] < 0``: one delay per synapse in ``syn_delay``).
-    Input q (``in_contig[q]``: its first unit when it feeds a whole population, else -1:
-    units ``in_tgt``) adds row ``in_row[r, q]`` of its block of ``x_in`` (noise: mean +
-    std z). Noise rows from ``in_avail[q]`` on are drawn here from the stream of state
-    ``in_state[q]`` into ``z_new`` (units ``in_toff[q]`` on), at the steps where the row
-    changes.
-    """
+    own range of units (same operations in the same order per unit: same results)."""
+    I, ring = cells.I, sp.ring
     L = ring.shape[0]
-    N = v.size
+    N = I.size
     n_spk = 0
     for r in range(n):
         now = now0 + r
@@ -174,80 +235,91 @@ def _run_steps(n, now0, dt, v, u, a, b, c, d, quad, published, I, ring, fired_li
         I[:] = 0.0
         # 2. projections deliver, in the order added
         if n_threads == 1:
-            _deliver_span(0, N, now, I, ring, fired_list, n_fired, last_spike, pj_dense,
-                          pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w, pj_ptr, w_dense,
-                          csr_data, csr_post, csr_ptr, syn_delay)
+            _deliver_span(0, N, now, I, sp, syn)
         else:
-            _deliver_threads(n_threads, now, I, ring, fired_list, n_fired, last_spike,
-                             pj_dense, pj_pre, pj_npre, pj_post, pj_npost, pj_delay, pj_w,
-                             pj_ptr, w_dense, csr_data, csr_post, csr_ptr, syn_delay)
+            _deliver_threads(n_threads, now, I, sp, syn)
         # 3. inputs, in the order added
-        for q in range(in_base.size):
-            size, t0, row = in_size[q], in_toff[q], in_row[r, q]
-            if in_noise[q] and row >= in_avail[q]:  # a row of the stream, drawn here
-                x = z_new[t0:t0 + size]
-                if r == 0 or row != in_row[r - 1, q]:
-                    s0, s1, s2, s3 = in_state[q, 0], in_state[q, 1], in_state[q, 2], \
-                        in_state[q, 3]
-                    for j in range(size):
-                        x[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-                    in_state[q, 0], in_state[q, 1], in_state[q, 2], in_state[q, 3] = \
-                        s0, s1, s2, s3
-            else:
-                x = x_in[in_base[q] + row * size:in_base[q] + (row + 1) * size]
-            if in_contig[q] >= 0:  # all units of a population: contiguous
-                Iq = I[in_contig[q]:in_contig[q] + size]
-                if in_noise[q]:
-                    mu, sd = in_mean[t0:t0 + size], in_std[t0:t0 + size]
-                    for j in range(size):
-                        Iq[j] += mu[j] + sd[j] * x[j]
-                else:
-                    for j in range(size):
-                        Iq[j] += x[j]
-            elif in_noise[q]:
-                for j in range(size):
-                    I[in_tgt[t0 + j]] += in_mean[t0 + j] + in_std[t0 + j] * x[j]
-            else:
-                for j in range(size):
-                    I[in_tgt[t0 + j]] += x[j]
+        _add_inputs(r, I, drive)
         # 4. populations step (a vectorisable loop per population, then the spike lists)
         slot = now % L
         fr = ring[slot]
         if n_threads == 1:
-            _update_span(0, N, v, u, a, b, c, d, I, fr, dt, quad, published, pop_off)
+            _update_span(0, N, fr, cells)
         else:
-            _update_threads(n_threads, v, u, a, b, c, d, I, fr, dt, quad, published,
-                            pop_off)
+            _update_threads(n_threads, fr, cells)
         nf = 0
         for k in range(N):
             if fr[k]:
-                fired_list[slot, nf] = k
-                last_spike[k] = now
+                sp.fired[slot, nf] = k
+                sp.last[k] = now
                 nf += 1
-                if rec_spk[k]:
-                    spk_step[n_spk] = r
-                    spk_idx[n_spk] = k
+                if rec.rec_spk[k]:
+                    rec.spk_step[n_spk] = r
+                    rec.spk_idx[n_spk] = k
                     n_spk += 1
-        n_fired[slot] = nf
+        sp.n_fired[slot] = nf
         # 7. monitors
-        for g in range(pop_off.size - 1):
-            fg = fr[pop_off[g]:pop_off[g + 1]]
-            cnt = 0
-            for k in range(fg.size):
-                cnt += fg[k]
-            counts[r, g] = cnt
-        for m in range(sm_idx.size):
-            if now % sm_every[m] == 0:
-                k, var = sm_idx[m], sm_var[m]
-                if var == 0:
-                    sm_out[r, m] = v[k]
-                elif var == 1:
-                    sm_out[r, m] = u[k]
-                elif var == 2:
-                    sm_out[r, m] = I[k]
-                else:
-                    sm_out[r, m] = ring[slot, k]
+        _record(r, now, fr, cells, rec)
     return n_spk
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_inputs(r, I, drive):
+    """Step 3 at step offset r: each input adds its row, in the order added."""
+    for q in range(drive.base.size):
+        size, t0, row = drive.size[q], drive.toff[q], drive.row[r, q]
+        noise = drive.noise[q]
+        if noise and row >= drive.avail[q]:  # a row of the stream, drawn here
+            x = drive.z_new[t0:t0 + size]
+            if r == 0 or row != drive.row[r - 1, q]:
+                st = drive.state[q]
+                s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+                for j in range(size):
+                    x[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+        else:
+            b0 = drive.base[q] + row * size
+            x = drive.x[b0:b0 + size]
+        mu, sd = drive.mean[t0:t0 + size], drive.std[t0:t0 + size]
+        if drive.contig[q] >= 0:  # all units of a population: contiguous
+            Iq = I[drive.contig[q]:drive.contig[q] + size]
+            if noise:
+                for j in range(size):
+                    Iq[j] += mu[j] + sd[j] * x[j]
+            else:
+                for j in range(size):
+                    Iq[j] += x[j]
+        else:
+            tgt = drive.tgt[t0:t0 + size]
+            if noise:
+                for j in range(size):
+                    I[tgt[j]] += mu[j] + sd[j] * x[j]
+            else:
+                for j in range(size):
+                    I[tgt[j]] += x[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _record(r, now, fr, cells, rec):
+    """Step 7 at step offset r: spike counts per population and the state monitors' values."""
+    pop_off = cells.pop_off
+    for g in range(pop_off.size - 1):
+        fg = fr[pop_off[g]:pop_off[g + 1]]
+        cnt = 0
+        for k in range(fg.size):
+            cnt += fg[k]
+        rec.counts[r, g] = cnt
+    for m in range(rec.sm_idx.size):
+        if now % rec.sm_every[m] == 0:
+            k, var = rec.sm_idx[m], rec.sm_var[m]
+            if var == 0:
+                rec.sm_out[r, m] = cells.v[k]
+            elif var == 1:
+                rec.sm_out[r, m] = cells.u[k]
+            elif var == 2:
+                rec.sm_out[r, m] = cells.I[k]
+            else:
+                rec.sm_out[r, m] = fr[k]
 
 
 #: per network: the CSR index arrays last seen and (their uint32 concatenation, whether every
@@ -328,11 +400,11 @@ class _Runner:
                 n_ptr += w.indptr.size
         i64 = np.int64
         csr_post, sorted_rows = _csr_indices(net, posts)
-        self.pj = (np.array(dense, np.bool_), np.array(pre, i64), np.array(npre, i64),
-                   np.array(post, i64), np.array(npost, i64), np.array(delay, i64),
-                   np.array(pw, i64), np.array(pptr, i64), _cat(w_dense, np.float64),
-                   _weights(data), csr_post, _cat(ptrs, i64),
-                   self._syn_delays(projections))
+        self.syn = Synapses(np.array(dense, np.bool_), np.array(pre, i64),
+                            np.array(npre, i64), np.array(post, i64), np.array(npost, i64),
+                            np.array(delay, i64), np.array(pw, i64), np.array(pptr, i64),
+                            _cat(w_dense, np.float64), _weights(data), csr_post,
+                            _cat(ptrs, i64), self._syn_delays(projections))
         # threads split the units; a CSR row's range is found by bisection (rows sorted)
         self.n_threads = _threads(self.N) if sorted_rows else 1
         # inputs
@@ -365,6 +437,7 @@ class _Runner:
         per_step = max(1, int(self.in_size[~self.in_noise].sum()), int(self.rec_spk.sum()),
                        len(sm_idx))
         self.chunk = max(1, _MAX_INPUT_FLOATS // per_step)
+        self._z_new = np.zeros(int(self.in_size.sum()))  # rows the kernel draws
         self._loaded, self._out = False, None
 
     @staticmethod
@@ -380,50 +453,53 @@ class _Runner:
     def _load(self):
         """The network's state as the kernel's arrays (the ring from the histories)."""
         pops, now = self.pops, self.net.step_count
-        self.v = _cat([p.state["v"] for p in pops], np.float64)
-        self.u = _cat([p.state["u"] for p in pops], np.float64)
-        self.I = _cat([p.inputs["I"] for p in pops], np.float64)
-        self.ring = np.zeros((self.L, self.N), np.uint8)
+        self.cells = Cells(_cat([p.state["v"] for p in pops], np.float64),
+                           _cat([p.state["u"] for p in pops], np.float64),
+                           _cat([p.inputs["I"] for p in pops], np.float64),
+                           self.a, self.b, self.c, self.d, self.quad, self.published,
+                           self.pop_off, float(self.net.dt))
+        ring = np.zeros((self.L, self.N), np.uint8)
         for pr in self.projections:
             if pr.history is not None:
                 o, Lp = self.pop_off[self.pop_index[id(pr.pre)]], pr.history.shape[0]
                 for k in range(Lp):
                     s = now - 1 - k
-                    self.ring[s % self.L, o:o + pr.pre.n] = pr.history[s % Lp]
-        self.ring[(now - 1) % self.L] = _cat([p.activity for p in pops], np.uint8)
-        self.fired_list = np.zeros((self.L, self.N), np.int64)
-        self.n_fired = np.zeros(self.L, np.int64)
+                    ring[s % self.L, o:o + pr.pre.n] = pr.history[s % Lp]
+        ring[(now - 1) % self.L] = _cat([p.activity for p in pops], np.uint8)
+        fired, n_fired = np.zeros((self.L, self.N), np.int64), np.zeros(self.L, np.int64)
         for row in range(self.L):
-            k = np.flatnonzero(self.ring[row])
-            self.fired_list[row, :k.size], self.n_fired[row] = k, k.size
-        self.last_spike = np.full(self.N, now - 1 - self.L, np.int64)
+            k = np.flatnonzero(ring[row])
+            fired[row, :k.size], n_fired[row] = k, k.size
+        last = np.full(self.N, now - 1 - self.L, np.int64)
         for k in range(self.L, 0, -1):  # oldest first, so the latest step wins
-            self.last_spike[self.ring[(now - k) % self.L] != 0] = now - k
+            last[ring[(now - k) % self.L] != 0] = now - k
+        self.spikes = Spikes(ring, fired, n_fired, last)
 
     def _store(self):
         now = self.net.step_count
-        last = self.ring[(now - 1) % self.L]
+        cells, ring = self.cells, self.spikes.ring
+        last = ring[(now - 1) % self.L]
         for g, p in enumerate(self.pops):
             sl = slice(self.pop_off[g], self.pop_off[g + 1])
-            p.state["v"][:], p.state["u"][:] = self.v[sl], self.u[sl]
-            p.inputs["I"][:] = self.I[sl]
+            p.state["v"][:], p.state["u"][:] = cells.v[sl], cells.u[sl]
+            p.inputs["I"][:] = cells.I[sl]
             p.activity[:] = last[sl]
         for pr in self.projections:
             if pr.history is not None:
                 o, Lp = self.pop_off[self.pop_index[id(pr.pre)]], pr.history.shape[0]
                 for k in range(Lp):
                     s = now - 1 - k
-                    pr.history[s % Lp] = self.ring[s % self.L, o:o + pr.pre.n]
+                    pr.history[s % Lp] = ring[s % self.L, o:o + pr.pre.n]
 
     # ------------------------------------------------------------ inputs of a chunk
-    def _input_rows(self, now, n):
-        """x_in (all rows flat), in_base, in_row (n, n_inputs), in_avail for steps now ..
-        now+n-1, and per noise input (q, rows redrawn, rows taken from its buffer). x_in
-        holds a noise input's current z (when not redrawn at ``now``) and the rows left in
-        its buffer that these steps use; the kernel draws the rest."""
+    def _drive(self, now, n):
+        """The inputs of steps now .. now+n-1 as a :class:`Drive`, and per noise input (q,
+        rows it uses). ``x`` holds a noise input's current z (when not redrawn at ``now``) and
+        the rows already drawn that these steps use; the kernel draws the rest."""
         steps = np.arange(now, now + n)
         fills, in_row = [], np.zeros((n, len(self.inputs)), np.int64)
         in_avail, noise = np.zeros(len(self.inputs), np.int64), []
+        in_state = np.zeros((len(self.inputs), 4), np.uint64)
         dt = self.net.dt
         for q, inp in enumerate(self.inputs):
             if isinstance(inp, ConstantCurrent):
@@ -440,65 +516,54 @@ class _Runner:
                                  for s in steps.tolist()])
                 in_row[:, q] = np.arange(n)
             else:  # GaussianNoise: the raw normals z; the kernel adds mean + std z
+                current, ready, in_state[q] = inp.lend(n)
                 redraw = steps % inp.every == 0
-                redraw[0] |= inp._current is None
-                first = 0 if redraw[0] else 1  # row 0: the z of the current value
+                redraw[0] |= current is None
                 n_new = int(redraw.sum())
-                used = min(n_new, inp._buffer.shape[0] - inp._row)
-                rows = inp._buffer[inp._row - first:inp._row + used]
-                in_row[:, q] = np.cumsum(redraw) - 1 + first
-                in_avail[q] = first + used
-                noise.append((q, n_new, used))
+                used = min(n_new, len(ready))
+                rows = ready[:used]
+                if not redraw[0]:  # row 0: the z of the current value
+                    rows = np.concatenate([current[None], rows])
+                in_row[:, q] = np.cumsum(redraw) - redraw[0]
+                in_avail[q] = len(rows)
+                noise.append((q, n_new))
             fills.append(rows)
         in_base = np.concatenate([[0], np.cumsum([f.size for f in fills])]).astype(np.int64)
         x_in = np.empty(in_base[-1])
         for f, lo, hi in zip(fills, in_base[:-1], in_base[1:]):
             x_in[lo:hi] = f.ravel()
-        return x_in, in_base[:-1], in_row, in_avail, noise
-
-    def _noise_done(self, noise, in_state, z_new):
-        """Leave each noise input as ``draw()`` and ``values()`` would after these steps."""
-        for q, n_new, used in noise:
-            inp, t0 = self.inputs[q], self.in_toff[q]
-            inp._state[:] = in_state[q]
-            inp._row += used
-            if n_new > used:  # rows drawn by the kernel: the buffer holds the last, used
-                inp._buffer, inp._row = z_new[None, t0:t0 + inp.size].copy(), 1
-            if n_new:
-                inp._current = inp.mean + inp.std * inp._buffer[inp._row - 1]
+        drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt, self.in_contig,
+                      self.in_noise, self.in_mean, self.in_std, in_row, x_in, in_avail,
+                      in_state, self._z_new)
+        return drive, noise
 
     # ------------------------------------------------------------ running
     def __call__(self, n_steps: int) -> None:
         if n_steps <= 0:
             return
-        net, dt = self.net, self.net.dt
+        net = self.net
         if not self._loaded:  # Network.run calls in chunks; nothing else moves the state
             self._load()
             self._loaded = True
         size = min(n_steps, self.chunk)
-        if self._out is None or self._out[2].shape[0] < size:  # kept for the next chunk
+        if self._out is None or self._out.counts.shape[0] < size:  # kept for the next chunk
             n_rec = int(self.rec_spk.sum())
-            self._out = (np.empty(size * n_rec, np.int64), np.empty(size * n_rec, np.int64),
-                         np.zeros((size, len(self.pops)), np.int64),
-                         np.zeros((size, self.sm[0].size)))
-        spk_step, spk_idx, counts, sm_out = self._out
-        in_state = np.array([q._state if isinstance(q, GaussianNoise) else np.zeros(4)
-                             for q in self.inputs], np.uint64).reshape(-1, 4)
-        z_new = np.zeros(int(self.in_size.sum()))
-        done = 0
+            self._out = Records(self.rec_spk, np.empty(size * n_rec, np.int64),
+                                np.empty(size * n_rec, np.int64),
+                                np.zeros((size, len(self.pops)), np.int64), *self.sm,
+                                np.zeros((size, self.sm[0].size)))
+        out, done = self._out, 0
         while done < n_steps:
             n = min(self.chunk, n_steps - done)
             now = net.step_count
-            x_in, in_base, in_row, in_avail, noise = self._input_rows(now, n)
-            n_spk = _run_steps(n, now, dt, self.v, self.u, self.a, self.b, self.c, self.d,
-                               self.quad, self.published, self.I, self.ring,
-                               self.fired_list, self.n_fired, self.last_spike, *self.pj,
-                               in_base, self.in_size, self.in_toff, self.in_tgt, self.in_contig,
-                               self.in_noise, self.in_mean, self.in_std, in_row, x_in,
-                               in_avail, in_state, z_new, self.pop_off, self.rec_spk,
-                               spk_step, spk_idx, counts, *self.sm, sm_out, self.n_threads)
-            self._noise_done(noise, in_state, z_new)
-            self._record(now, n, spk_step[:n_spk], spk_idx[:n_spk], counts[:n], sm_out[:n])
+            drive, noise = self._drive(now, n)
+            n_spk = _run_steps(n, now, self.cells, self.spikes, self.syn, drive, out,
+                               self.n_threads)
+            for q, n_new in noise:  # the noise inputs take their streams back
+                t0 = self.in_toff[q]
+                self.inputs[q].settle(n_new, drive.state[q], drive.z_new[t0:t0 + drive.size[q]])
+            self._record(now, n, out.spk_step[:n_spk], out.spk_idx[:n_spk], out.counts[:n],
+                         out.sm_out[:n])
             net.step_count = now + n
             done += n
         self._store()
