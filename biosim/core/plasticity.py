@@ -30,6 +30,7 @@ weight to 0; pass ``w_min=-1.0, w_max=0.0``). Both are one-line errors at ``net.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -78,80 +79,91 @@ def clipped_kernel(w, pre, post, pre_tr, post_tr, mod, dt, p):
 
 
 # ---------------------------------------------------------------- drivers (all synapses)
+class Step(NamedTuple):
+    """One step of a rule: activities, traces and modulator per unit, the step ``dt`` (ms),
+    the kernel's parameters ``p`` and the weight bounds [lo, hi]."""
+    x_pre: np.ndarray
+    x_post: np.ndarray
+    tr_pre: np.ndarray
+    tr_post: np.ndarray
+    mod: np.ndarray
+    dt: float
+    p: np.ndarray
+    lo: float
+    hi: float
+
+
+class Synapses(NamedTuple):
+    """CSR synapses (rows = pre units) and, for the event-driven pass over active post units,
+    the synapses of each post unit (``col_ptr``/``col_syn``) and each synapse's pre unit."""
+    indptr: np.ndarray
+    indices: np.ndarray
+    col_ptr: np.ndarray
+    col_syn: np.ndarray
+    pre_of: np.ndarray
+
+
 @njit(cache=True)
 def _clip(w, lo, hi):
     return lo if w < lo else (hi if w > hi else w)
 
 
+@njit(cache=True, inline="always")
+def _updated(kernel, w, i, j, st):
+    """Synapse i -> j's new weight, clipped."""
+    return _clip(w + kernel(w, st.x_pre[i], st.x_post[j], st.tr_pre[i], st.tr_post[j],
+                            st.mod[j], st.dt, st.p), st.lo, st.hi)
+
+
 @njit(cache=True)
-def dense_update(W, kernel, x_pre, x_post, tr_pre, tr_post, mod, dt, p, lo, hi, events):
+def dense_update(W, kernel, st, events):
     """Apply ``kernel`` to a dense (n_pre, n_post) matrix. With ``events`` only synapses
     whose pre or post unit is active are visited (valid for kernels that vanish otherwise)."""
     n_pre, n_post = W.shape
-    if not events:
-        for i in range(n_pre):
-            for j in range(n_post):
-                w = W[i, j]
-                W[i, j] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                           mod[j], dt, p), lo, hi)
-        return
+    x_pre, x_post = st.x_pre, st.x_post
     for i in range(n_pre):
-        if x_pre[i] != 0.0:
+        if not events or x_pre[i] != 0.0:
             for j in range(n_post):
-                w = W[i, j]
-                W[i, j] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                           mod[j], dt, p), lo, hi)
+                W[i, j] = _updated(kernel, W[i, j], i, j, st)
+    if not events:
+        return
     for j in range(n_post):
         if x_post[j] != 0.0:
             for i in range(n_pre):
                 if x_pre[i] == 0.0:
-                    w = W[i, j]
-                    W[i, j] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                               mod[j], dt, p), lo, hi)
+                    W[i, j] = _updated(kernel, W[i, j], i, j, st)
 
 
 @njit(cache=True)
-def csr_update(data, indptr, indices, col_ptr, col_syn, pre_of, kernel, x_pre, x_post,
-               tr_pre, tr_post, mod, dt, p, lo, hi, events):
-    """Apply ``kernel`` to CSR synapses (rows = pre). ``col_ptr``/``col_syn`` list the
-    synapses of each post unit, for the event-driven pass over active post units."""
-    n_pre = indptr.size - 1
+def csr_update(data, syn, kernel, st, events):
+    """Apply ``kernel`` to CSR synapses ``syn`` (weights ``data``), rows then, with
+    ``events``, the active post units' columns."""
+    indptr, indices = syn.indptr, syn.indices
+    x_pre, x_post = st.x_pre, st.x_post
+    for i in range(indptr.size - 1):
+        if not events or x_pre[i] != 0.0:
+            for s in range(indptr[i], indptr[i + 1]):
+                data[s] = _updated(kernel, data[s], i, indices[s], st)
     if not events:
-        for i in range(n_pre):
-            for s in range(indptr[i], indptr[i + 1]):
-                j = indices[s]
-                w = data[s]
-                data[s] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                           mod[j], dt, p), lo, hi)
         return
-    for i in range(n_pre):
-        if x_pre[i] != 0.0:
-            for s in range(indptr[i], indptr[i + 1]):
-                j = indices[s]
-                w = data[s]
-                data[s] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                           mod[j], dt, p), lo, hi)
-    for j in range(col_ptr.size - 1):
+    for j in range(syn.col_ptr.size - 1):
         if x_post[j] != 0.0:
-            for k in range(col_ptr[j], col_ptr[j + 1]):
-                s = col_syn[k]
-                i = pre_of[s]
+            for k in range(syn.col_ptr[j], syn.col_ptr[j + 1]):
+                s = syn.col_syn[k]
+                i = syn.pre_of[s]
                 if x_pre[i] == 0.0:
-                    w = data[s]
-                    data[s] = _clip(w + kernel(w, x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                               mod[j], dt, p), lo, hi)
+                    data[s] = _updated(kernel, data[s], i, j, st)
 
 
 @njit(cache=True)
-def eligibility_update(w, e, pre_of, post_of, kernel, x_pre, x_post, tr_pre, tr_post, mod,
-                       dt, p, decay, eta, lo, hi):
-    """Three-factor step over flat synapse arrays: e <- decay e + kernel(...);
-    w <- w + eta M_j e dt."""
+def eligibility_update(w, e, pre_of, post_of, kernel, st, decay, eta):
+    """Three-factor step over flat synapse arrays: e <- decay e + kernel(...) (the kernel
+    sees modulator 1); w <- w + eta M_j e dt."""
     for s in range(w.size):
         i, j = pre_of[s], post_of[s]
-        e[s] = decay * e[s] + kernel(w[s], x_pre[i], x_post[j], tr_pre[i], tr_post[j],
-                                     1.0, dt, p)
-        w[s] = _clip(w[s] + eta * mod[j] * e[s] * dt, lo, hi)
+        e[s] = decay * e[s] + kernel(w[s], st.x_pre[i], st.x_post[j], st.tr_pre[i],
+                                     st.tr_post[j], 1.0, st.dt, st.p)
+        w[s] = _clip(w[s] + eta * st.mod[j] * e[s] * st.dt, st.lo, st.hi)
 
 
 # ---------------------------------------------------------------- rule objects
@@ -240,14 +252,13 @@ class Rule:
         if x_pre.ndim == 2 or x_post.ndim == 2:
             return self._update_vectors(weights, x_pre, x_post, dt, mod)
         tr_pre, tr_post = self._traces(x_pre, x_post, dt)
+        st = Step(x_pre, x_post, tr_pre, tr_post, mod, dt, self.params, self.w_min, self.w_max)
         if weights.dense:
-            dense_update(weights.W, self.kernel, x_pre, x_post, tr_pre, tr_post, mod, dt,
-                         self.params, self.w_min, self.w_max, self.event_driven)
+            dense_update(weights.W, self.kernel, st, self.event_driven)
         else:
-            csr_update(weights.data, weights.indptr, weights.indices, weights.col_ptr,
-                       weights.col_syn, weights.pre_of, self.kernel, x_pre, x_post, tr_pre,
-                       tr_post, mod, dt, self.params, self.w_min, self.w_max,
-                       self.event_driven)
+            syn = Synapses(weights.indptr, weights.indices, weights.col_ptr, weights.col_syn,
+                           weights.pre_of)
+            csr_update(weights.data, syn, self.kernel, st, self.event_driven)
         self._add_activity(x_pre, x_post)
 
     def _update_vectors(self, weights, x_pre, x_post, dt, mod):
@@ -408,7 +419,7 @@ class ThreeFactor(Rule):
         flat = weights.flat_values()
         if self.eligibility_ is None or self.eligibility_.shape != flat.shape:
             self.eligibility_ = np.zeros_like(flat)
+        st = Step(x_pre, x_post, tr_pre, tr_post, mod, dt, self.params, self.w_min, self.w_max)
         eligibility_update(flat, self.eligibility_, weights.pre_of, weights.post_of,
-                           self.kernel, x_pre, x_post, tr_pre, tr_post, mod, dt, self.params,
-                           math.exp(-dt / self.tau_e), self.eta, self.w_min, self.w_max)
+                           self.kernel, st, math.exp(-dt / self.tau_e), self.eta)
         self._add_activity(x_pre, x_post)

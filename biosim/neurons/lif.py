@@ -9,6 +9,8 @@ Time in ms, voltages in mV, conductances relative to the leak (dimensionless).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -16,27 +18,45 @@ from biosim.core import validation as check
 from biosim.core.population import Population
 
 
+class LIFParams(NamedTuple):
+    """One population's constants for a step of ``dt`` ms (see the module docstring)."""
+    dt: float
+    tau_m: float
+    v_rest: float
+    v_reset: float
+    v_thresh: float
+    R: float
+    E_e: float
+    E_i: float
+    tau_e: float
+    tau_i: float
+    t_ref: float
+    conductance: bool
+
+
 @njit(cache=True)
-def lif_step(v, ge, gi, refr, I, in_e, in_i, fired, dt, tau_m, v_rest, v_reset, v_thresh,
-             R, E_e, E_i, tau_e, tau_i, t_ref, conductance):
+def lif_step(v, ge, gi, refr, fired, I, in_e, in_i, p):
+    """One Euler step of every unit in place: state (v, ge, gi, refr), spikes into ``fired``,
+    inputs ``I`` (current-based) or ``in_e``/``in_i`` (conductance jumps), constants ``p``."""
+    dt = p.dt
     for k in range(v.size):
-        if conductance:
+        if p.conductance:
             ge[k] += in_e[k]
             gi[k] += in_i[k]
-            drive = ge[k] * (E_e - v[k]) + gi[k] * (E_i - v[k])
-            ge[k] -= dt * ge[k] / tau_e
-            gi[k] -= dt * gi[k] / tau_i
+            drive = ge[k] * (p.E_e - v[k]) + gi[k] * (p.E_i - v[k])
+            ge[k] -= dt * ge[k] / p.tau_e
+            gi[k] -= dt * gi[k] / p.tau_i
         else:
-            drive = R * I[k]
+            drive = p.R * I[k]
         if refr[k] > 0.5 * dt:  # a remainder under half a step is rounding, not refractory
             refr[k] -= dt
             fired[k] = False
             continue
-        v[k] += dt * ((v_rest - v[k]) + drive) / tau_m
-        if v[k] >= v_thresh:
+        v[k] += dt * ((p.v_rest - v[k]) + drive) / p.tau_m
+        if v[k] >= p.v_thresh:
             fired[k] = True
-            v[k] = v_reset
-            refr[k] = t_ref
+            v[k] = p.v_reset
+            refr[k] = p.t_ref
         else:
             fired[k] = False
 
@@ -69,10 +89,11 @@ class LIF(Population):
 
     def step(self, t, dt):
         s, z = self.state, self._zeros()
-        lif_step(s["v"], s["ge"], s["gi"], s["refractory"], self.inputs.get("I", z),
-                 self.inputs.get("ge", z), self.inputs.get("gi", z), self.activity, dt,
-                 self.tau_m, self.v_rest, self.v_reset, self.v_thresh, self.R, self.E_e,
-                 self.E_i, self.tau_e, self.tau_i, self.refractory, self.conductance)
+        p = LIFParams(float(dt), self.tau_m, self.v_rest, self.v_reset, self.v_thresh, self.R,
+                      self.E_e, self.E_i, self.tau_e, self.tau_i, self.refractory,
+                      self.conductance)
+        lif_step(s["v"], s["ge"], s["gi"], s["refractory"], self.activity,
+                 self.inputs.get("I", z), self.inputs.get("ge", z), self.inputs.get("gi", z), p)
 
     def _zeros(self):
         if not hasattr(self, "_z"):
