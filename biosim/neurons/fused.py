@@ -22,7 +22,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from biosim.core import validation as check
-from biosim.core.fastrandom import normal
+from biosim.core.fastrandom import fill_normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
 from biosim.neurons.izhikevich import Quadratic, izhikevich_update
@@ -272,11 +272,7 @@ def _add_inputs(r, I, drive):
         if noise and row >= drive.avail[q]:  # a row of the stream, drawn here
             x = drive.z_new[t0:t0 + size]
             if r == 0 or row != drive.row[r - 1, q]:
-                st = drive.state[q]
-                s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
-                for j in range(size):
-                    x[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-                st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+                fill_normal(drive.state[q], x)
         else:
             b0 = drive.base[q] + row * size
             x = drive.x[b0:b0 + size]

@@ -82,6 +82,19 @@ def _wrap_large(theta):
             theta[i] -= 2.0 * math.pi * math.floor(theta[i] / (2.0 * math.pi) + 0.5)
 
 
+@njit(cache=True, inline="always")
+def _unit_vectors(theta, cb, sb):
+    """cb, sb = cos, sin of the phases; returns their sums."""
+    for i in range(theta.size):
+        sb[i], cb[i] = _sincos(theta[i])
+    sc = 0.0
+    ss = 0.0
+    for i in range(theta.size):
+        sc += cb[i]
+        ss += sb[i]
+    return sc, ss
+
+
 # ---------------------------------------------------------------- kernels
 class Params(NamedTuple):
     """What the kernels read (fixed during a run): natural frequencies ``omega`` (rad per time
@@ -112,13 +125,7 @@ def rhs(theta, p, Fx, Fy, cb, sb, cs, out):
     by side so that one gather fetches both."""
     n = theta.size
     ca, sa = p.ca, p.sa
-    for i in range(n):
-        sb[i], cb[i] = _sincos(theta[i])
-    sc = 0.0
-    ss = 0.0
-    for i in range(n):
-        sc += cb[i]
-        ss += sb[i]
+    sc, ss = _unit_vectors(theta, cb, sb)
     # global term K r sin(psi - theta_i - alpha) = K (Y cos(theta_i + a) - X sin(theta_i + a))
     X = p.K * sc / n
     Y = p.K * ss / n
@@ -216,13 +223,7 @@ def advance(theta, p, Fx, Fy, noise, activity, z_out, theta_out, step0, every):
             for i in range(n):
                 theta[i] += p.sq * noise[step, i]
         _wrap_large(theta)
-        for i in range(n):
-            sb[i], cb[i] = _sincos(theta[i])
-        sc = 0.0
-        ss = 0.0
-        for i in range(n):
-            sc += cb[i]
-            ss += sb[i]
+        sc, ss = _unit_vectors(theta, cb, sb)
         z_out[step, 0] = sc / n
         z_out[step, 1] = ss / n
         if theta_out.shape[0] > 0 and (step0 + step) % every == 0:
