@@ -30,13 +30,24 @@ the released VPRTempo inference likewise reads the unclipped linear outputs); th
 outputs are concatenated, rows in the order of ``places_``.
 
 Measured (synthetic route, references summer + autumn, query winter, 28x28, defaults, one
-CPU core, ``benchmarks/bench_vpr_tempo.py``): Recall@1 0.50-0.54 at 50 places (SAD 0.44-0.48),
-0.42 at 100 (SAD 0.38), 0.33 at 500 (SAD 0.32); query rain at 50 places 0.80-0.90 (SAD
-0.84-0.86). Training takes ~2-3 ms per image and layer step (3.3 s for 100 places, 25 s for
-500), 85-120x less than VPRSNN's RA-L protocol in numba (60 epochs, extrapolated from 1;
-one VPRSNN epoch alone takes 1.7-2.5x Tempo's whole training); queries run at ~9,000-10,000/s
-(77-400x VPRSNN's). With few places (20) the default 4 epochs are too few steps for the
-delta rule (R@1 0.15-0.25; 16 epochs 0.30-0.35; SAD 0.40).
+CPU core): Recall@1 0.50-0.60 at 50 places (route seeds 0-1 x model seeds 0-1; SAD
+0.44-0.48), 0.49 at 100 (SAD 0.38), 0.38 at 500 (SAD 0.32); query rain at 50 places 0.88
+(SAD 0.84-0.86). Training takes ~2-3 ms per image and layer step (~4-5 s for 100 places,
+~25 s for 500), 85-120x less than VPRSNN's RA-L protocol in numba
+(``benchmarks/bench_vpr_tempo.py``); queries run at ~9,000-10,000/s. With few places (20)
+the default 4 epochs are too few steps for the delta rule (R@1 0.15-0.25; 16 epochs
+0.30-0.35; SAD 0.40).
+
+The output layer's connection probabilities and the gamma correction are the released
+code's (``p_output = (1, 1)``: every feature neuron excites and inhibits every output
+neuron, the two parts summed; gamma correction to a mean of 0.5 always on). An earlier
+default, ``p_output = (0.25, 0.75)`` without gamma correction, is worse on real frames:
+Nordland validation blocks (lit places 200-299, 1400-1499, 2600-2699; 8 epochs; 3 seeds,
+mean over blocks and seeds) summer -> winter Recall@1 0.229 -> 0.278, winter -> summer
+0.252 -> 0.290, better in each of the 6 block/direction cells; the gain is the output
+connectivity's (``p_output`` alone: 0.283 / 0.281; gamma alone: 0.238 / 0.249). On the
+synthetic route the two agree within the seeds' spread at 50 places and the released
+settings gain 0.05-0.07 at 100 and 500 places.
 
 Differences from the released code (QVPR/VPRTempo), all deliberate: initial weights are
 normalised per neuron (each neuron's excitatory and inhibitory input weights sum to +1 and
@@ -151,10 +162,10 @@ class TempoPlaceRecognizer(PlacePredictions, Estimator):
     pixel (2); ``thr_range`` initial feature thresholds; ``fire_rate`` (low, high) target
     rates; ``eta_ip`` (0.15) and ``eta_stdp`` (0.005) initial learning rates, annealed every
     ``anneal_every`` steps; ``homeostasis_gain`` (50: gain = 50 eta_stdp); ``p_feature`` and
-    ``p_output``: (excitatory, inhibitory) connection probabilities; ``force`` the forced
-    amplitude; ``preprocess``: grey, optional ``gamma`` correction
-    (:func:`biosim.vpr.preprocess.gamma_correct`, VPRTempo: 0.5), resize to ``size``, patch
-    normalisation ``patch``; ``device`` ``"cpu"`` or ``"cuda"``; ``progress`` bar; ``seed``.
+    ``p_output``: (excitatory, inhibitory) connection probabilities (released code: (0.1, 0.5)
+    and (1, 1)); ``force`` the forced amplitude; ``preprocess``: grey, ``gamma`` correction
+    (:func:`biosim.vpr.preprocess.gamma_correct`, released code: 0.5; None: off), resize to
+    ``size``, patch normalisation ``patch``; ``device`` ``"cpu"`` or ``"cuda"``; ``progress`` bar; ``seed``.
     ``save(folder)``/``load(folder)`` come from :class:`~biosim.core.estimator.Estimator`.
     """
 
@@ -164,9 +175,9 @@ class TempoPlaceRecognizer(PlacePredictions, Estimator):
     def __init__(self, module_size: int = 1000, epochs: int = 4, feature_ratio: int = 2,
                  thr_range=(0.0, 0.5), fire_rate=(0.2, 0.9), eta_ip: float = 0.15,
                  eta_stdp: float = 0.005, anneal_every: int = 100,
-                 homeostasis_gain: float = 50.0, p_feature=(0.1, 0.5), p_output=(0.25, 0.75),
+                 homeostasis_gain: float = 50.0, p_feature=(0.1, 0.5), p_output=(1.0, 1.0),
                  force: float = 0.5, preprocess: bool = True, size=(28, 28),
-                 patch: int | None = 7, gamma: float | None = None, device: str = "cpu",
+                 patch: int | None = 7, gamma: float | None = 0.5, device: str = "cpu",
                  progress: bool = False, seed=0):
         self.module_size = module_size
         self.epochs = epochs

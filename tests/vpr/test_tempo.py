@@ -3,8 +3,9 @@ formulas, recall on the synthetic route against SAD, determinism, save/load, bad
 
 CI reduction: 50 places (one module), references summer + autumn, query winter, 4 epochs
 (VPRTempo's default), 28x28 images. Measured on route seeds 0-1 x model seeds 0-1: Recall@1
-0.54, 0.52, 0.50, 0.52 where SAD on the same preprocessed images gives 0.48, 0.48, 0.44, 0.44
-(chance 0.02).
+0.56, 0.50, 0.60, 0.58 where SAD on the same preprocessed images gives 0.48, 0.48, 0.44, 0.44
+(chance 0.02); the earlier defaults (p_output (0.25, 0.75), no gamma correction) gave 0.54,
+0.52, 0.50, 0.52.
 """
 import json
 
@@ -106,7 +107,7 @@ def test_recall_far_above_chance_and_within_band_of_sad(route, model):
                                      preprocess(route.query.images)), route.ground_truth)
     print(f"R@1 VPRTempo {tempo:.2f} SAD {sad:.2f} chance 0.02")
     assert tempo >= 0.3                 # 15x chance
-    assert tempo >= sad - 0.1           # measured: 0.04-0.08 above SAD
+    assert tempo >= sad - 0.1           # measured: 0.02-0.16 above SAD
 
 
 def test_same_seed_same_similarity_and_modules_concatenate():
