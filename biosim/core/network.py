@@ -157,7 +157,8 @@ class Network:
 
     def connect(self, pre, post, connectivity=None, weight=1.0, delay=0.0, target="I",
                 rule=None, sparse=None, name=None, source=None) -> Projection:
-        """Connect ``pre`` to ``post`` (one population or a list of them).
+        """Connect ``pre`` to ``post`` (one population or a list of them: a list of
+        projections, named ``f"{name}_{post.name}"`` when ``name`` is given).
 
         ``connectivity``: ``all_to_all()`` (default), ``fixed_probability(p)``,
         ``fixed_indegree(k)``; ``weight``: scalar, array or distribution (``bs.uniform``);
@@ -171,9 +172,9 @@ class Network:
         bounds [w_min, w_max] must hold the initial weights (an inhibitory projection with
         weights <= 0 needs w_min < 0 <= w_max, e.g. ``STDP(w_min=-1.0, w_max=0.0)``).
         """
-        if isinstance(post, (list, tuple)):
+        if isinstance(post, (list, tuple)):  # one projection per post; name: "<name>_<post>"
             return [self.connect(pre, p, connectivity, weight, delay, target, rule, sparse,
-                                 source=source)
+                                 None if name is None else f"{name}_{p.name}", source)
                     for p in post]
         self._require(pre)
         self._require(post)

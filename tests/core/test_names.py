@@ -49,3 +49,11 @@ def test_found_by_name_before_and_after_load(tmp_path):
     np.testing.assert_array_equal(loaded["b_voltage"].values, net["b_voltage"].values)
     assert loaded["izhikevich->izhikevich_2"].W.shape == (20, 5)
     assert loaded["izhikevich_2"].n == 5
+
+
+def test_a_named_connection_to_several_populations_names_each_projection():
+    net = small_net()
+    a, b, c = net.populations
+    ab, ac = net.connect(a, [b, c], weight=1.0, name="drive")
+    assert (ab.name, ac.name) == ("drive_izhikevich_1", "drive_izhikevich_2")
+    assert net["drive_izhikevich_2"] is ac
