@@ -1,7 +1,10 @@
 """Neuronal assignments: from training spike counts to place scores.
 
 ``S`` is a spike-count matrix of shape (n_neurons, n_places): ``S[i, l]`` is the number
-of spikes neuron ``i`` fired over the (last) training presentations of place ``l``.
+of spikes neuron ``i`` fired over the (last) training presentations of place ``l``: in
+:class:`biosim.vpr.recognizer.SpikingPlaceRecognizer` either a frozen labelling pass after
+training (``assignment_data="labelling"``, the default) or, as the RA-L 2022 code, the
+training presentations of the last 3 epochs (``assignment_data="training"``).
 ``q`` holds query spike counts, shape (n_neurons,) or (n_neurons, n_queries). Every score
 function returns a similarity of shape (n_places,) or (n_places, n_queries): reference
 places x queries, the layout of :func:`biosim.vpr.metrics.recall_at_k`.
@@ -13,7 +16,8 @@ places x queries, the layout of :func:`biosim.vpr.metrics.recall_at_k`.
   (RA-L 2022), as in their released code (``snn_model_evaluation.py``; references.md
   section 6): a relevance filter (``S[i, l] / T_i > relevance``), involvement
   regularisation (the response of a neuron that fires for ``L_i >= gamma * R`` places is
-  divided by ``L_i``, R being the number of places that are some neuron's top place),
+  divided by ``L_i``, R being the number of places that are some neuron's top place; the
+  RA-L rule ``gamma_rule="ral"`` divides only when ``L_i > gamma * R``),
   weighting by the neuron's share of its response for the place, and a penalty ``rho_l``
   for relevant neurons that stay silent for the query.
 * :func:`probability_based`: VPRSNN's "probability-based" scores: each query's scores
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from biosim.core.validation import array, fail, integer, number
+from biosim.core.validation import array, choice, fail, integer, number
 
 
 def _counts(S, field="S") -> np.ndarray:
@@ -86,20 +90,30 @@ def standard_scores(S, q, presentations=None) -> np.ndarray:
     return _out(scores, single)
 
 
-def weighted_scores(S, q, *, gamma: float = 0.02, relevance: float = 0.1) -> np.ndarray:
+GAMMA_RULES = ("released", "ral")
+
+
+def weighted_scores(S, q, *, gamma: float = 0.02, relevance: float = 0.1,
+                    gamma_rule: str = "released") -> np.ndarray:
     """Weighted neuronal assignment scores (RA-L 2022).
 
     With ``T_i = sum_l S[i, l]``, ``L_i = #{l : S[i, l] > 0}``, for each place ``l`` that
     is the top place (argmax) of at least one non-silent neuron (R such places):
-    ``N_l = {i : S[i, l] / T_i > relevance}``;
-    ``q'_i = q_i / L_i`` if ``L_i >= gamma R`` else ``q_i`` (as the released code; the
-    paper's text has the strict inequality the other way round, which differs only when
-    ``L_i = gamma R``);
+    ``N_l = {i : S[i, l] / T_i > relevance}``; the involvement regularisation ``q'_i``
+    (``gamma_rule``):
+
+    - ``"released"`` (default): ``q'_i = q_i / L_i`` if ``L_i >= gamma R`` else ``q_i``,
+      as the later released code (QVPR/VPRSNN ``snn_model_evaluation.py`` of the modular
+      and ensemble papers, ICRA 2023 / T-RO 2024);
+    - ``"ral"``: ``q'_i = q_i`` if ``L_i <= gamma R`` else ``q_i / L_i``, as the RA-L 2022
+      paper and its code: the two differ only for the neurons with ``L_i = gamma R``;
+
     ``rho_l = sum_{i in N_l, q_i > 0} S[i, l] / sum_{i in N_l} S[i, l]``;
     ``s_l = rho_l * sum_{i in N_l} q'_i S[i, l] / T_i``. Other places score 0.
     """
     S = _counts(S)
     gamma = number("gamma", gamma, low=0.0)
+    choice("gamma_rule", gamma_rule, GAMMA_RULES)
     relevance = number("relevance", relevance, low=0.0, high=1.0, high_open=True)
     q, single = _query(q, S.shape[0])
     T = S.sum(axis=1)
@@ -110,7 +124,8 @@ def weighted_scores(S, q, *, gamma: float = 0.02, relevance: float = 0.1) -> np.
     top = np.zeros(S.shape[1], dtype=bool)
     top[np.argmax(S[active], axis=1)] = True
     R = top.sum()
-    q_reg = np.where((L >= gamma * R)[:, None], q / np.maximum(L, 1)[:, None], q)  # q'
+    divided = L >= gamma * R if gamma_rule == "released" else L > gamma * R
+    q_reg = np.where(divided[:, None], q / np.maximum(L, 1)[:, None], q)           # q'
 
     member = (share > relevance) & top[None, :]                                   # i in N_l
     scores = (member * share).T @ q_reg                                           # sum q''

@@ -27,6 +27,7 @@ class TrainingCheckpoint:
     def __init__(self, path, key: str):
         self.path = Path(path)
         self.key = key
+        self.extra = {}   # what the caller stored beside the network (write(extra=))
         self._new = self.path.with_name(self.path.name + ".new")
         self._old = self.path.with_name(self.path.name + ".old")
 
@@ -48,14 +49,19 @@ class TrainingCheckpoint:
                  "(delete it to start over)", str(self.path))
         net.set_training_state(saved["net"])
         set_generator_state(rng, saved["rng"])
+        self.extra = saved.get("extra", {})
         return int(saved["epoch"])
 
-    def write(self, epoch: int, net, rng) -> None:
+    def write(self, epoch: int, net, rng, extra: dict | None = None) -> None:
+        """Checkpoint after ``epoch`` epochs: the network's training state, ``rng`` and
+        ``extra`` (data the caller accumulates during training; :attr:`extra` after
+        :meth:`resume`)."""
         if self._new.exists():
             shutil.rmtree(self._new)
         io.write_folder(self._new, FORMAT, VERSION, {"key": self.key, "epoch": epoch,
                                                      "net": net.training_state(),
-                                                     "rng": generator_state(rng)})
+                                                     "rng": generator_state(rng),
+                                                     "extra": extra or {}})
         if self.path.exists():
             os.replace(self.path, self._old)
         os.replace(self._new, self.path)

@@ -6,7 +6,10 @@ modules of ``module_size`` consecutive places (ICRA 2023), each an independent n
 epochs every reference traverse is shown, place after place (shuffled within the module
 when ``shuffle``), with STDP on. Then, with weights and thresholds frozen, each reference
 image is shown once more and the spike counts give ``S`` (n_neurons, n_places) per module
-and ``activity_``, the number of reference images each neuron fired for. With
+and ``activity_``, the number of reference images each neuron fired for
+(``assignment_data="labelling"``, the default); with ``assignment_data="training"``, as the
+RA-L code, ``S`` sums instead the spike counts of the training presentations of the last
+3 epochs (STDP on, thresholds adapting; no labelling pass). With
 ``hyperactive_tau`` (ICRA 2023) every module is shown every reference image (of all modules,
 all traverses: modules x images presentations) and the neurons that fire for at least
 ``hyperactive_tau`` of them never vote. A query
@@ -23,6 +26,9 @@ from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, choice, fail, integer, memory, number
 from biosim.vpr import assignment as asg
 from biosim.vpr.snn_numba import NumbaVPRSNN, SNNParams
+
+ASSIGNMENT_DATA = ("labelling", "training")
+TRAINING_EPOCHS = 3   # assignment_data="training": the RA-L code reads the last 3 epochs
 
 def _backend(name, n_modules, n_input, n_e, params, seed, device, n_jobs=1):
     if name == "numba":
@@ -83,6 +89,46 @@ class PlacePredictions:
         return self.places_[best], s[best, np.arange(s.shape[1])]
 
 
+def place_counts(counts: np.ndarray, cols: np.ndarray, n_places: int):
+    """``(S, n)``: spike counts per presentation (n_presentations, n_neurons) summed per place,
+    ``S[i, l]`` (n_neurons, n_places), and ``n[l]`` the presentations of place ``l``;
+    ``cols[k]`` is the place (column) of presentation ``k``."""
+    S = np.zeros((counts.shape[1], n_places))
+    np.add.at(S.T, cols, counts)
+    return S, np.bincount(cols, minlength=n_places).astype(float)
+
+
+class TrainingCounts:
+    """``assignment_data="training"``: the spike counts of the training presentations of the
+    last :data:`TRAINING_EPOCHS` epochs, summed per module and place (RA-L code): ``S``,
+    ``n`` (presentations per place) and ``activity`` (presentations each neuron fired for),
+    one array per module. Kept per epoch, so that a checkpointed fit trained on to more
+    epochs still sums the last ones."""
+
+    def __init__(self, chunks, n_e: int):
+        self.shapes = [(n_e, len(ch)) for ch in chunks]
+        self.epochs: list[dict] = []
+
+    def add(self, counts, cols) -> None:
+        """Record one epoch's counts (per module: (n_presentations, n_e)) and their places."""
+        S, n = zip(*(place_counts(c, col, shape[1])
+                     for c, col, shape in zip(counts, cols, self.shapes)))
+        act = [(c > 0).sum(axis=0).astype(float) for c in counts]
+        self.epochs = [*self.epochs, {"S": list(S), "n": list(n), "activity": act}]
+        self.epochs = self.epochs[-TRAINING_EPOCHS:]
+
+    def total(self, key: str) -> list[np.ndarray]:
+        """``key`` ("S", "n" or "activity") summed over the recorded epochs, per module."""
+        return [sum(e[key][m] for e in self.epochs) for m in range(len(self.shapes))]
+
+    def state(self) -> dict:
+        return {"epochs": self.epochs}
+
+    def set_state(self, saved: dict) -> None:
+        self.epochs = [{k: [np.array(a, float) for a in e[k]] for k in ("S", "n", "activity")}
+                       for e in saved["epochs"]]
+
+
 def _sorted_members(ids: np.ndarray, places: np.ndarray) -> np.ndarray:
     """Indices of the images showing one of ``places``, ordered by place id (stable)."""
     sel = np.flatnonzero(np.isin(ids, places))
@@ -95,8 +141,11 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
     Parameters: ``module_size`` places per module; ``n_neurons`` excitatory neurons per
     module (default ``neurons_per_place`` x places); ``epochs`` (RA-L: 60); ``assignment``
     ``"weighted"`` | ``"standard"`` (``biosim.vpr.assignment.probability_based`` turns either
-    into VPRSNN's probability-based scores); ``gamma`` and ``relevance`` of the
-    weighted assignment; ``hyperactive_tau`` (None: keep all neurons); ``backend``
+    into VPRSNN's probability-based scores); ``gamma``, ``relevance`` and ``gamma_rule``
+    (``"released"`` | ``"ral"``, see :func:`biosim.vpr.assignment.weighted_scores`) of the
+    weighted assignment; ``assignment_data`` where ``S`` comes from: ``"labelling"`` (a
+    frozen pass over the references after training) or ``"training"`` (the last 3 epochs'
+    training counts, RA-L code); ``hyperactive_tau`` (None: keep all neurons); ``backend``
     ``"numba"`` (CPU, event-driven; ``n_jobs`` modules at a time in threads, same results
     for any ``n_jobs``) or ``"torch"`` (``device`` ``"cpu"`` or ``"cuda"``; all modules in
     one batch);
@@ -118,7 +167,8 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
                  gamma: float = 0.02, relevance: float = 0.1, hyperactive_tau: int | None = None,
                  backend: str = "numba", device: str = "cpu", n_jobs: int = 1, params=None,
                  preprocess: bool = True, size=(28, 28), patch: int | None = 7,
-                 shuffle: bool = False, progress: bool = False, seed=0):
+                 shuffle: bool = False, progress: bool = False, seed=0,
+                 assignment_data: str = "labelling", gamma_rule: str = "released"):
         self.module_size = module_size
         self.n_neurons = n_neurons
         self.neurons_per_place = neurons_per_place
@@ -137,6 +187,8 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         self.shuffle = shuffle
         self.progress = progress
         self.seed = seed
+        self.assignment_data = assignment_data
+        self.gamma_rule = gamma_rule
 
     # ---- configuration -------------------------------------------------------------
     def _snn_params(self) -> SNNParams:
@@ -163,6 +215,14 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         number("relevance", self.relevance, low=0.0, high=1.0, high_open=True)
         if self.hyperactive_tau is not None:
             integer("hyperactive_tau", self.hyperactive_tau, low=1)
+        choice("gamma_rule", self.gamma_rule, asg.GAMMA_RULES)
+        if choice("assignment_data", self.assignment_data, ASSIGNMENT_DATA) == "training":
+            if self.hyperactive_tau is not None:
+                fail("assignment_data", "'labelling' with hyperactive_tau (hyperactive "
+                     "neurons are found in a labelling pass over every reference image)",
+                     self.assignment_data)
+            if self.epochs < 1:
+                fail("epochs", "at least 1 with assignment_data='training'", self.epochs)
         if not isinstance(self.seed, (int, np.integer)):
             fail("seed", "an int (it is saved with the model)", self.seed)
         return self._snn_params()
@@ -217,12 +277,19 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         # the images of each module: (traverse, image indices sorted by place), per traverse
         idx = [[(k, _sorted_members(ids, ch)) for k, (_, ids) in enumerate(travs)]
                for ch in chunks]
+        # the place (column of S) of every image of each module, in presentation order
+        cols = [np.searchsorted(ch, np.concatenate([travs[k][1][i] for k, i in mod]))
+                for ch, mod in zip(chunks, idx)]
+        recorded = (TrainingCounts(chunks, n_e)
+                    if self.assignment_data == "training" else None)
         start, ckpt = 0, None
         if checkpoint is not None:
             from biosim.vpr.checkpoint import TrainingCheckpoint
 
             ckpt = TrainingCheckpoint(checkpoint, self._fingerprint(pix, travs))
             start = ckpt.resume(net, rng)
+            if recorded is not None and start:
+                recorded.set_state(ckpt.extra["training_counts"])
             if start > self.epochs:
                 fail("checkpoint", f"at most epochs = {self.epochs} epochs (it holds {start}; "
                      "delete it to start over)", str(checkpoint))
@@ -233,39 +300,49 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
             epochs = tqdm(epochs, desc="VPRSNN epochs", unit="epoch", initial=start,
                           total=self.epochs)
         for epoch in epochs:
-            batch = []
-            for mod in idx:
+            batch, order = [], []
+            for mod, col in zip(idx, cols):
                 x = np.concatenate([pix[k][i] for k, i in mod])
-                if self.shuffle:
-                    x = x[rng.permutation(len(x))]
-                batch.append(x)
-            net.present(batch, train=True)
+                perm = rng.permutation(len(x)) if self.shuffle else slice(None)
+                batch.append(x[perm])
+                order.append(col[perm])
+            counts = net.present(batch, train=True)
+            if recorded is not None:
+                recorded.add(counts, order)
             if ckpt is not None:
-                ckpt.write(epoch + 1, net, rng)
-        # frozen labelling pass: S[i, l] over one presentation of every reference image;
-        # with hyperactive_tau, every module sees every reference image (ICRA 2023)
+                ckpt.write(epoch + 1, net, rng, extra=None if recorded is None else
+                           {"training_counts": recorded.state()})
         net.reset_state()
-        every = [(k, np.arange(len(ids))) for k, (_, ids) in enumerate(travs)]
-        shown = [every if self.hyperactive_tau is not None else mod for mod in idx]
-        labels = net.present([np.concatenate([pix[k][i] for k, i in mod]) for mod in shown],
-                             train=False, seed=int(rng.integers(2**62)))
+        label_seed = int(rng.integers(2**62))   # drawn in both modes: same predict seed
         self.places_ = places
         self.module_places_ = chunks
         self.input_shape_ = tuple(shape0)
-        self.counts_, self.presentations_, self.activity_ = [], [], []
-        for ch, mod, c in zip(chunks, shown, labels):
-            ids = np.concatenate([travs[k][1][i] for k, i in mod])
-            own = np.isin(ids, ch)
-            col = np.searchsorted(ch, ids[own])
-            S = np.zeros((n_e, len(ch)))
-            np.add.at(S.T, col, c[own])
-            self.counts_.append(S)
-            self.presentations_.append(np.bincount(col, minlength=len(ch)).astype(float))
-            self.activity_.append((c > 0).sum(axis=0).astype(float))
+        if recorded is not None:
+            self.counts_, self.presentations_, self.activity_ = (
+                recorded.total(k) for k in ("S", "n", "activity"))
+        else:
+            self._labelling_pass(net, pix, travs, idx, label_seed)
         self.modules_ = net.modules
         self.predict_seed_ = int(rng.integers(2**62))
         self._net = net
         return self
+
+    def _labelling_pass(self, net, pix, travs, idx, seed) -> None:
+        """Frozen labelling pass: ``S[i, l]`` over one presentation of every reference image
+        of the module; with hyperactive_tau, every module sees every reference image (ICRA
+        2023) and ``activity_`` counts the images each neuron fired for."""
+        every = [(k, np.arange(len(ids))) for k, (_, ids) in enumerate(travs)]
+        shown = [every if self.hyperactive_tau is not None else mod for mod in idx]
+        labels = net.present([np.concatenate([pix[k][i] for k, i in mod]) for mod in shown],
+                             train=False, seed=seed)
+        self.counts_, self.presentations_, self.activity_ = [], [], []
+        for ch, mod, c in zip(self.module_places_, shown, labels):
+            ids = np.concatenate([travs[k][1][i] for k, i in mod])
+            own = np.isin(ids, ch)
+            S, n = place_counts(c[own], np.searchsorted(ch, ids[own]), len(ch))
+            self.counts_.append(S)
+            self.presentations_.append(n)
+            self.activity_.append((c > 0).sum(axis=0).astype(float))
 
     def _fingerprint(self, pix, travs) -> str:
         """What a checkpoint must match: the parameters that change the model (but the
@@ -309,7 +386,8 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
             if self.hyperactive_tau is not None:
                 S = np.where((a >= self.hyperactive_tau)[:, None], 0.0, S)
             if method == "weighted":
-                out.append(asg.weighted_scores(S, q, gamma=self.gamma, relevance=self.relevance))
+                out.append(asg.weighted_scores(S, q, gamma=self.gamma, relevance=self.relevance,
+                                               gamma_rule=self.gamma_rule))
             else:
                 out.append(asg.standard_scores(S, q, presentations=n))
         return np.concatenate(out, axis=0)

@@ -44,6 +44,21 @@ def test_involvement_regularisation_divides_by_places():
     np.testing.assert_allclose(weighted_scores(S, Q), [4.0, 2.4, 0.06], rtol=1e-12)
 
 
+def test_gamma_rules_differ_exactly_at_l_equal_gamma_r():
+    """RA-L 2022 (``gamma_rule="ral"``) keeps a neuron's raw response when L_i <= gamma R; the
+    later released code divides when L_i >= gamma R. At gamma R = 2 neuron 1 (L = 2) is the
+    only one where they differ: released q'_1 = 6 / 2 = 3 -> [4, 2.4, 0.06] (above); RA-L
+    q'_1 = 6 -> s_1 = 6 * 0.8 = 4.8, s_2 = rho_2 (0.1) * 6 * 0.2 = 0.12."""
+    np.testing.assert_allclose(weighted_scores(S, Q, gamma=2 / 3, gamma_rule="released"),
+                               [4.0, 2.4, 0.06], rtol=1e-12)
+    np.testing.assert_allclose(weighted_scores(S, Q, gamma=2 / 3, gamma_rule="ral"),
+                               [4.0, 4.8, 0.12], rtol=1e-12)
+    # away from equality (gamma R = 1.5 and 2.4) the two rules agree
+    for gamma in (0.5, 0.8):
+        np.testing.assert_array_equal(weighted_scores(S, Q, gamma=gamma, gamma_rule="ral"),
+                                      weighted_scores(S, Q, gamma=gamma))
+
+
 def test_silent_relevant_neuron_penalty():
     # neuron 2 answers with 1 spike: rho_2 = 1, s_2 = 3 * 0.2 + (1/3) * 0.9 = 0.9
     q = Q.copy()
@@ -112,6 +127,7 @@ def test_hyperactive_removal():
     (dict(S=[[1, 2]], q=[1, 2]), "q"),
     (dict(S=[[1, 2]], q=[1], gamma=-1), "gamma"),
     (dict(S=np.zeros((0, 2)), q=[]), "S"),
+    (dict(S=[[1, 2]], q=[1], gamma_rule="paper"), "gamma_rule"),
 ])
 def test_bad_input(bad, field):
     with pytest.raises(BiosimError, match=field):
