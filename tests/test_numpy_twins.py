@@ -112,16 +112,23 @@ def test_eligibility_update_equals_its_equation():
 
 
 # ---------------------------------------------------------------- LIF
-@pytest.mark.parametrize("conductance", [False, True])
-def test_lif_step_equals_forward_euler(conductance):
-    from biosim.neurons.lif import LIFParams, lif_step
+@pytest.mark.parametrize("conductance,adaptive", [(False, False), (True, False), (True, True)])
+def test_lif_step_equals_forward_euler(conductance, adaptive):
+    """Also the adaptive threshold and the timer quirk (Diehl & Cook 2015): theta decays by
+    1 - dt / tau_theta and grows by theta_plus at a spike; the threshold is v_thresh + theta
+    - offset; a unit fires only while its timer (+ timer_step a step, 0 at a spike) exceeds
+    timer_min."""
+    from biosim.neurons.lif import LIFParams, LIFState, lif_step
 
     n, dt = 200, 0.1
     p = LIFParams(dt, 20.0, -65.0, -60.0, -50.0, 2.0, 0.0, -80.0, 5.0, 10.0, 2.0,
-                  conductance)
+                  conductance, 3.0 if adaptive else 0.0, 0.5, 1 - dt / 50.0, adaptive,
+                  0.01 if adaptive else 0.0, 0.5)
     v = RNG.uniform(-70.0, -48.0, n)
     ge, gi = RNG.random(n), RNG.random(n)
     refr = np.where(RNG.random(n) < 0.2, RNG.uniform(0.0, 2.0, n), 0.0)
+    theta = RNG.uniform(0.0, 4.0, n) if adaptive else np.zeros(n)
+    timer = RNG.uniform(0.0, 1.0, n)
     I, in_e, in_i = RNG.normal(10.0, 8.0, n), RNG.random(n) * 0.1, RNG.random(n) * 0.1
     want_v, want_ge, want_gi, want_r = v.copy(), ge.copy(), gi.copy(), refr.copy()
     if conductance:
@@ -130,16 +137,25 @@ def test_lif_step_equals_forward_euler(conductance):
         want_ge, want_gi = want_ge * (1 - dt / p.tau_e), want_gi * (1 - dt / p.tau_i)
     else:
         drive = p.R * I
+    want_theta = theta * p.theta_decay if adaptive else theta.copy()
+    want_timer = timer + p.timer_step
     held = refr > 0.5 * dt
     free = ~held
     want_v[free] = v[free] + dt * ((p.v_rest - v[free]) + drive[free]) / p.tau_m
-    spike = free & (want_v >= p.v_thresh)
+    spike = free & (want_v >= p.v_thresh + want_theta - p.offset)
+    if adaptive:
+        spike &= want_timer > p.timer_min
+        want_theta[spike] += p.theta_plus
     want_v[spike], want_r[spike], want_r[held] = p.v_reset, p.t_ref, refr[held] - dt
+    want_timer[spike] = 0.0
     fired = np.zeros(n, np.bool_)
-    lif_step(v, ge, gi, refr, fired, I, in_e, in_i, p)
+    lif_step(LIFState(v, ge, gi, refr, theta, timer), fired, I, in_e, in_i, p)
     np.testing.assert_array_equal(fired, spike)
     assert spike.sum() > 5 and held.sum() > 5  # the case exercises every branch
-    for got, want in ((v, want_v), (ge, want_ge), (gi, want_gi), (refr, want_r)):
+    if adaptive:  # ... and the timer holds some units that would fire
+        assert (free & (want_v >= p.v_thresh + want_theta - p.offset) & ~spike).sum() > 5
+    for got, want in ((v, want_v), (ge, want_ge), (gi, want_gi), (refr, want_r),
+                      (theta, want_theta), (timer, want_timer)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 

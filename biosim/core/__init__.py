@@ -8,7 +8,7 @@ from biosim.core.monitors import (OrderParameterMonitor, RateMonitor, SpikeMonit
                                   StateMonitor, WeightMonitor)
 from biosim.core.network import Network
 from biosim.core.plasticity import (STDP, ClippedHebbian, Hebbian, LocalRule, Oja, Rule,
-                                    ThreeFactor)
+                                    ThreeFactor, TripletSTDP, normalize_incoming)
 from biosim.core.population import PoissonGroup, Population, SpikeGenerator
 from biosim.core.projection import Projection, Weights
 from biosim.core.random import make_rng
@@ -20,5 +20,6 @@ __all__ = [
     "Input", "ConstantCurrent", "StepCurrent", "ArrayCurrent", "GaussianNoise", "PoissonInput",
     "SpikeMonitor", "StateMonitor", "RateMonitor", "OrderParameterMonitor", "WeightMonitor",
     "Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian",
+    "TripletSTDP", "normalize_incoming",
     "make_rng", "BiosimError", "BiosimWarning", "Estimator", "all_estimators",
 ]

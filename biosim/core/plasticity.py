@@ -38,7 +38,8 @@ from numba import njit
 from biosim.core import validation as check
 from biosim.core.population import KINDS, SCALAR_KINDS, check_kinds, describe
 
-__all__ = ["Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian"]
+__all__ = ["Rule", "LocalRule", "Hebbian", "Oja", "STDP", "ThreeFactor", "ClippedHebbian",
+           "TripletSTDP", "normalize_incoming"]
 
 
 # ---------------------------------------------------------------- kernels (one synapse)
@@ -423,3 +424,164 @@ class ThreeFactor(Rule):
         eligibility_update(flat, self.eligibility_, weights.pre_of, weights.post_of,
                            self.kernel, st, math.exp(-dt / self.tau_e), self.eta)
         self._add_activity(x_pre, x_post)
+
+
+# ---------------------------------------------------------------- triplet STDP (Diehl & Cook)
+def trace_table(tau: float, dt: float) -> np.ndarray:
+    """``exp(-k dt / tau)`` for k steps since the last event, up to 30 tau (then 0)."""
+    return np.exp(-np.arange(int(math.ceil(30 * tau / dt)) + 1) * dt / tau)
+
+
+class TripletTables(NamedTuple):
+    """Trace tables of :func:`trace_table` for tau_pre, tau_post1, tau_post2."""
+    pre: np.ndarray
+    post1: np.ndarray
+    post2: np.ndarray
+
+
+class TripletState(NamedTuple):
+    """The rule's event times (steps): each synapse's last arrival, each post unit's last
+    spike; the pre spikes of the last ``ring.shape[0]`` steps; the post spikes of the
+    previous step; the step counter ``clock[0]``."""
+    last_arrival: np.ndarray
+    last_post: np.ndarray
+    ring: np.ndarray
+    prev_post: np.ndarray
+    clock: np.ndarray
+
+
+@njit(cache=True)
+def triplet_update(w, pre_of, post_of, delay, st, tabs, x_pre, x_post, mod, p):
+    """One step of :class:`TripletSTDP` over flat synapse arrays (weights ``w``, each
+    synapse's pre and post unit and delay in steps): it handles the events of the previous
+    step k (pre spikes arriving at k, post spikes of k), then stores this step's spikes.
+    ``p`` = (nu_pre, nu_post, w_min, w_max)."""
+    nu_pre, nu_post, lo, hi = p[0], p[1], p[2], p[3]
+    now = st.clock[0]
+    ring, last_arr, last_post = st.ring, st.last_arrival, st.last_post
+    n_ring = ring.shape[0]
+    n_p, n_p1, n_p2 = tabs.pre.size, tabs.post1.size, tabs.post2.size
+    if now >= 1:
+        k = now - 1
+        for s in range(w.size):
+            i, j = pre_of[s], post_of[s]
+            e = k - delay[s]
+            dp = k - last_post[j]
+            if e >= 0 and ring[e % n_ring, i]:  # arrival: w -= nu_pre * post1
+                last_arr[s] = k
+                if dp < n_p1 and mod[j] != 0.0:
+                    w[s] = _clip(w[s] + (-nu_pre * tabs.post1[dp]) * mod[j], lo, hi)
+            if st.prev_post[j] and dp < n_p2 and mod[j] != 0.0:  # w += nu_post pre post2
+                da = k - last_arr[s]
+                if 0 <= da < n_p:
+                    w[s] = min(w[s] + nu_post * tabs.pre[da] * tabs.post2[dp] * mod[j], hi)
+        for j in range(x_post.size):
+            if st.prev_post[j]:
+                last_post[j] = k
+    for i in range(x_pre.size):
+        ring[now % n_ring, i] = x_pre[i] != 0.0
+    for j in range(x_post.size):
+        st.prev_post[j] = x_post[j] != 0.0
+    st.clock[0] = now + 1
+
+
+@njit(cache=True)
+def _normalize_columns(w, col_ptr, col_syn, total):
+    for j in range(col_ptr.size - 1):
+        col = 0.0
+        for q in range(col_ptr[j], col_ptr[j + 1]):
+            col += w[col_syn[q]]
+        if col > 0.0:
+            f = total / col
+            for q in range(col_ptr[j], col_ptr[j + 1]):
+                w[col_syn[q]] *= f
+
+
+def normalize_incoming(weights, total: float) -> None:
+    """Scale each post unit's incoming weights to sum to ``total`` (units whose weights sum
+    to 0 are left alone), in place on a :class:`~biosim.core.projection.Weights` or a dense
+    (n_pre, n_post) array; Diehl & Cook normalise before every training presentation."""
+    from biosim.core.projection import Weights
+
+    total = check.positive("total", total)
+    if isinstance(weights, np.ndarray):
+        if weights.ndim != 2 or weights.dtype != np.float64:
+            check.fail("weights", "a float64 (n_pre, n_post) array", weights.dtype)
+        weights = Weights.from_dense(weights, copy=False)
+    if weights.dense:  # synapse s = i n_post + j: column j is s = j, j + n_post, ...
+        n_pre, n_post = weights.W.shape
+        col_syn = np.arange(n_pre * n_post).reshape(n_pre, n_post).T.ravel()
+        col_ptr = np.arange(0, n_pre * n_post + 1, n_pre)
+        _normalize_columns(weights.flat_values(), col_ptr, col_syn, total)
+    else:
+        _normalize_columns(weights.data, weights.col_ptr, weights.col_syn, total)
+
+
+class TripletSTDP(Rule):
+    """Triplet STDP with nearest-spike traces, as Diehl & Cook (2015) and VPRSNN (Hussaini et
+    al. 2022) ran it in Brian2 (``pre = 1``, ``post1 = 1``, ``post2 = 1`` at spikes).
+
+    A pre spike arriving at its synapse (after the synapse's delay) changes ``w`` by
+    ``-nu_pre * post1``; a post spike by ``+nu_post * pre * post2`` with post2 read before
+    this spike; weights are clipped to [w_min, w_max]. Each trace is ``exp(-s / tau)`` of
+    the time s (ms) since its last event (0 after 30 tau). Diehl & Cook's ``nu_pre > 0``
+    depresses; the Brian2 port VPRSNN used potentiates (``nu_pre < 0`` here).
+
+    Timing: a spike acts on the weights when the projection delivers it, one step after it
+    was fired (plus the synapse's delay, read from the projection), and it transmits the
+    weight from before its own update (Brian2's ``on_pre: ge += w; w = ...``); post spikes act
+    one step after they fire too, after that step's arrivals, so a post spike sees the pre
+    spikes that arrive in its step. Traces are kept whatever the modulators; the
+    modulators (product at the post unit) scale the weight changes, so a modulator of 0
+    freezes the weights (VPRSNN's test presentations).
+    """
+
+    event_driven = True
+    accepts = ("spikes",)
+
+    def __init__(self, nu_pre=1e-4, nu_post=1e-2, tau_pre=20.0, tau_post1=20.0,
+                 tau_post2=40.0, *, w_min=0.0, w_max=1.0, modulators=()):
+        self.nu_pre = check.number("nu_pre", nu_pre)
+        self.nu_post = check.nonnegative("nu_post", nu_post)
+        self.taus = tuple(check.positive(name, tau, "ms") for name, tau in
+                          (("tau_pre", tau_pre), ("tau_post1", tau_post1),
+                           ("tau_post2", tau_post2)))
+        check.number("w_min", w_min)
+        check.number("w_max", w_max)
+        super().__init__([self.nu_pre, self.nu_post, float(w_min), float(w_max)], w_min=w_min,
+                         w_max=w_max, modulators=modulators)
+        self.delay_ = np.zeros(0, np.int64)
+        self.state_ = self.tables_ = None
+        self.table_dt_ = None
+
+    def __repr__(self):
+        return f"TripletSTDP(nu_pre={self.nu_pre:g}, nu_post={self.nu_post:g})"
+
+    def check_projection(self, proj) -> None:
+        super().check_projection(proj)
+        self.delay_ = np.broadcast_to(proj.delay, (proj.weights.n_synapses,)).astype(np.int64)
+
+    def reset(self) -> None:
+        super().reset()
+        self.state_ = None
+
+    def _state(self, weights, n_pre, n_post) -> TripletState:
+        n_syn = weights.n_synapses
+        if self.delay_.size != n_syn:  # outside a network (apply): no delays
+            self.delay_ = np.zeros(n_syn, np.int64)
+        st = self.state_
+        if st is None or st["last_arrival"].size != n_syn:
+            never = -(np.int64(1) << 60)
+            st = self.state_ = {
+                "last_arrival": np.full(n_syn, never), "last_post": np.full(n_post, never),
+                "ring": np.zeros((int(self.delay_.max(initial=0)) + 1, n_pre), np.bool_),
+                "prev_post": np.zeros(n_post, np.bool_), "clock": np.zeros(1, np.int64)}
+        return TripletState(*(st[f] for f in TripletState._fields))
+
+    def update(self, weights, x_pre, x_post, dt, mod) -> None:
+        st = self._state(weights, x_pre.size, x_post.size)
+        if self.table_dt_ != dt:
+            self.tables_ = [trace_table(tau, dt) for tau in self.taus]
+            self.table_dt_ = dt
+        triplet_update(weights.flat_values(), weights.pre_of, weights.post_of, self.delay_,
+                       st, TripletTables(*self.tables_), x_pre, x_post, mod, self.params)

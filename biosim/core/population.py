@@ -148,7 +148,10 @@ class SpikeGenerator(Population):
 
 
 class PoissonGroup(Population):
-    """Independent Poisson spike trains at ``rates`` Hz (scalar or per unit)."""
+    """Independent Poisson spike trains at ``rates`` Hz (scalar or per unit): each unit fires
+    in a step of ``dt`` ms with probability ``rate * dt / 1000``, from the population's own
+    stream of the network's seed. :meth:`set_rates` changes the rates between runs (one
+    presentation of a stimulus after another)."""
 
     input_names = ()
 
@@ -159,6 +162,10 @@ class PoissonGroup(Population):
 
     def initialize(self, rng):
         self._rng = rng
+
+    def set_rates(self, rates) -> None:
+        """New rates in Hz (scalar or one per unit), from the next step on."""
+        self.rates = check.per_unit("rates", rates, self.n, low=0.0, unit="Hz")
 
     def step(self, t: float, dt: float) -> None:
         np.less(self._rng.random(self.n), self.rates * (dt * 1e-3), out=self.activity)

@@ -114,6 +114,10 @@ def _group(b2, pop, inputs, dt, now, n_steps):
     if type(pop) not in (Izhikevich, LIF):  # a subclass (a reservoir) steps otherwise
         check.fail("populations", "Izhikevich, LIF, PoissonGroup or SpikeGenerator for Brian2 "
                                   "export", type(pop).__name__)
+    if isinstance(pop, LIF) and (pop.theta_plus or pop.tau_theta or pop.timer_rate
+                                 or pop.offset or pop.state["theta"].any()):
+        check.fail("populations", "LIF without an adaptive threshold or timer for Brian2 "
+                                  "export", pop.name)
     ns = {"h": 0.5 * dt, "dt_ms": dt}
     has_isyn = not getattr(pop, "conductance", False)  # conductance LIF: ge/gi instead
     lines, terms, setters, extras = ["Isyn : 1"] if has_isyn else [], ["Isyn"], [], []

@@ -373,6 +373,10 @@ EXAMPLES = {
     "biosim.core.plasticity.STDP": Example(
         lambda s: rule_net(s, bs.STDP(a_plus=0.02, a_minus=0.02)),
         lambda: bs.STDP(a_plus=-0.01)),
+    "biosim.core.plasticity.TripletSTDP": Example(
+        lambda s: rule_net(s, bs.TripletSTDP(nu_pre=1e-3, nu_post=0.05), sparse=True,
+                           delay=0.5 * (np.arange(40) % 4)),
+        lambda: bs.TripletSTDP(tau_post2=0.0)),
     "biosim.core.plasticity.Hebbian": Example(
         lambda s: rule_net(s, bs.Hebbian(eta=0.01, decay=0.1), post="linear"),
         lambda: bs.Hebbian(eta=0.01, decay=-1.0)),
