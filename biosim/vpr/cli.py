@@ -31,7 +31,7 @@ many of the frames used are dark, and report the chance level. Ground truth is r
 original frame numbers, so a selection on either side stays aligned.
 
 The table of every recogniser on real Nordland frames is a benchmark, not a command:
-``python benchmarks/vpr_nordland.py --places 100,200,400`` (see the README).
+``python benchmarks/vpr_nordland.py`` (means over test blocks and seeds; see the README).
 """
 from __future__ import annotations
 

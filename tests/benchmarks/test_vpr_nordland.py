@@ -1,11 +1,14 @@
 """The Nordland results table of the README (benchmarks/vpr_nordland.py) on real frames
-(../shared/data/nordland_trimmed; skipped where absent): recognition floors of its P = 100
-block and its command line."""
+(../shared/data/nordland_trimmed; skipped where absent): recognition floors on the first
+P = 100 block (the earlier single-block table's, now a validation span), the test blocks,
+and the command line."""
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+
+from biosim.core.validation import BiosimError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +31,7 @@ bench = _load_benchmark()
 
 @pytest.fixture(scope="module")
 def block_scores(nordland_dir):
-    """The README table's P = 100 summer -> winter block, at the table's settings."""
+    """The first P = 100 summer -> winter block (offset 0), at the table's settings."""
     return {family: bench.evaluate_block(nordland_dir, "summer", "winter", 100, family)
             for family in ("sad", "vprsnn", "tempo")}
 
@@ -48,24 +51,43 @@ def test_recall_floor_on_real_frames(block_scores, family, row):
     assert block_scores[family][f"{row}|R@1"] >= FLOORS[family, row]
 
 
+def test_test_blocks_avoid_the_validation_spans():
+    """The table's blocks never overlap the lit places used for choosing parameters, are
+    disjoint and spread along the route (3,351 lit places)."""
+    offs = bench.block_offsets(3351, 100, 5)
+    assert offs == [100, 900, 1700, 2400, 3200]
+    assert bench.block_offsets(3351, 400, 5) == [400, 800, 1600, 2000, 2800]
+    for p in (100, 400):
+        for a in bench.block_offsets(3351, p, 5):
+            assert all(a + p <= lo or a >= hi for lo, hi in bench.VALIDATION)
+    with pytest.raises(BiosimError, match="^blocks"):
+        bench.block_offsets(3351, 400, 6)
+
+
 def test_table_command_writes_the_table_and_resumes(nordland_dir, tmp_path, capsys):
     """`benchmarks/vpr_nordland.py --places ...` on a tiny configuration: the Markdown it
-    prints is the file it writes, a rerun reads the finished points from runs.sqlite, bad
-    input is one line."""
+    prints is the file it writes (means and standard deviations over blocks and seeds), a
+    rerun reads the finished points from runs.sqlite, bad input is one line."""
     import pandas as pd
 
     main = bench.main
     argv = ["--root", str(nordland_dir), "--places", "10,20", "--workers", "1",
             "--methods", "sad,tempo", "--tempo-epochs", "1", "--out", str(tmp_path),
-            "--no-progress"]
+            "--blocks", "2", "--seeds", "2", "--no-progress"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     table = (tmp_path / "nordland_table.md").read_text()
-    assert table in printed and "| SAD + seq |" in table
+    assert table in printed and "| SAD + seq |" in table and " ± " in table
     assert (tmp_path / "recall_vs_places.png").stat().st_size > 10_000
     first = pd.read_csv(tmp_path / "nordland_results.csv")
-    assert len(first) == 2 * 2 * 2 * 2  # directions x P x (SAD, Tempo) x sequence
+    # directions x P x blocks x (SAD: 1 seed, Tempo: 2 seeds) x sequence
+    assert len(first) == 2 * 2 * 2 * 3 * 2
     assert set(first["direction"]) == {"summer -> winter", "winter -> summer"}
+    assert sorted(set(first["offset"])) == [100, 3320, 3340]
+    # the printed mean and sd are those of the stored runs
+    r = first[(first["method"] == "VPRTempo-speed") & ~first["sequence"] & (first["places"] == 20)
+              & (first["direction"] == "summer -> winter")]["R@1"]
+    assert len(r) == 4 and f"{r.mean():.3f} ± {r.std():.3f}" in table
     assert main(argv) == 0
     again = pd.read_csv(tmp_path / "nordland_results.csv")
     pd.testing.assert_frame_equal(first, again)   # same points, timings included: not rerun
