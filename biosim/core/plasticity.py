@@ -467,16 +467,18 @@ def triplet_update(w, pre_of, post_of, delay, st, tabs, x_pre, x_post, mod, p):
             i, j = pre_of[s], post_of[s]
             e = k - delay[s]
             dp = k - last_post[j]
+            if mod[j] == 0.0:  # switched off: no change, the traces miss the events
+                continue
             if e >= 0 and ring[e % n_ring, i]:  # arrival: w -= nu_pre * post1
                 last_arr[s] = k
-                if dp < n_p1 and mod[j] != 0.0:
+                if dp < n_p1:
                     w[s] = _clip(w[s] + (-nu_pre * tabs.post1[dp]) * mod[j], lo, hi)
-            if st.prev_post[j] and dp < n_p2 and mod[j] != 0.0:  # w += nu_post pre post2
+            if st.prev_post[j] and dp < n_p2:  # w += nu_post pre post2
                 da = k - last_arr[s]
                 if 0 <= da < n_p:
                     w[s] = min(w[s] + nu_post * tabs.pre[da] * tabs.post2[dp] * mod[j], hi)
         for j in range(x_post.size):
-            if st.prev_post[j]:
+            if st.prev_post[j] and mod[j] != 0.0:
                 last_post[j] = k
     for i in range(x_pre.size):
         ring[now % n_ring, i] = x_pre[i] != 0.0
@@ -531,9 +533,9 @@ class TripletSTDP(Rule):
     was fired (plus the synapse's delay, read from the projection), and it transmits the
     weight from before its own update (Brian2's ``on_pre: ge += w; w = ...``); post spikes act
     one step after they fire too, after that step's arrivals, so a post spike sees the pre
-    spikes that arrive in its step. Traces are kept whatever the modulators; the
-    modulators (product at the post unit) scale the weight changes, so a modulator of 0
-    freezes the weights (VPRSNN's test presentations).
+    spikes that arrive in its step. The modulators (product at the post unit) scale the
+    weight changes; where it is 0 the rule is off: no change, and the traces miss the
+    events (VPRSNN's test presentations, run without STDP).
     """
 
     event_driven = True

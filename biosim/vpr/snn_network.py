@@ -23,10 +23,11 @@ from __future__ import annotations
 import numpy as np
 
 from biosim.core.network import Network
-from biosim.core.plasticity import TripletSTDP, normalize_incoming
+from biosim.core.plasticity import TripletSTDP, normalize_incoming, trace_table
 from biosim.core.population import PoissonGroup
-from biosim.core.validation import array, integer
+from biosim.core.validation import array, fail, integer
 from biosim.neurons.lif import LIF
+from biosim.vpr import snn_numba as sn
 from biosim.vpr.snn_numba import INITIAL_REST, SNNParams, init_module
 
 
@@ -80,19 +81,36 @@ def vprsnn_network(params: SNNParams | None = None, n_input: int = 784, n_e: int
     return net
 
 
-def present(net: Network, pixels, train: bool, params: SNNParams | None = None) -> np.ndarray:
+def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
+            fused: bool | None = None) -> np.ndarray:
     """Show the images (rows of grey levels 0-255) one after the other, as the kernel does:
     before each training image the input weights are normalised to ``weight_sum`` per
     excitatory neuron; ``present_time`` ms at ``pixel * rate_scale`` Hz (a Poisson input;
     a given ``source`` plays its own trains), then ``rest_time`` ms of silence. With
     ``train`` False the weights and thresholds are frozen. Returns the spike counts
-    (n_images, n_e) of the excitatory neurons during each presentation."""
+    (n_images, n_e) of the excitatory neurons during each presentation.
+
+    ``params`` must be those the network was built with. ``fused``: run the presentations
+    in the event-driven kernel :func:`~biosim.vpr.snn_numba.run_images` on the network's
+    own arrays (weights, thresholds, neuron state and the rule's traces are handed over
+    and back; the default when the network allows it: a Poisson input and a quiet network
+    at the start, see :func:`fused_state`), or in the generic :meth:`Network.run` loop
+    (False). The kernel draws the Poisson trains its own way (from the input's stream), so
+    the two paths agree in distribution, and bit for bit for given trains
+    (``tests/vpr/test_snn_network.py``). The fused path feeds no monitors and does not
+    advance the input's rates."""
     p = params or SNNParams()
     exc, proj, mon = net["exc"], net["input->exc"], net["exc.spikes"]
     inp = proj.pre
     pixels = np.atleast_2d(array("pixels", pixels, low=0.0, high=255.0))
+    ready = isinstance(inp, PoissonGroup) and _quiet(net)
+    if fused and not ready:
+        fail("fused", "a Poisson input and a network without spikes in flight (start "
+                      "between presentations), or fused=None", fused)
     net.modulators["learning"] = 1.0 if train else 0.0
     exc.adapt_threshold = bool(train)
+    if ready and fused is not False:
+        return _present_fused(net, pixels, bool(train), p)
     counts = np.zeros((len(pixels), exc.n), np.int64)
     for k, img in enumerate(pixels):
         if train and p.weight_sum > 0.0:
@@ -105,4 +123,94 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None) 
         if isinstance(inp, PoissonGroup):
             inp.set_rates(0.0)
         net.run(p.rest_steps * p.dt)
+    return counts
+
+
+# ---------------------------------------------------------------- the fused path
+def _quiet(net: Network) -> bool:
+    """No spike of the last step and no input spike still travelling: what the kernel
+    (which starts every image from its own Poisson draws) can take over exactly."""
+    proj = net["input->exc"]
+    hist = proj.history
+    return not (net["exc"].activity.any() or net["inh"].activity.any()
+                or proj.pre.activity.any() or (hist is not None and hist.any()))
+
+
+def fused_state(net: Network, params: SNNParams) -> tuple:
+    """The kernel's :class:`~biosim.vpr.snn_numba.Module` and
+    :class:`~biosim.vpr.snn_numba.State` of a quiet VPRSNN network: weights and thresholds
+    are views of the network's arrays; times are the network's steps (``clock`` = the next
+    step). The LIF's refractory time left (ms) becomes the step the kernel frees the neuron
+    at; the rule's last spike times become the kernel's (for each input its last emission:
+    with nothing in flight every synapse of the input has received it)."""
+    p = params
+    exc, inh, proj = net["exc"], net["inh"], net["input->exc"]
+    rule, n_in, n_e = proj.rule, proj.pre.n, exc.n
+    now = net.step_count
+    W = proj.weights.data.reshape(n_in, n_e)   # all-to-all CSR: synapse i n_e + j
+    delays = np.broadcast_to(proj.delay, (n_in * n_e,)).reshape(n_in, n_e)
+    mod = sn.Module(W, exc.state["theta"], np.ascontiguousarray(delays, np.int64),
+                    *sn.delay_buckets(delays, p.delay_steps))
+    trace = rule.state_ or {}
+    offset = int(trace["clock"][0]) - now if trace else 0
+    never = -(np.int64(1) << 60)
+    em_hist = np.full((n_in, sn.EMISSION_HISTORY), never)
+    em_pos = np.zeros(n_in, np.int64)
+    last_post = np.full(n_e, never)
+    if trace:
+        emitted = (trace["last_arrival"] - rule.delay_).reshape(n_in, n_e).max(axis=1)
+        seen = emitted > never // 2
+        em_hist[seen, 0] = emitted[seen] - offset
+        em_pos[seen] = 1
+        fired = trace["last_post"] > never // 2
+        last_post[fired] = trace["last_post"][fired] - offset
+
+    def freed(pop):
+        return now + np.rint(pop.state["refractory"] / p.dt).astype(np.int64)
+
+    s_e, s_i = exc.state, inh.state
+    st = sn.State(s_e["v"], s_e["ge"], s_e["gi"], s_e["timer"], freed(exc), s_i["v"],
+                  s_i["ge"], s_i["gi"], freed(inh), last_post, em_hist, em_pos,
+                  np.array([now], np.int64))
+    return mod, st
+
+
+def _settle(net: Network, st, params: SNNParams) -> None:
+    """Hand the kernel's state back to the network after whole presentations (the inverse
+    of :func:`fused_state`). The kernel has delivered and learned from every spike up to
+    the last step (its conductances hold this step's arrivals, which the generic loop would
+    deliver in the next), so activities, histories and the rule's pending events are
+    cleared."""
+    exc, inh, proj = net["exc"], net["inh"], net["input->exc"]
+    rule, n_in, n_e = proj.rule, proj.pre.n, exc.n
+    now = int(st.clock[0])
+    steps = now - net.step_count
+    for pop, free in ((exc, st.refr_e), (inh, st.refr_i)):
+        pop.state["refractory"][:] = np.maximum(free - now, 0) * params.dt
+        pop.activity[:] = False
+    proj.pre.activity[:] = False
+    if proj.history is not None:
+        proj.history[:] = 0.0
+    trace = rule._state(proj.weights, n_in, n_e)._asdict()   # allocated if never used
+    offset = int(trace["clock"][0]) - net.step_count
+    never = -(np.int64(1) << 60)
+    last = st.em_hist[np.arange(n_in), (st.em_pos - 1) & (sn.EMISSION_HISTORY - 1)]
+    arrival = (last[:, None] + rule.delay_.reshape(n_in, n_e)).ravel() + offset
+    trace["last_arrival"][:] = np.where(np.repeat(st.em_pos > 0, n_e), arrival, never)
+    trace["last_post"][:] = np.where(st.last_post > never // 2, st.last_post + offset, never)
+    trace["ring"][:] = False
+    trace["prev_post"][:] = False
+    trace["clock"][0] += steps
+    net.step_count = now
+
+
+def _present_fused(net: Network, pixels, train: bool, p: SNNParams) -> np.ndarray:
+    exc, proj = net["exc"], net["input->exc"]
+    mod, st = fused_state(net, p)
+    k = sn.kernel_constants(p)
+    tabs = sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
+    counts = np.zeros((len(pixels), exc.n), np.int64)
+    seed = int(proj.pre._rng.integers(2**31))
+    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, seed, counts)
+    _settle(net, st, p)   # v, conductances, timer, theta, W: the kernel wrote them in place
     return counts

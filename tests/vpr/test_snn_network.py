@@ -92,8 +92,55 @@ def test_generic_network_with_poisson_inputs_matches_the_kernel_in_distribution(
     mod = sn.init_module(N_IN, N_E, p, seed=3)
     pixels = np.tile(np.random.default_rng(1).integers(0, 256, N_IN).astype(float), (60, 1))
     want = _kernel(p, mod, [(pixels, False)])[0][0]
-    got = present(vprsnn_network(p, N_IN, N_E, seed=5, module=mod), pixels, False, p)
+    got = present(vprsnn_network(p, N_IN, N_E, seed=5, module=mod), pixels, False, p,
+                  fused=False)
     for a, b in ((want, got), (want.sum(1, keepdims=True), got.sum(1, keepdims=True))):
         se = np.sqrt(a.var(0) / len(a) + b.var(0) / len(b))
         assert np.all(a.mean(0) > 0.2)
         assert np.all(np.abs(b.mean(0) - a.mean(0)) < 4 * se)
+
+
+def _state(net):
+    """Everything the two paths must agree on (the rule's times relative to the clock)."""
+    rule = net["input->exc"].rule
+    off = int(rule.state_["clock"][0]) - net.step_count
+    out = {f"{pop}.{v}": net[pop].state[v].copy() for pop in ("exc", "inh")
+           for v in ("v", "ge", "gi", "theta", "timer")}
+    out["refractory_steps"] = np.rint(np.concatenate(
+        [net[pop].state["refractory"] for pop in ("exc", "inh")]) / net.dt)
+    out["w"] = net["input->exc"].weights.data.copy()
+    out["last_post"] = rule.state_["last_post"] - off
+    arrived = rule.state_["last_arrival"] > -(1 << 59)
+    out["last_arrival"] = np.where(arrived, rule.state_["last_arrival"] - off, -1)
+    out["clock"] = net.step_count
+    return out
+
+
+def test_fused_presentations_equal_the_generic_loop():
+    """``present(fused=True)`` hands the network's arrays to ``run_images`` and back. With
+    inputs that fire every step or never (rate * dt >= 1: no random draw on either path),
+    training then testing then training again, fused and generic give the same counts and
+    the same state (weights, thresholds, voltages, conductances, timers, refractory steps,
+    the rule's spike times), and a generic run continues a fused one exactly."""
+    # delays < 16 steps: an input firing every step stays within the kernel's emission
+    # history (EMISSION_HISTORY spike times per input; the generic rule keeps them all)
+    p = sn.SNNParams(present_time=60.0, rest_time=20.0, rate_scale=8.0, max_delay=7.0,
+                     weight_sum=78.0 * 16 / 784)
+    rng = np.random.default_rng(2)
+    batches = [(255.0 * (rng.random((2, N_IN)) < 0.3), train) for train in (True, False, True)]
+    mod = sn.init_module(N_IN, N_E, p, seed=3)
+    nets = {f: vprsnn_network(p, N_IN, N_E, seed=1, module={k: v.copy() for k, v in
+                                                              mod.items()}) for f in (0, 1)}
+    for pixels, train in batches:
+        want = present(nets[0], pixels, train, p, fused=False)
+        got = present(nets[1], pixels, train, p, fused=True)
+        np.testing.assert_array_equal(got, want)
+        a, b = _state(nets[0]), _state(nets[1])
+        for key in a:
+            np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-12, err_msg=key)
+    assert np.abs(a["w"] - mod["W"].ravel()).max() > 0.01 and want.sum() > 0
+    pixels = batches[0][0]   # the fused network goes on in the generic loop
+    np.testing.assert_array_equal(present(nets[1], pixels, True, p, fused=False),
+                                  present(nets[0], pixels, True, p, fused=False))
+    np.testing.assert_array_equal(nets[1]["input->exc"].weights.data,
+                                  nets[0]["input->exc"].weights.data)
