@@ -175,6 +175,26 @@ def fused_state(net: Network, params: SNNParams) -> tuple:
     return mod, st
 
 
+def kernel_state(net: Network, params: SNNParams) -> dict:
+    """A copy of the kernel's :class:`~biosim.vpr.snn_numba.State` of a quiet VPRSNN network
+    as a dict of arrays (:func:`~biosim.vpr.snn_numba.fresh_state`'s form: what
+    ``NumbaVPRSNN.training_state`` saves); :func:`load_kernel_state` puts it back."""
+    st = fused_state(net, params)[1]
+    return {f: np.array(getattr(st, f)) for f in sn.State._fields}
+
+
+def load_kernel_state(net: Network, saved: dict, params: SNNParams) -> None:
+    """Set a VPRSNN network's dynamic state from a :func:`kernel_state` dict (or one of
+    :func:`~biosim.vpr.snn_numba.fresh_state`'s form); weights and thresholds stay."""
+    exc, inh = net["exc"], net["inh"]
+    for pop, side in ((exc, "e"), (inh, "i")):
+        for var in ("v", "ge", "gi"):
+            pop.state[var][:] = saved[f"{var}_{side}"]
+    exc.state["timer"][:] = saved["timer"]
+    st = sn.State(*(np.array(saved[f]) for f in sn.State._fields))
+    _settle(net, st, params)
+
+
 def _settle(net: Network, st, params: SNNParams) -> None:
     """Hand the kernel's state back to the network after whole presentations (the inverse
     of :func:`fused_state`). The kernel has delivered and learned from every spike up to

@@ -4,13 +4,15 @@ generic ``Network.run`` loop, against the fused event-driven kernel
 ``snn_numba.run_images`` (fused == generic): from the same input spike trains, the same
 excitatory spike counts of every presentation and the same weights and thresholds, bit for
 bit, through training (both STDP sign conventions) and frozen test presentations."""
+import copy
+
 import numpy as np
 import pytest
 from numba import njit
 
 import biosim as bs
 from biosim.vpr import snn_numba as sn
-from biosim.vpr.snn_network import present, vprsnn_network
+from biosim.vpr.snn_network import kernel_state, load_kernel_state, present, vprsnn_network
 
 N_IN, N_E, SEED = 16, 6, 11
 # 16 inputs instead of 784: weight_sum scaled to keep VPRSNN's drive per neuron (x3)
@@ -144,3 +146,23 @@ def test_fused_presentations_equal_the_generic_loop():
                                   present(nets[0], pixels, True, p, fused=False))
     np.testing.assert_array_equal(nets[1]["input->exc"].weights.data,
                                   nets[0]["input->exc"].weights.data)
+
+
+def test_kernel_state_round_trip():
+    """A network's state saved in the kernel's form and loaded into a new network (same
+    weights) continues as the original does."""
+    p = sn.SNNParams(present_time=60.0, rest_time=20.0, **PARAMS)
+    pixels = np.random.default_rng(4).integers(0, 256, (2, N_IN)).astype(float)
+    mod = sn.init_module(N_IN, N_E, p, seed=3)
+    net = vprsnn_network(p, N_IN, N_E, seed=1, module=mod)
+    present(net, pixels, True, p, fused=True)
+    saved = kernel_state(net, p)
+    other = vprsnn_network(p, N_IN, N_E, seed=1, module={
+        "W": net["input->exc"].weights.data.reshape(N_IN, N_E).copy(),
+        "delays": mod["delays"], "theta": net["exc"].state["theta"].copy()})
+    load_kernel_state(other, saved, p)
+    other["input"].initialize(copy.deepcopy(net["input"]._rng))
+    np.testing.assert_array_equal(present(other, pixels, True, p, fused=True),
+                                  present(net, pixels, True, p, fused=True))
+    np.testing.assert_array_equal(other["input->exc"].weights.data,
+                                  net["input->exc"].weights.data)
