@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from biosim.core import validation as check
 
@@ -27,6 +28,45 @@ class all_to_all:
             return None
         pre, post = np.nonzero(~np.eye(n_pre, dtype=bool))
         return pre, post
+
+
+@njit(cache=True)
+def stable_order(keys, n_keys):
+    """The stable sorting order of integer ``keys`` in range(n_keys) (a counting sort:
+    O(len(keys) + n_keys), where NumPy's stable argsort of int64 is O(n log n))."""
+    start = np.zeros(n_keys + 1, np.int64)
+    for k in keys:
+        if k < 0 or k >= n_keys:
+            raise IndexError("stable_order: a key outside range(n_keys)")
+        start[k + 1] += 1
+    for i in range(n_keys):
+        start[i + 1] += start[i]
+    order = np.empty(keys.size, np.int64)
+    for i in range(keys.size):
+        order[start[keys[i]]] = i
+        start[keys[i]] += 1
+    return order
+
+
+@njit(cache=True)
+def _sort_rows(values, bounds):
+    """Sort each slice values[bounds[i]:bounds[i + 1]] in place (short rows: cache-friendly,
+    O(n log row) where one sort of everything is O(n log n))."""
+    for i in range(bounds.size - 1):
+        values[bounds[i]:bounds[i + 1]] = np.sort(values[bounds[i]:bounds[i + 1]])
+
+
+def _distinct_per_row(row, pool, rng):
+    """For each entry of ``row`` (sorted), a uniform draw from range(pool), distinct within a
+    row and sorted in it: all rows at once; repeats in a row are redrawn."""
+    offset = rng.integers(0, max(pool, 1), row.size)
+    bounds = np.flatnonzero(np.diff(row, prepend=-1, append=row[-1] + 1 if row.size else 0))
+    while True:
+        _sort_rows(offset, bounds)
+        dup = np.flatnonzero((offset[1:] == offset[:-1]) & (row[1:] == row[:-1])) + 1
+        if not dup.size:
+            return offset
+        offset[dup] = rng.integers(0, pool, dup.size)
 
 
 @dataclass(frozen=True)
@@ -52,15 +92,8 @@ class fixed_probability:
         if self.p > 0.02:  # per pre unit (these draws are what seeded networks hold)
             post = np.concatenate([np.sort(rng.choice(pool, size=k, replace=False))
                                    for k in counts if k] or [np.zeros(0, np.int64)])
-        else:  # sparse: all rows at once, O(synapses); repeated targets in a row redrawn
-            key = pre * pool + rng.integers(0, max(pool, 1), pre.size)
-            while True:
-                key.sort(kind="stable")  # radix sort: O(synapses)
-                dup = np.flatnonzero(key[1:] == key[:-1]) + 1
-                if not dup.size:
-                    break
-                key[dup] = pre[dup] * pool + rng.integers(0, pool, dup.size)
-            post = key - pre * pool
+        else:
+            post = _distinct_per_row(pre, pool, rng)
         if skip_self:
             post[post >= pre] += 1
         return pre.astype(np.int64), post.astype(np.int64)
@@ -82,18 +115,19 @@ class fixed_indegree:
         return float(self.k) * n_post
 
     def __call__(self, n_pre, n_post, rng, same=False):
-        pool = n_pre - (1 if same and not self.allow_self else 0)
+        skip_self = same and not self.allow_self
+        pool = n_pre - (1 if skip_self else 0)
         if self.k > pool:
             check.fail("k", f"<= {pool} (the number of available pre units)", self.k)
-        pre = np.empty((n_post, self.k), np.int64)
-        for j in range(n_post):
-            src = rng.choice(pool, size=self.k, replace=False)
-            if same and not self.allow_self:
-                src[src >= j] += 1
-            pre[j] = src
-        post = np.repeat(np.arange(n_post), self.k)
-        pre = pre.ravel()
-        order = np.lexsort((post, pre))
+        post = np.repeat(np.arange(n_post, dtype=np.int64), self.k)
+        if 10 * self.k > pool:  # dense rows: k of the pool per post unit
+            pre = np.concatenate([rng.choice(pool, size=self.k, replace=False)
+                                  for _ in range(n_post)] or [np.zeros(0, np.int64)])
+        else:
+            pre = _distinct_per_row(post, pool, rng)
+        if skip_self:
+            pre[pre >= post] += 1
+        order = stable_order(pre, n_pre)  # by pre; post stays ascending within a row
         return pre[order], post[order]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core import validation as check
+from biosim.core.connectivity import stable_order
 
 
 class Weights:
@@ -53,8 +54,13 @@ class Weights:
     @classmethod
     def from_pairs(cls, pre, post, values, n_pre, n_post):
         """CSR from synapse lists (any order; duplicates are kept as separate synapses)."""
-        order = np.lexsort((post, pre))
-        pre, post = np.asarray(pre)[order], np.asarray(post, np.int64)[order]
+        pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
+        if _ordered(pre, post):  # as the connectivity generators give them
+            order = np.arange(pre.size)
+        else:
+            by_post = stable_order(post, n_post)  # then by pre, stably: (pre, post) order
+            order = by_post[stable_order(pre[by_post], n_pre)]
+            pre, post = pre[order], post[order]
         indptr = np.zeros(n_pre + 1, np.int64)
         np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
         return cls(n_pre, n_post, data=np.asarray(values, float)[order].copy(),
@@ -74,6 +80,15 @@ class Weights:
         W = np.zeros((self.n_pre, self.n_post))
         np.add.at(W, (self.pre_of, self.indices), self.data)
         return W
+
+
+@njit(cache=True)
+def _ordered(pre, post):
+    """Whether the pairs are sorted by pre, then post."""
+    for s in range(1, pre.size):
+        if pre[s] < pre[s - 1] or (pre[s] == pre[s - 1] and post[s] < post[s - 1]):
+            return False
+    return True
 
 
 @njit(cache=True)
