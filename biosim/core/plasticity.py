@@ -451,11 +451,12 @@ class TripletState(NamedTuple):
 
 
 @njit(cache=True)
-def triplet_update(w, pre_of, post_of, delay, st, tabs, x_pre, x_post, mod, p):
-    """One step of :class:`TripletSTDP` over flat synapse arrays (weights ``w``, each
-    synapse's pre and post unit and delay in steps): it handles the events of the previous
-    step k (pre spikes arriving at k, post spikes of k), then stores this step's spikes.
-    ``p`` = (nu_pre, nu_post, w_min, w_max)."""
+def triplet_update(w, syn, delay, st, tabs, x_pre, x_post, mod, p):
+    """One step of :class:`TripletSTDP` over synapses ``syn`` (:class:`Synapses`, rows =
+    pre units; weights ``w``, delays in steps): the events of the previous step k (pre
+    spikes arriving at k, then post spikes of k), then this step's spikes are stored.
+    Only the rows of inputs that fired within the longest delay and the columns of post
+    units that fired are visited. ``p`` = (nu_pre, nu_post, w_min, w_max)."""
     nu_pre, nu_post, lo, hi = p[0], p[1], p[2], p[3]
     now = st.clock[0]
     ring, last_arr, last_post = st.ring, st.last_arrival, st.last_post
@@ -463,28 +464,52 @@ def triplet_update(w, pre_of, post_of, delay, st, tabs, x_pre, x_post, mod, p):
     n_p, n_p1, n_p2 = tabs.pre.size, tabs.post1.size, tabs.post2.size
     if now >= 1:
         k = now - 1
-        for s in range(w.size):
-            i, j = pre_of[s], post_of[s]
-            e = k - delay[s]
-            dp = k - last_post[j]
-            if mod[j] == 0.0:  # switched off: no change, the traces miss the events
+        for i in range(syn.indptr.size - 1):  # arrivals: w -= nu_pre post1
+            recent = False
+            for d in range(min(n_ring, k + 1)):
+                if ring[(k - d) % n_ring, i]:
+                    recent = True
+                    break
+            if not recent:
                 continue
-            if e >= 0 and ring[e % n_ring, i]:  # arrival: w -= nu_pre * post1
+            for s in range(syn.indptr[i], syn.indptr[i + 1]):
+                j = syn.indices[s]
+                e = k - delay[s]
+                if mod[j] == 0.0 or e < 0 or not ring[e % n_ring, i]:
+                    continue  # a modulator of 0: no change, the traces miss the event
                 last_arr[s] = k
+                dp = k - last_post[j]
                 if dp < n_p1:
                     w[s] = _clip(w[s] + (-nu_pre * tabs.post1[dp]) * mod[j], lo, hi)
-            if st.prev_post[j] and dp < n_p2:  # w += nu_post pre post2
-                da = k - last_arr[s]
-                if 0 <= da < n_p:
-                    w[s] = min(w[s] + nu_post * tabs.pre[da] * tabs.post2[dp] * mod[j], hi)
-        for j in range(x_post.size):
-            if st.prev_post[j] and mod[j] != 0.0:
-                last_post[j] = k
+        for j in range(x_post.size):  # post spikes: w += nu_post pre post2(before)
+            if not st.prev_post[j] or mod[j] == 0.0:
+                continue
+            dp = k - last_post[j]
+            if dp < n_p2:
+                for q in range(syn.col_ptr[j], syn.col_ptr[j + 1]):
+                    s = syn.col_syn[q]
+                    da = k - last_arr[s]
+                    if 0 <= da < n_p:
+                        w[s] = min(w[s] + nu_post * tabs.pre[da] * tabs.post2[dp] * mod[j], hi)
+            last_post[j] = k
     for i in range(x_pre.size):
         ring[now % n_ring, i] = x_pre[i] != 0.0
     for j in range(x_post.size):
         st.prev_post[j] = x_post[j] != 0.0
     st.clock[0] = now + 1
+
+
+def _synapses(weights) -> Synapses:
+    """The row and column structure of dense or CSR weights (synapse s in the order of
+    ``flat_values``)."""
+    if not weights.dense:
+        return Synapses(weights.indptr, weights.indices, weights.col_ptr, weights.col_syn,
+                        weights.pre_of)
+    n_pre, n_post = weights.W.shape
+    n = n_pre * n_post
+    return Synapses(np.arange(0, n + 1, n_post), weights.post_of,
+                    np.arange(0, n + 1, n_pre), np.arange(n).reshape(n_pre, n_post).T.ravel(),
+                    weights.pre_of)
 
 
 @njit(cache=True)
@@ -510,13 +535,8 @@ def normalize_incoming(weights, total: float) -> None:
         if weights.ndim != 2 or weights.dtype != np.float64:
             check.fail("weights", "a float64 (n_pre, n_post) array", weights.dtype)
         weights = Weights.from_dense(weights, copy=False)
-    if weights.dense:  # synapse s = i n_post + j: column j is s = j, j + n_post, ...
-        n_pre, n_post = weights.W.shape
-        col_syn = np.arange(n_pre * n_post).reshape(n_pre, n_post).T.ravel()
-        col_ptr = np.arange(0, n_pre * n_post + 1, n_pre)
-        _normalize_columns(weights.flat_values(), col_ptr, col_syn, total)
-    else:
-        _normalize_columns(weights.data, weights.col_ptr, weights.col_syn, total)
+    syn = _synapses(weights)
+    _normalize_columns(weights.flat_values(), syn.col_ptr, syn.col_syn, total)
 
 
 class TripletSTDP(Rule):
@@ -585,5 +605,5 @@ class TripletSTDP(Rule):
         if self.table_dt_ != dt:
             self.tables_ = [trace_table(tau, dt) for tau in self.taus]
             self.table_dt_ = dt
-        triplet_update(weights.flat_values(), weights.pre_of, weights.post_of, self.delay_,
-                       st, TripletTables(*self.tables_), x_pre, x_post, mod, self.params)
+        triplet_update(weights.flat_values(), _synapses(weights), self.delay_, st,
+                       TripletTables(*self.tables_), x_pre, x_post, mod, self.params)
