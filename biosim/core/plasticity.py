@@ -581,7 +581,8 @@ class TripletSTDP(Rule):
 
     def check_projection(self, proj) -> None:
         super().check_projection(proj)
-        self.delay_ = np.broadcast_to(proj.delay, (proj.weights.n_synapses,)).astype(np.int64)
+        d, n = proj.delay, proj.weights.n_synapses
+        self.delay_ = d if d.ndim == 1 else np.full(n, int(d), np.int64)  # shared, not copied
 
     def reset(self) -> None:
         super().reset()
