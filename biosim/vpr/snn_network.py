@@ -148,9 +148,9 @@ def fused_state(net: Network, params: SNNParams) -> tuple:
     rule, n_in, n_e = proj.rule, proj.pre.n, exc.n
     now = net.step_count
     W = proj.weights.data.reshape(n_in, n_e)   # all-to-all CSR: synapse i n_e + j
-    delays = np.broadcast_to(proj.delay, (n_in * n_e,)).reshape(n_in, n_e)
-    mod = sn.Module(W, exc.state["theta"], np.ascontiguousarray(delays, np.int64),
-                    *sn.delay_buckets(delays, p.delay_steps))
+    d = proj.delay   # per synapse, or one delay for all
+    delays = d.reshape(n_in, n_e) if d.ndim else np.full((n_in, n_e), int(d), np.int64)
+    mod = sn.Module(W, exc.state["theta"], delays, *sn.delay_buckets(delays, p.delay_steps))
     trace = rule.state_ or {}
     offset = int(trace["clock"][0]) - now if trace else 0
     never = -(np.int64(1) << 60)
