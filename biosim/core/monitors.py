@@ -83,6 +83,15 @@ class Bounded:
             self.path = str(folder)
         self._n_chunks, self._pending = 0, 0
 
+    def reset(self) -> None:
+        """Forget the records held in memory (a monitor that streams to ``path`` keeps its
+        chunk files, so it cannot be reset)."""
+        if self.path is not None:
+            check.fail("path", "a monitor without path to reset (its chunk files stay)",
+                       self.path)
+        self._clear()
+        self._pending = 0
+
     def _added(self, n_bytes: int) -> None:
         """Count what was recorded; past ``chunk_mb`` MB, write a chunk or trim."""
         self._pending += n_bytes
@@ -211,6 +220,13 @@ class Series(Bounded):
         self._t.append(t)
         self._v.append(x)
         self._added(x.nbytes + 8)
+
+    def add_rows(self, t, X) -> None:
+        """Append many records at once (fused kernels): ``X[k]`` at time ``t[k]`` (ms);
+        keeps views of the rows of ``X``, which must not change afterwards."""
+        self._t.extend(np.asarray(t, float).tolist())
+        self._v.extend(X)
+        self._added(X.nbytes + 8 * len(X))
 
     def _memory(self) -> dict:
         return {"t": np.asarray(self._t, float),

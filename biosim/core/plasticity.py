@@ -157,14 +157,21 @@ def csr_update(data, syn, kernel, st, events):
 
 
 @njit(cache=True)
-def eligibility_update(w, e, pre_of, post_of, kernel, st, decay, eta):
+def eligibility_update(w, e, pre_of, post_of, kernel, st, decay, eta, offline=None,
+                       pending=None):
     """Three-factor step over flat synapse arrays: e <- decay e + kernel(...) (the kernel
-    sees modulator 1); w <- w + eta M_j e dt."""
+    sees modulator 1); w <- w + eta M_j e dt. With ``pending`` (flat like w), the change of
+    a synapse onto a post unit j with ``offline[j]`` is added to ``pending`` instead."""
     for s in range(w.size):
         i, j = pre_of[s], post_of[s]
         e[s] = decay * e[s] + kernel(w[s], st.x_pre[i], st.x_post[j], st.tr_pre[i],
                                      st.tr_post[j], 1.0, st.dt, st.p)
-        w[s] = _clip(w[s] + eta * st.mod[j] * e[s] * st.dt, st.lo, st.hi)
+        if pending is None:
+            w[s] = _clip(w[s] + eta * st.mod[j] * e[s] * st.dt, st.lo, st.hi)
+        elif offline[j]:
+            pending[s] += eta * st.mod[j] * e[s] * st.dt
+        else:
+            w[s] = _clip(w[s] + eta * st.mod[j] * e[s] * st.dt, st.lo, st.hi)
 
 
 # ---------------------------------------------------------------- rule objects
@@ -393,37 +400,84 @@ class STDP(Rule):
 class ThreeFactor(Rule):
     """Eligibility x modulator x gate: the skeleton of three-factor learning.
 
-    Per synapse, each step: ``e <- e exp(-dt/tau_e) + eligibility(...)`` (default: pre trace
-    x post activity) and ``w <- w + eta M_j e dt``, where ``M_j`` is the product of the named
-    ``modulators`` at post unit j (e.g. ``("error", "gate")``), set in ``net.modulators`` by the
-    network or a callback every step. ``eligibility`` is any rule kernel.
+    Per synapse i -> j, each step: ``e <- e exp(-dt/tau_e) + eligibility(...)`` (default:
+    pre trace x post activity) and ``w <- w + eta_j M_j e dt``, where ``M_j`` is the product
+    of the named ``modulators`` at post unit j (e.g. ``("error", "gate")``), set in
+    ``net.modulators`` by the network or a callback every step. ``eligibility`` is any rule
+    kernel.
+
+    ``eta``: one learning rate, or one per post unit (an array of post.n; folded into the
+    modulator, ``eta_j M_j``). ``offline``: False (online: w changes every step), True, or
+    one bool per post unit; the changes of synapses onto offline units accumulate in
+    ``pending_`` (flat like the weights) and reach the weights only when
+    :meth:`consolidate` is called (e.g. at the end of a trial: consolidated learning).
+
+    Learned: ``eligibility_`` and ``pending_`` (flat, in the order of
+    ``weights.flat_values()``), allocated at the first update.
     """
 
-    def __init__(self, eta: float, tau_e: float = 100.0, modulators=("error",), *,
+    def __init__(self, eta, tau_e: float = 100.0, modulators=("error",), *,
                  eligibility=coincidence_kernel, eligibility_params=(), tau_pre=20.0,
-                 tau_post=None, w_min=-np.inf, w_max=np.inf):
-        self.eta = check.number("eta", eta)
+                 tau_post=None, w_min=-np.inf, w_max=np.inf, offline=False):
+        eta = check.array("eta", eta)
+        if eta.ndim > 1:
+            check.fail("eta", "a number or one number per post unit", f"shape {eta.shape}")
+        self.eta = float(eta) if eta.ndim == 0 else eta
         self.tau_e = check.positive("tau_e", tau_e, "ms")
         if not hasattr(eligibility, "py_func"):
             check.fail("eligibility", "a numba @njit rule kernel", eligibility)
         self.kernel = eligibility
+        off = np.asarray(offline)
+        if off.dtype != np.bool_ or off.ndim > 1:
+            check.fail("offline", "True, False or one bool per post unit", offline)
+        self.offline = bool(off) if off.ndim == 0 else off
         super().__init__(eligibility_params, tau_pre=tau_pre, tau_post=tau_post, w_min=w_min,
                          w_max=w_max, modulators=modulators)
-        self.eligibility_ = None
+        self.eligibility_ = self.pending_ = None
+
+    def check_projection(self, proj) -> None:
+        super().check_projection(proj)
+        for field, x in (("eta", self.eta), ("offline", self.offline)):
+            if np.ndim(x) and np.shape(x) != (proj.post.n,):
+                check.fail(field, f"a scalar or one value per post unit ({proj.post.n}) of "
+                                  f"projection {proj.name!r}", f"shape {np.shape(x)}")
 
     def reset(self):
         super().reset()
-        self.eligibility_ = None
+        self.eligibility_ = self.pending_ = None
 
     def update(self, weights, x_pre, x_post, dt, mod):
         tr_pre, tr_post = self._traces(x_pre, x_post, dt)
         flat = weights.flat_values()
         if self.eligibility_ is None or self.eligibility_.shape != flat.shape:
             self.eligibility_ = np.zeros_like(flat)
+        eta = self.eta
+        if np.ndim(eta):  # per post unit: eta_j M_j
+            mod, eta = eta * mod, 1.0
         st = Step(x_pre, x_post, tr_pre, tr_post, mod, dt, self.params, self.w_min, self.w_max)
-        eligibility_update(flat, self.eligibility_, weights.pre_of, weights.post_of,
-                           self.kernel, st, math.exp(-dt / self.tau_e), self.eta)
+        args = (flat, self.eligibility_, weights.pre_of, weights.post_of, self.kernel, st,
+                math.exp(-dt / self.tau_e), eta)
+        if np.any(self.offline):
+            if self.pending_ is None or self.pending_.shape != flat.shape:
+                self.pending_ = np.zeros_like(flat)
+            offline = np.broadcast_to(self.offline, (x_post.shape[0],))
+            eligibility_update(*args, np.ascontiguousarray(offline), self.pending_)
+        else:
+            eligibility_update(*args)
         self._add_activity(x_pre, x_post)
+
+    def consolidate(self, weights) -> None:
+        """Add the pending changes of the offline post units to ``weights`` (the
+        projection's :class:`~biosim.core.projection.Weights`, ``proj.weights``), clipped
+        to [w_min, w_max], and clear them."""
+        if self.pending_ is None:
+            return
+        flat = weights.flat_values()
+        if flat.shape != self.pending_.shape:
+            check.fail("weights", f"the weights this rule learned on ({self.pending_.size} "
+                                  "synapses)", f"{flat.size} synapses")
+        np.clip(flat + self.pending_, self.w_min, self.w_max, out=flat)
+        self.pending_[:] = 0.0
 
 
 # ---------------------------------------------------------------- triplet STDP (Diehl & Cook)

@@ -8,19 +8,20 @@ spike/rate monitors and state monitors of r, the rate and the spikes) in the fus
 :func:`biosim.reservoir.reservoir.run_features` (the kernel of ``Reservoir.run``): the same
 floating-point operations in the same order as the generic loop, so the two give the same
 spikes and state bit for bit (tested). With a :class:`LinearReadout` trained by the core
-``ThreeFactor`` rule of ``ThreeFactorReadout.rule`` and a :class:`Teacher` (the network of
-:func:`build_network`) it runs the fused trial kernel
-:func:`biosim.reservoir.readout.run_trial`: the same spikes, and outputs and weights equal to
-rounding (the generic loop sums the readout with BLAS)."""
+``ThreeFactor`` rule of ``ThreeFactorReadout.rule`` (per-readout rates, online and offline
+readouts, centred features) and a :class:`Teacher` (the network of
+``ThreeFactorReadout.network``, which ``ThreeFactorReadout.trial`` runs) it runs the fused
+trial kernel :func:`biosim.reservoir.readout.run_trial`: the same spikes, and outputs and
+weights equal to rounding (the generic loop sums the readout with BLAS and centres with
+NumPy's mean)."""
 from __future__ import annotations
-
-import numpy as np
 
 import math
 
-from biosim.core import ArrayCurrent, Network, Population
+import numpy as np
+
+from biosim.core import ArrayCurrent, Population
 from biosim.core import validation as check
-from biosim.core.connectivity import all_to_all
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
 from biosim.core.plasticity import ThreeFactor
 from biosim.core.projection import _csr_values
@@ -41,6 +42,12 @@ class ReservoirPopulation(Izhikevich):
     read the spikes. Runs at the reservoir's dt. ``Reservoir.add_to(net)`` adds it with its
     recurrent projection.
 
+    ``center=True``: ``activity`` is the centred features r_j - mean_k r_k (kind
+    ``"analog"``, signed; ``state["r"]`` keeps r): the population mean removed, as by a
+    global inhibitory or normalising input, so that every projection from it delivers
+    W^T (r - mean r) and every rule on it reads the centred features (a three-factor
+    readout's output and eligibility).
+
     Step: J filters ``syn``; I = bias + I + J; the neurons step; r filters the spikes (the
     order of :func:`biosim.reservoir.reservoir.step`)."""
 
@@ -49,7 +56,7 @@ class ReservoirPopulation(Izhikevich):
     #: Network.run asks this class for a fused kernel also when readouts are beside it
     fused_mixed = True
 
-    def __init__(self, reservoir, name="reservoir"):
+    def __init__(self, reservoir, name="reservoir", center=False):
         if not isinstance(reservoir, Reservoir):
             check.fail("reservoir", "a biosim.reservoir.Reservoir", type(reservoir).__name__)
         st = reservoir.state
@@ -59,7 +66,12 @@ class ReservoirPopulation(Izhikevich):
         self.res = reservoir
         self.bias = reservoir.bias_.copy()
         self.state.update({k: st[k].copy() for k in ("r", "hr", "J", "hJ", "spikes")})
-        self.activity = self.state["r"]
+        self.center = check.flag("center", center)
+        if self.center:  # signed features: what projections and rules read
+            self.activity_kinds = ("analog", "spikes")
+            self.activity = self.state["r"] - self.state["r"].mean()
+        else:
+            self.activity = self.state["r"]
 
     def check_dt(self, dt):
         if dt != self.res.dt:
@@ -74,6 +86,8 @@ class ReservoirPopulation(Izhikevich):
                         self.bias + self.inputs["I"] + s["J"], s["spikes"], dt, self.quadratic,
                         self.scheme == "published")
         filter_step(s["r"], s["hr"], s["spikes"], syn)
+        if self.center:
+            np.subtract(s["r"], s["r"].mean(), out=self.activity)
 
     def neurons(self) -> Neurons:
         """The :class:`~biosim.reservoir.reservoir.Neurons` record of this population."""
@@ -110,7 +124,7 @@ class Teacher:
             check.fail("targets", f"shape (steps, {readout.n})", f"shape {self.targets.shape}")
         window = np.asarray(window, float)
         window = window[:, None] if window.ndim == 1 else window
-        self.window = np.ascontiguousarray(np.broadcast_to(window, self.targets.shape))
+        self.window = np.broadcast_to(window, self.targets.shape).copy()
         self.gate_floor = check.number("gate_floor", gate_floor, low=0.0, high=1.0)
         self.__name__ = "teacher"
 
@@ -139,10 +153,22 @@ class _Runner:
         else:
             w = proj.weights
             self.csr = Csr(w.data, w.indptr, w.indices)
+        self.spikes = any(type(m) is not WeightMonitor and m.source is pop
+                          and (type(m) is not StateMonitor or _RECORDED[m.var] == "S")
+                          for m in monitors)
 
     def _rows(self, now, n_steps):
         """The input currents of steps now .. now + n_steps - 1, (n_steps, n)."""
         net, buf = self.net, self.pop.inputs["I"]
+        if all(type(inp) is ArrayCurrent and inp.every == 1 and inp.indices is None
+               and inp.table.ndim == 2 for inp in net.inputs):
+            tabs = [inp.table[now:now + n_steps] for inp in net.inputs]
+            if len(tabs) == 1 and len(tabs[0]) == n_steps:
+                return tabs[0]  # a view: 0 + x is x (up to the sign of a zero)
+            rows = np.zeros((n_steps, self.pop.n))
+            for tab in tabs:  # summed in the order of the loop
+                rows[:len(tab)] += tab
+            return rows
         rows = np.zeros((n_steps, self.pop.n))
         for k in range(n_steps):
             buf.fill(0.0)
@@ -157,22 +183,30 @@ class _Runner:
         I = self._rows(now, n_steps)
         k = Kernel(State(**s), pop.neurons(), Synapses(dt, res.tau_rise, res.tau_decay),
                    self.csr)
-        R, S = np.empty((n_steps, pop.n)), np.empty((n_steps, pop.n), np.bool_)
+        # allocated only when recorded: fresh pages of a few MB per trial cost
+        S = np.empty((n_steps if self.spikes else 0, pop.n), np.bool_)
         if self.readout is None:
+            R = np.empty((n_steps, pop.n))
             run = lambda lo, hi: run_features(k, I[lo:hi], R[lo:hi], S[lo:hi])  # noqa: E731
         else:
-            run, Y = self._learning(k, I, S, now, n_steps)
+            R = None
+            run, Y, done = self._learning(k, I, S, now, n_steps)
         run(0, n_steps - 1)
         pop.inputs["I"][:] = I[-1]  # the buffers as the generic loop leaves them
         pop.inputs["syn"][:] = 0.0
         _csr_values(*self.csr, s["spikes"], pop.inputs["syn"])
         run(n_steps - 1, n_steps)
+        if pop.center:
+            np.subtract(s["r"], s["r"].mean(), out=pop.activity)
         if self.readout is not None:
+            done()
             self._leave_readout(Y, now + n_steps - 1)
         self._record(now, n_steps, R, S, None if self.readout is None else Y)
         net.step_count = now + n_steps
 
     def _learning(self, k, I, S, now, n_steps):
+        """The trial kernel on contiguous (K, n) copies of the rule's arrays, and ``done``,
+        which writes them back (weights (n, K), eligibility and pending flat)."""
         out, proj, teacher = self.readout
         if now + n_steps > teacher.targets.shape[0]:
             check.fail("targets", f"rows for steps up to {now + n_steps} (the teacher has "
@@ -181,16 +215,29 @@ class _Runner:
         if rule.eligibility_ is None:  # allocated as the rule's first update would
             rule.eligibility_ = np.zeros(n * K)
             rule.pre_trace, rule.post_trace = np.zeros(n), np.zeros(K)
-        learn = Learning(proj.weights.W.T, rule.eligibility_.reshape(n, K).T, np.zeros((K, n)),
-                         np.ones(K, np.bool_), np.full(K, rule.eta),
-                         math.exp(-self.net.dt / rule.tau_e), teacher.gate_floor, False)
+        offline = np.broadcast_to(rule.offline, (K,))
+        if offline.any() and rule.pending_ is None:
+            rule.pending_ = np.zeros(n * K)
+        W = np.ascontiguousarray(proj.weights.W.T)
+        E = np.ascontiguousarray(rule.eligibility_.reshape(n, K).T)
+        A = np.zeros((K, n)) if rule.pending_ is None else \
+            np.ascontiguousarray(rule.pending_.reshape(n, K).T)
+        learn = Learning(W, E, A, ~offline, np.broadcast_to(rule.eta, (K,)).astype(float),
+                         math.exp(-self.net.dt / rule.tau_e), teacher.gate_floor,
+                         self.pop.center)
         targets = teacher.targets[now:now + n_steps]
         window = teacher.window[now:now + n_steps]
         Y = np.empty((n_steps, K))
 
         def run(lo, hi):
             run_trial(k, I[lo:hi], learn, targets[lo:hi], window[lo:hi], Y[lo:hi], S[lo:hi])
-        return run, Y
+
+        def done():
+            proj.weights.W[:] = W.T
+            rule.eligibility_.reshape(n, K)[:] = E.T
+            if rule.pending_ is not None:
+                rule.pending_.reshape(n, K)[:] = A.T
+        return run, Y, done
 
     def _leave_readout(self, Y, last):
         """The readout's buffer, activity and the modulators as after the generic step."""
@@ -211,10 +258,9 @@ class _Runner:
                 m.add_counts(S.sum(axis=1), dt)
             elif type(m) is StateMonitor:
                 X = Y if m.source is not self.pop else R if _RECORDED[m.var] == "R" else S
-                for r in range(n):
-                    if (now + r) % m.every == 0:
-                        x = X[r] if m.indices is None else X[r, m.indices]
-                        m.add((now + r + 1) * dt, x.copy())
+                rows = np.flatnonzero((now + np.arange(n)) % m.every == 0)
+                x = X[rows] if m.indices is None else X[np.ix_(rows, m.indices)]
+                m.add_rows((now + rows + 1) * dt, x)
             else:  # WeightMonitor: no rule, the weights of every step
                 for r in range(n):
                     m.record(now + r, (now + r) * dt, dt)
@@ -271,28 +317,9 @@ def _fused_runner(net):
                     or m.var not in ("activity", "I", "analog"):
                 return None
         elif type(m) is StateMonitor and (m.var not in _RECORDED
-                                          or (readout and _RECORDED[m.var] == "R")):
+                                          or (readout and _RECORDED[m.var] == "R")
+                                          or (pop.center and m.var == "activity")):
             return None
         elif type(m) not in (SpikeMonitor, RateMonitor, StateMonitor, WeightMonitor):
             return None
     return _Runner(net, pop, proj, list(net.monitors), readout)
-
-
-def build_network(reservoir, readout, inputs, targets, window, seed=None):
-    """A Network equal to ``readout.trial(reservoir, inputs, targets, window)`` (all
-    readouts online, one learning rate, uncentred features, no reservoir noise): the
-    reservoir added by :meth:`Reservoir.add_to`, a :class:`LinearReadout`, the core
-    ``ThreeFactor`` rule and a :class:`Teacher`; ``Network.run`` runs it in the fused trial
-    kernel. Returns (net, readout projection, monitor of the outputs)."""
-    if readout.center:
-        check.fail("center", "False on the generic Network path", True)
-    net = Network(dt=reservoir.dt, seed=seed)
-    res = reservoir.add_to(net)
-    out = net.add(LinearReadout(readout.n_outputs, name="readout"))
-    W0 = np.zeros((reservoir.n, readout.n_outputs)) if getattr(readout, "W_", None) is None \
-        else readout.W_.T
-    proj = net.connect(res, out, all_to_all(), weight=W0, rule=readout.rule(reservoir.dt,
-                                                                           reservoir.n))
-    net.add(ArrayCurrent(res, reservoir.currents(inputs, noise=False)))
-    net.callback(Teacher(out, targets, window, readout.gate_floor))
-    return net, proj, net.monitor(out, "activity")

@@ -21,6 +21,12 @@ it the what and when weights are near-orthogonal more reliably (see
 tests/reservoir/test_claims.py: above the neuron-shuffled median angle in 7-8 of 8 seeds at
 latencies 150, 250 and 300 ms, 5-8 of 8 uncentred, at N = 200; at N = 1000 the angle,
 86.7-88.6 deg, is below the shuffled 88.9-89.2 deg).
+
+On core objects (:meth:`ThreeFactorReadout.network`): the reservoir population (centred with
+``center``), a :class:`~biosim.reservoir.LinearReadout`, the core ``ThreeFactor`` rule with
+one rate per readout and ``offline`` readouts (pending changes, ``rule.consolidate``) and a
+teacher callback that sets the error and the gate. ``ThreeFactorReadout.trial`` runs that
+network with ``Network.run``, which picks the fused trial kernel :func:`run_trial`.
 """
 from __future__ import annotations
 
@@ -72,7 +78,7 @@ def run_trial(k, I, ro, targets, window, Y, S):
     e <- e_decay e + (1 - e_decay) x(n); online k: W_k += eta_k M_k e_k dt, offline k:
     A_k += eta_k M_k e_k dt, with x = r (x = r - mean(r) if ``center``). Records y in Y
     (steps, K) and spikes in S (if it has rows). ``Network.run`` runs a reservoir with a
-    three-factor readout (:func:`biosim.reservoir.network.build_network`) in this kernel."""
+    three-factor readout (:meth:`ThreeFactorReadout.network`) in this kernel."""
     r = k.state.r
     n = r.size
     W, E, A = ro.W, ro.E, ro.A
@@ -119,13 +125,15 @@ class ThreeFactorReadout(Estimator):
     gate_floor : float
         Gate value elsewhere (0: learning only in attended windows).
     center : bool
-        Read out r_j - mean_j r_j instead of r_j (see the module docstring; not available
-        on the generic Network path).
+        Read out r_j - mean_j r_j instead of r_j (see the module docstring; the
+        reservoir population's ``center`` option on the Network path).
 
     Learned: ``W_`` (K, n), the eligibility ``eligibility_`` and the pending offline changes
     ``pending_``, allocated by the first trial; ``save``/``load`` as every
     :class:`~biosim.core.estimator.Estimator`.
     """
+
+    _transient = ("_cache",)  # the trials' network (see _prepared)
 
     def __init__(self, n_outputs, eta=10.0, modes=None, *, tau_e=5.0, gate_floor=0.0,
                  center=False):
@@ -144,13 +152,14 @@ class ThreeFactorReadout(Estimator):
             check.fail("center", "True or False", center)
         self.center = bool(center)
 
-    def rule(self, dt: float, n: int, k: int = 0) -> ThreeFactor:
-        """The core rule that readout ``k`` applies to a reservoir of ``n`` neurons (for the
-        generic Network path)."""
+    def rule(self, dt: float, n: int, learn: bool = True) -> ThreeFactor:
+        """The core rule of these readouts on a reservoir of ``n`` neurons: rates eta_k / n
+        (0 without ``learn``), the offline readouts' changes pending until consolidated."""
         decay = math.exp(-dt / self.tau_e)
-        return ThreeFactor(float(self.eta[k]) / n, self.tau_e, modulators=("error", "gate"),
+        eta = self.eta / n if learn else np.zeros_like(self.eta)
+        return ThreeFactor(eta, self.tau_e, modulators=("error", "gate"),
                            eligibility=filtered_pre, eligibility_params=[1.0 - decay],
-                           tau_pre=None)
+                           tau_pre=None, offline=np.array([m == "offline" for m in self.modes]))
 
     def init(self, n: int) -> None:
         """Zero weights for a reservoir of n neurons."""
@@ -158,36 +167,138 @@ class ThreeFactorReadout(Estimator):
         self.eligibility_ = np.zeros_like(self.W_)
         self.pending_ = np.zeros_like(self.W_)
 
+    def network(self, reservoir, inputs, targets, window, *, learn=True):
+        """One trial as a :class:`~biosim.core.Network`: the reservoir from its current
+        state (:meth:`Reservoir.add_to <biosim.reservoir.Reservoir.add_to>`, centred if
+        ``center``), a :class:`~biosim.reservoir.LinearReadout` of K units, a dense
+        projection with this readout's weights and :meth:`rule`, an ``ArrayCurrent`` of
+        ``reservoir.currents(inputs)`` (its noise from the reservoir's stream) and a
+        :class:`~biosim.reservoir.network.Teacher` for ``targets`` and ``window``; the
+        rule starts from zero eligibility and this readout's pending changes.
+        ``Network.run`` runs it in the fused trial kernel :func:`run_trial` (the generic
+        loop with ``fused=False``). Returns (net, readout projection, monitor of the
+        outputs)."""
+        from biosim.core import ArrayCurrent, Network
+        from biosim.core.connectivity import all_to_all
+        from biosim.reservoir.network import LinearReadout, Teacher
+
+        if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
+            self.init(reservoir.n)
+        I = reservoir.currents(inputs)
+        targets, window = self._teaching(targets, window, I.shape[0])
+        net = Network(dt=reservoir.dt)  # draws nothing: the noise is in I
+        pop = reservoir.add_to(net, noise=False, center=self.center)
+        out = net.add(LinearReadout(self.n_outputs, name="readout"))
+        proj = net.connect(pop, out, all_to_all(), weight=self.W_.T,
+                           rule=self.rule(reservoir.dt, reservoir.n, learn))
+        if proj.rule.offline.any():
+            proj.rule.pending_ = self.pending_.T.reshape(-1)  # a copy, in the weights' order
+        net.add(ArrayCurrent(pop, I))
+        net.callback(Teacher(out, targets.copy(), window, self.gate_floor))
+        return net, proj, net.monitor(out, "activity")
+
+    def _teaching(self, targets, window, T):
+        targets = check.array("targets", targets, shape=(T, self.n_outputs))
+        window = np.asarray(window, float)
+        try:
+            window = np.broadcast_to(window[:, None] if window.ndim == 1 else window,
+                                     targets.shape)
+        except ValueError:
+            check.fail("window", f"shape ({T},) or ({T}, {self.n_outputs})",
+                       f"shape {window.shape}")
+        return targets, window
+
+    def _prepared(self, reservoir, inputs, targets, window, learn, record_spikes):
+        """The trial's network, its projection and monitors: built by :meth:`network` for
+        the first trial, then reused while the reservoir (and its arrays), the trial length
+        and the readout's structure stay the same, with its state, weights, rule, currents,
+        targets and records refreshed (building it costs ~20% of a trial at N = 1000)."""
+        if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
+            self.init(reservoir.n)
+        arrays = tuple(id(getattr(reservoir, k)) for k in
+                       ("a", "b", "c", "d", "bias_", "data", "indptr", "indices", "W_in"))
+        key = (arrays, np.shape(inputs), bool(record_spikes), self.n_outputs, self.center,
+               tuple(self.modes), self.tau_e, self.gate_floor, reservoir.dt)
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache[0] is not reservoir or cache[1] != key:
+            net, proj, outputs = self.network(reservoir, inputs, targets, window, learn=learn)
+            spikes = net.monitor(net.populations[0], "spikes") if record_spikes else None
+            self._cache = (reservoir, key, net, proj, outputs, spikes, net.inputs[0].table)
+            return net, proj, outputs, spikes
+        _, _, net, proj, outputs, spikes, I = cache
+        reservoir.currents(inputs, out=I)
+        targets, window = self._teaching(targets, window, I.shape[0])
+        teacher = net.callbacks[0][0]
+        teacher.targets[:] = targets
+        teacher.window[:] = window
+        pop = net.populations[0]
+        for k, v in reservoir.state.items():
+            if pop.state[k] is not v:
+                pop.state[k][:] = v
+        if pop.center:
+            np.subtract(pop.state["r"], pop.state["r"].mean(), out=pop.activity)
+        rule = proj.rule
+        rule.reset()  # zero eligibility
+        rule.eta[:] = self.eta / reservoir.n if learn else 0.0
+        if rule.offline.any():
+            rule.pending_ = self.pending_.T.reshape(-1)
+        proj.weights.W[:] = self.W_.T
+        for m in (outputs, spikes):
+            if m is not None:
+                m.reset()
+        net.step_count = 0
+        return net, proj, outputs, spikes
+
     def trial(self, reservoir, inputs, targets, window, *, learn=True, record_spikes=False,
               consolidate=True):
         """Run one trial from the reservoir's current state; returns the outputs (steps, K)
         (and the raster). ``consolidate=False`` keeps the offline changes pending (for
-        consolidation at the end of a block). ``window``: (steps,) or (steps, K), 1 where attention is on."""
-        if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
-            self.init(reservoir.n)
-        I = reservoir.currents(inputs)
-        T = I.shape[0]
-        targets = check.array("targets", targets, shape=(T, self.n_outputs))
-        window = np.asarray(window, float)
-        window = np.broadcast_to(window[:, None] if window.ndim == 1 else window,
-                                 (T, self.n_outputs))
-        Y = np.zeros((T, self.n_outputs))
-        S = np.zeros((T if record_spikes else 0, reservoir.n), np.bool_)
-        eta = self.eta / reservoir.n if learn else np.zeros_like(self.eta)
-        self.eligibility_[:] = 0.0
-        learning = Learning(self.W_, self.eligibility_, self.pending_,
-                            np.array([m == "online" for m in self.modes]), eta,
-                            math.exp(-reservoir.dt / self.tau_e), self.gate_floor, self.center)
-        run_trial(reservoir.kernel(), I, learning, targets, np.ascontiguousarray(window), Y, S)
+        consolidation at the end of a block). ``window``: (steps,) or (steps, K), 1 where
+        attention is on. Runs the network of :meth:`network` (kept for the next trials)
+        with ``Network.run``, i.e. in the fused trial kernel, and leaves the reservoir in
+        the trial's final state."""
+        import contextlib
+        import warnings
+
+        from biosim.core.validation import BiosimWarning
+
+        net, proj, outputs, spikes = self._prepared(reservoir, inputs, targets, window, learn,
+                                                    record_spikes)
+        pop = net.populations[0]
+        T = len(targets)
+        short = T < 10  # a run of a few steps is meant here: no warning
+        with warnings.catch_warnings() if short else contextlib.nullcontext():
+            if short:
+                warnings.simplefilter("ignore", BiosimWarning)
+            try:
+                net.run(T * reservoir.dt, fused=True)
+            except check.BiosimError:
+                self._check_weights(proj.W)
+                raise
+            finally:
+                reservoir.state = pop.state
         reservoir.check_finite(T)
+        n, K = reservoir.n, self.n_outputs
+        self.W_[:] = proj.W.T
+        self.eligibility_[:] = proj.rule.eligibility_.reshape(n, K).T
+        if proj.rule.pending_ is not None:
+            self.pending_[:] = proj.rule.pending_.reshape(n, K).T
         if consolidate:
             self.consolidate()
-        return (Y, S) if record_spikes else Y
+        Y = outputs.values.reshape(T, K)
+        if not record_spikes:
+            return Y
+        S = np.zeros((T, n), np.bool_)
+        S[spikes.steps, spikes.i] = True
+        return Y, S
+
+    def _check_weights(self, W) -> None:
+        if not np.all(np.isfinite(W)):
+            check.fail("eta", "a learning rate that converges (readout weights became "
+                              "non-finite; lower eta)", self.eta.tolist())
 
     def consolidate(self) -> None:
         """Offline consolidation: add the accumulated changes of the offline readouts."""
         self.W_ += self.pending_
         self.pending_[:] = 0.0
-        if not np.all(np.isfinite(self.W_)):
-            check.fail("eta", "a learning rate that converges (readout weights became "
-                              "non-finite; lower eta)", self.eta.tolist())
+        self._check_weights(self.W_)

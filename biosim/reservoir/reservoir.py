@@ -303,21 +303,21 @@ class Reservoir:
                     f"reservoir: {name} became non-finite within a run of "
                     f"{steps * self.dt:g} ms (lower g, the inputs, bias or noise)")
 
-    def currents(self, inputs, noise: bool = True) -> np.ndarray:
+    def currents(self, inputs, noise: bool = True, out=None) -> np.ndarray:
         """External current per step, shape (steps, n): inputs (steps, n_inputs) @ W_in,
         plus (``noise``) Gaussian noise of std ``noise_std`` (drawn from the reservoir's
-        stream)."""
+        stream); written into ``out`` when given (an array of that shape)."""
         x = check.array("inputs", inputs, ndim=2)
         check.memory("dt", 24.0 * x.shape[0] * self.n, f"{x.shape[0]} steps of {self.n} "
                      f"neurons at dt = {self.dt:g} ms", self.dt)
         if x.shape[1] != self.n_inputs:
             check.fail("inputs", f"shape (steps, n_inputs={self.n_inputs})", f"shape {x.shape}")
-        I = x @ self.W_in
+        I = np.matmul(x, self.W_in, out=out)
         if noise and self.noise_std > 0:
             I += self.noise_std * self._noise_rng.standard_normal(I.shape)
         return I
 
-    def add_to(self, net, name: str = "reservoir", noise: bool = True):
+    def add_to(self, net, name: str = "reservoir", noise: bool = True, center: bool = False):
         """Add this reservoir to a :class:`~biosim.core.Network` (of the same dt): its
         neurons as a :class:`~biosim.reservoir.ReservoirPopulation` (its current state), its
         recurrent weights as a core CSR projection of its spikes onto the input ``syn``
@@ -326,12 +326,13 @@ class Reservoir:
         from the network: an ``ArrayCurrent`` of ``currents(x, noise=False)`` or projections
         from other populations. Returns the population. A reservoir drawn from the network's
         seed: ``Reservoir(n, ..., seed=net.rng()).add_to(net)`` (the next child stream, as
-        every object the network draws for)."""
+        every object the network draws for). ``center``: the population's activity is the
+        centred features r - mean(r) (see :class:`~biosim.reservoir.ReservoirPopulation`)."""
         from biosim.core import GaussianNoise
         from biosim.core.projection import Projection, Weights
         from biosim.reservoir.network import ReservoirPopulation
 
-        pop = net.add(ReservoirPopulation(self, name))
+        pop = net.add(ReservoirPopulation(self, name, center))
         w = Weights(self.n, self.n, data=self.data.copy(), indptr=self.indptr.copy(),
                     indices=self.indices.copy())
         net.add(Projection(pop, pop, w, target="syn", source="spikes"))

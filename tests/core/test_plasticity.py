@@ -116,6 +116,43 @@ def test_three_factor_matches_closed_form():
     assert W[0, 0] == pytest.approx(expected, rel=1e-12)
 
 
+def test_three_factor_per_unit_rates_and_offline_units_follow_their_equation():
+    """eta per post unit and offline post units, against the equations in NumPy:
+    e_ij <- d e_ij + x_i y_j; online j: w_ij += eta_j M_j e_ij dt; offline j: A_ij +=
+    eta_j M_j e_ij dt, w_ij unchanged until consolidate(): w <- clip(w + A), A <- 0."""
+    from biosim.core.projection import Weights
+
+    rng = np.random.default_rng(4)
+    n_pre, n_post, dt, tau_e = 5, 3, 0.5, 10.0
+    eta, offline = np.array([0.3, 1.5, 0.7]), np.array([False, True, True])
+    rule = bs.ThreeFactor(eta, tau_e, modulators=(), tau_pre=None, offline=offline,
+                          w_max=0.4)
+    W0 = rng.uniform(-0.2, 0.2, (n_pre, n_post))
+    W, e, A = W0.copy(), np.zeros((n_pre, n_post)), np.zeros((n_pre, n_post))
+    w = Weights.from_dense(W0.copy())
+    d = math.exp(-dt / tau_e)
+    for _ in range(40):
+        x, y, M = rng.random(n_pre), rng.random(n_post), rng.normal(size=n_post)
+        rule.update(w, x, y, dt, M)
+        e = d * e + np.outer(x, y)
+        dw = (eta * M)[None, :] * e * dt
+        W[:, ~offline] = np.minimum(W + dw, 0.4)[:, ~offline]
+        A[:, offline] += dw[:, offline]
+    np.testing.assert_allclose(w.W, W, rtol=1e-12)
+    np.testing.assert_array_equal(w.W[:, offline], W0[:, offline])  # frozen until consolidated
+    np.testing.assert_allclose(rule.pending_.reshape(W.shape), A, rtol=1e-12, atol=1e-15)
+    assert np.abs(A[:, offline]).max() > 0.05 and not A[:, ~offline].any()
+    rule.consolidate(w)
+    np.testing.assert_allclose(w.W, np.minimum(W + A, 0.4), rtol=1e-12)
+    assert not rule.pending_.any()
+    net = bs.Network(dt=dt)
+    a, b = net.add(bs.PoissonGroup(4, 10.0)), net.add(bs.LIF(2))
+    with pytest.raises(bs.BiosimError, match="eta"):
+        net.connect(a, b, rule=bs.ThreeFactor(np.ones(3), modulators=()))
+    with pytest.raises(bs.BiosimError, match="offline"):
+        bs.ThreeFactor(1.0, offline="yes")
+
+
 def test_three_factor_gate_closed_blocks_learning():
     rule = bs.ThreeFactor(eta=1.0, modulators=())
     W = np.zeros((2, 2))

@@ -7,7 +7,6 @@ import pytest
 from biosim.core import BiosimError
 from biosim.neurons.izhikevich import izhikevich_step
 from biosim.reservoir import Reservoir, ThreeFactorReadout, WhatWhenTask
-from biosim.reservoir.network import build_network
 from biosim.reservoir.reservoir import Synapses, filter_step
 
 
@@ -84,42 +83,64 @@ def test_double_exponential_filter_closed_form():
     np.testing.assert_allclose(r, exact, rtol=dt / tr, atol=1e-3 * exact.max())
 
 
-def test_fused_kernel_equals_network_path():
-    """The fused numba trial gives the outputs and weights of the generic Network path
-    (ReservoirPopulation, projections, ArrayCurrent, Teacher, core ThreeFactor rule), and
-    Network.run picks that kernel for the network (fused == generic)."""
-    res = Reservoir(60, g=100, tau_decay=20, bias=0, bias_std=3, n_inputs=1, input_gain=10,
-                    seed=3)
+@pytest.mark.parametrize("center", [False, True])
+def test_fused_kernel_equals_network_path(center):
+    """The fused numba trial gives the outputs, weights, eligibility and pending changes of
+    the generic Network path (ThreeFactorReadout.network: ReservoirPopulation, projections,
+    ArrayCurrent with the reservoir's noise, Teacher, core ThreeFactor rule with one rate
+    per readout, an online and an offline readout, centred or not), and Network.run picks
+    that kernel for the network (fused == generic == trial)."""
     T = 400
     x = np.zeros((T, 1))
     x[:100, 0] = 1
-    t = np.arange(T) * res.dt
-    target = np.exp(-0.5 * ((t - 120) / 20) ** 2)[:, None]
+    t = np.arange(T) * 0.5
+    target = np.exp(-0.5 * ((t - 120) / 20) ** 2)[:, None] * [1.0, 0.5]
     window = (np.abs(t - 120) < 40).astype(float)
-    ro = ThreeFactorReadout(1, eta=300.0, gate_floor=0.1)
-    ro.init(res.n)
+
+    def make():
+        res = Reservoir(60, g=100, tau_decay=20, bias=0, bias_std=3, n_inputs=1,
+                        input_gain=10, noise_std=1.0, seed=3)
+        ro = ThreeFactorReadout(2, eta=[300.0, 200.0], modes=["online", "offline"],
+                                gate_floor=0.1, center=center)
+        ro.init(res.n)
+        ro.pending_[1] = 0.01  # carried over from an earlier trial of the block
+        return res, ro
+
     runs = []
     for fused in (False, True):
-        net, proj, outputs = build_network(res, ro, x, target, window)
+        res, ro = make()
+        net, proj, outputs = ro.network(res, x, target, window)
         assert type(net.populations[0]).fused_runner(net) is not None
         for ms in (30.5, 169.5):  # chunks; the second in one fused call
             net.run(ms, fused=fused)
         runs.append((net, proj, outputs))
-    y = ro.trial(res, x, target, window)
-    assert np.abs(ro.W_).max() > 0.1  # it learned something
+    res, ro = make()
+    y = ro.trial(res, x, target, window, consolidate=False)
+    assert np.abs(ro.W_[0]).max() > 0.1 and np.abs(ro.pending_[1]).max() > 0.02
+    assert not np.any(ro.W_[1])  # offline: pending until consolidated
     for net, proj, outputs in runs:
-        np.testing.assert_allclose(outputs.values[:, 0], y[:, 0], atol=1e-10)
+        np.testing.assert_allclose(outputs.values, y, atol=1e-10)
         np.testing.assert_allclose(proj.W.T, ro.W_, atol=1e-10)
-        np.testing.assert_allclose(proj.rule.eligibility_, ro.eligibility_[0], atol=1e-12)
+        n = res.n
+        np.testing.assert_allclose(proj.rule.eligibility_.reshape(n, 2).T, ro.eligibility_,
+                                   atol=1e-12)
+        np.testing.assert_allclose(proj.rule.pending_.reshape(n, 2).T, ro.pending_,
+                                   atol=1e-10)
     (a, pa, _), (b, pb, _) = runs
     assert a.step_count == b.step_count == T
     for key in a.populations[0].state:  # the reservoir: bit for bit
         np.testing.assert_array_equal(a.populations[0].state[key], b.populations[0].state[key],
                                       err_msg=key)
+        np.testing.assert_array_equal(a.populations[0].state[key], res.state[key])
+    np.testing.assert_allclose(a.populations[0].activity, b.populations[0].activity,
+                               atol=1e-14)
     for key in ("error", "gate"):
         np.testing.assert_allclose(a.modulators[key], b.modulators[key], atol=1e-10)
     np.testing.assert_allclose(a.populations[1].activity, b.populations[1].activity,
                                atol=1e-10)
+    pa.rule.consolidate(pa.weights)
+    ro.consolidate()
+    np.testing.assert_allclose(pa.W.T, ro.W_, atol=1e-10)
 
 
 def _reservoir_net(res, x, fused_noise=2.0):
@@ -344,6 +365,17 @@ def test_centred_readout():
     ro.trial(res, x, np.ones((300, 1)), np.ones(300))
     assert np.abs(ro.W_ - w0).max() > 1e-3
     assert ro.W_.sum() == pytest.approx(w0.sum(), abs=1e-9)
+    ro.W_[:] = w0  # the generic Network loop: the centred population delivers W^T (r - rbar)
+    res.reset_state()
+    for learn in (False, True):
+        res.reset_state()
+        net, proj, out = ro.network(res, x, np.ones((300, 1)), np.ones(300), learn=learn)
+        net.run(300 * res.dt, fused=False)
+        if not learn:
+            np.testing.assert_allclose(out.values[1:, 0], Rc[:-1] @ w0[0], rtol=1e-10,
+                                       atol=1e-12)
+    assert np.abs(proj.W.T - w0).max() > 1e-3  # learned, and the rule read r - rbar:
+    assert proj.W.sum() == pytest.approx(w0.sum(), abs=1e-9)
 
 
 def test_centring_and_what_target_options():
@@ -358,10 +390,6 @@ def test_centring_and_what_target_options():
                      what_until="never")
     with pytest.raises(BiosimError, match="center"):
         ThreeFactorReadout(1, center="yes")
-    res = Reservoir(10, n_inputs=1, seed=0)
-    with pytest.raises(BiosimError, match="center"):
-        build_network(res, ThreeFactorReadout(1, center=True), np.zeros((5, 1)),
-                      np.zeros((5, 1)), np.ones(5))
 
 
 def test_readout_and_force_save_load_continue(tmp_path):
