@@ -236,10 +236,11 @@ def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
 
 def delay_buckets(delays: np.ndarray, n_delay: int):
     """For each input, its targets sorted by delay and the start of each delay bucket."""
-    order = np.argsort(delays, axis=1, kind="stable").astype(np.int64)
+    small = np.int16 if delays.shape[1] < 2**15 else np.int32   # less memory to read
+    order = np.argsort(delays, axis=1, kind="stable")
     sorted_d = np.take_along_axis(delays, order, axis=1)
     ptr = np.stack([np.searchsorted(row, np.arange(n_delay + 2)) for row in sorted_d])
-    return order, ptr.astype(np.int64)
+    return order.astype(small), ptr.astype(small)
 
 
 @njit(cache=True)
@@ -323,6 +324,13 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
     dynamic state; ``k``: the constants; ``tabs`` (:class:`Tables`): the trace tables. The
     Poisson inputs draw from numba's generator seeded with ``seed`` (the draws the
     published results were measured with; see the note in :func:`_poisson_buckets`).
+
+    Work is skipped only where it would change nothing (the results are those of the
+    plain step-by-step loop, bit for bit): while training the weights are held in delay
+    order (``Ws[i, q] = W[i, order[i, q]]``, so each arrival reads its row in sequence);
+    ``post1`` is recomputed only for neurons that fired within its table; an inhibitory
+    neuron without conductance whose voltage no longer changes (an Euler fixed point)
+    is not updated until its excitatory partner fires.
     """
     W, theta, delays, order, dptr = mod.W, mod.theta, mod.delays, mod.order, mod.dptr
     st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e = st.v_e, st.ge_e, st.gi_e, st.timer, st.refr_e
@@ -347,16 +355,48 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
     n_ring = n_delay + 1
     ring = np.zeros((n_ring, n_e))
     n_pre, n_p1, n_p2 = tab_pre.size, tab_post1.size, tab_post2.size
+    col = np.empty(n_e)
+    pair_i = np.empty(n_in * (n_delay + 1), np.int64)   # this step's arrivals: input,
+    pair_a = np.empty(n_in * (n_delay + 1), np.int64)   # first and last + 1 target slot
+    pair_b = np.empty(n_in * (n_delay + 1), np.int64)
+    # inhibitory neurons being updated (all at first), and whether each one is
+    awake = np.arange(n_e)
+    n_awake = n_e
+    is_awake = np.ones(n_e, np.bool_)
+    # neurons whose post1 trace is not 0 (fired within its table), checked every step
+    recent = np.empty(n_e, np.int64)
+    n_recent = 0
+    t0 = clock[0]
+    for j in range(n_e):
+        if t0 - last_post[j] < n_p1:
+            recent[n_recent] = j
+            n_recent += 1
+    is_recent = np.zeros(n_e, np.bool_)
+    is_recent[recent[:n_recent]] = True
+    # while training: weights in delay order; per neuron, its synapses' slots and delays
+    Ws, pos, delays_t = W, order, order
+    if train:
+        Ws = np.empty_like(W)
+        pos = np.empty((n_e, n_in), order.dtype)
+        delays_t = np.empty((n_e, n_in), order.dtype)
+        for i in range(n_in):
+            for q in range(n_e):
+                j = order[i, q]
+                Ws[i, q] = W[i, j]
+                pos[j, i] = q
+                delays_t[j, i] = delays[i, j]
     for img in range(pixels.shape[0]):
         if train and k.weight_sum > 0.0:
+            # column sums in the order of i (row by row), then scale
+            col[:] = 0.0
+            for i in range(n_in):
+                for q in range(n_e):
+                    col[order[i, q]] += Ws[i, q]
             for j in range(n_e):
-                col = 0.0
-                for i in range(n_in):
-                    col += W[i, j]
-                if col > 0.0:
-                    f = k.weight_sum / col
-                    for i in range(n_in):
-                        W[i, j] *= f
+                col[j] = k.weight_sum / col[j] if col[j] > 0.0 else 1.0
+            for i in range(n_in):
+                for q in range(n_e):
+                    Ws[i, q] *= col[order[i, q]]
         rates = pixels[img] * k.rate_scale
         _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
@@ -367,48 +407,87 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
                     em_hist[i, em_pos[i] & hist_mask] = t
                     em_pos[i] += 1
             # 1. state update (Euler), thresholds
+            for j in range(n_e):
+                st_timer[j] += k.timer_step
+            if train:
+                for j in range(n_e):
+                    theta[j] *= k.theta_decay
             ne = 0
             for j in range(n_e):
                 if t >= st_refr_e[j]:
                     v = st_v_e[j]
                     st_v_e[j] = v + k.dt * ((k.v_rest_e - v) + st_ge_e[j] * (k.e_exc - v)
                                             + st_gi_e[j] * (k.e_inh_e - v)) / k.tau_e
+                    if (st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
+                            and st_timer[j] > k.refrac_e):
+                        fired_e[ne] = j
+                        ne += 1
                 st_ge_e[j] = _decay(st_ge_e[j], k.ge_decay)
                 st_gi_e[j] = _decay(st_gi_e[j], k.gi_decay)
-                st_timer[j] += k.timer_step
-                if train:
-                    theta[j] *= k.theta_decay
-                if (t >= st_refr_e[j] and st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
-                        and st_timer[j] > k.refrac_e):
-                    fired_e[ne] = j
-                    ne += 1
             ni = 0
-            for j in range(n_e):
+            keep = 0
+            for a in range(n_awake):
+                j = awake[a]
+                ge, gi = st_ge_i[j], st_gi_i[j]
+                still = False
                 if t >= st_refr_i[j]:
                     v = st_v_i[j]
-                    st_v_i[j] = v + k.dt * ((k.v_rest_i - v) + st_ge_i[j] * (k.e_exc - v)
-                                            + st_gi_i[j] * (k.e_inh_i - v)) / k.tau_i
-                st_ge_i[j] = _decay(st_ge_i[j], k.ge_decay)
-                st_gi_i[j] = _decay(st_gi_i[j], k.gi_decay)
-                if t >= st_refr_i[j] and st_v_i[j] > k.v_thresh_i:
-                    fired_i[ni] = j
-                    ni += 1
+                    st_v_i[j] = v + k.dt * ((k.v_rest_i - v) + ge * (k.e_exc - v)
+                                            + gi * (k.e_inh_i - v)) / k.tau_i
+                    if st_v_i[j] > k.v_thresh_i:
+                        fired_i[ni] = j
+                        ni += 1
+                    else:
+                        still = ge == 0.0 and gi == 0.0 and st_v_i[j] == v
+                st_ge_i[j] = _decay(ge, k.ge_decay)
+                st_gi_i[j] = _decay(gi, k.gi_decay)
+                if still:
+                    is_awake[j] = False
+                else:
+                    awake[keep] = j
+                    keep += 1
+            n_awake = keep
             # 2. input spikes arriving now (fired at step s - d, delay d)
             if train:
-                for j in range(n_e):
+                keep = 0
+                for a in range(n_recent):
+                    j = recent[a]
                     dp = t - last_post[j]
-                    post1[j] = k.sign * k.nu_pre * tab_post1[dp] if dp < n_p1 else 0.0
+                    if dp < n_p1:
+                        post1[j] = k.sign * k.nu_pre * tab_post1[dp]
+                        recent[keep] = j
+                        keep += 1
+                    else:
+                        post1[j] = 0.0
+                        is_recent[j] = False
+                n_recent = keep
+                # first the (input, delay bucket) pairs, reading the first weight and
+                # target of each (their memory loads overlap), then the arrivals in order
+                n_pair = 0
+                touch = 0.0
                 for d in range(min(n_delay, s) + 1):
                     src = s - d
                     if src >= n_present:
                         continue
                     for m in range(bptr[src], bptr[src + 1]):
                         i = ids[m]
-                        for q in range(dptr[i, d], dptr[i, d + 1]):
-                            j = order[i, q]
-                            st_ge_e[j] += W[i, j]
-                            if post1[j] != 0.0:
-                                W[i, j] = min(max(W[i, j] + post1[j], 0.0), k.w_max)
+                        a = dptr[i, d]
+                        pair_i[n_pair] = i
+                        pair_a[n_pair] = a
+                        pair_b[n_pair] = dptr[i, d + 1]
+                        n_pair += 1
+                        if a < n_e:
+                            touch += Ws[i, a] + order[i, a]
+                col[0] += touch * 0.0
+                for u in range(n_pair):
+                    i = pair_i[u]
+                    for q in range(pair_a[u], pair_b[u]):
+                        j = order[i, q]
+                        w = Ws[i, q]
+                        st_ge_e[j] += w
+                        p1 = post1[j]
+                        c = min(max(w + p1, 0.0), k.w_max)
+                        Ws[i, q] = c if p1 != 0.0 else w      # a select, not a branch
             else:
                 # frozen weights: add each spike's delayed input to a ring buffer at once
                 slot = t % n_ring
@@ -427,6 +506,10 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
             for m in range(ne):
                 j = fired_e[m]
                 st_ge_i[j] += k.w_ei
+                if not is_awake[j]:
+                    is_awake[j] = True
+                    awake[n_awake] = j
+                    n_awake += 1
                 if s < n_present:
                     counts[img, j] += 1
                 if train:
@@ -437,15 +520,20 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
                             # pre trace: time since the last spike of i that has arrived
                             n_em = em_pos[i]
                             for r in range(min(n_hist, n_em)):
-                                arrival = em_hist[i, (n_em - 1 - r) & hist_mask] + delays[i, j]
+                                arrival = em_hist[i, (n_em - 1 - r) & hist_mask] + delays_t[j, i]
                                 if arrival <= t:
                                     da = t - arrival
                                     if da < n_pre:
-                                        w = W[i, j] + k.nu_post * tab_pre[da] * p2
-                                        W[i, j] = min(w, k.w_max)
+                                        q = pos[j, i]
+                                        Ws[i, q] = min(Ws[i, q] + k.nu_post * tab_pre[da] * p2,
+                                                       k.w_max)
                                     break
                     last_post[j] = t
                     theta[j] += k.theta_plus
+                    if not is_recent[j]:
+                        is_recent[j] = True
+                        recent[n_recent] = j
+                        n_recent += 1
                 st_v_e[j] = k.v_reset_e
                 st_timer[j] = 0.0
                 st_refr_e[j] = t + k.refrac_e_steps
@@ -461,6 +549,10 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
                     st_v_i[j] = k.v_reset_i
                     st_refr_i[j] = t + k.refrac_i_steps
             clock[0] = t + 1
+    if train:
+        for i in range(n_in):
+            for q in range(n_e):
+                W[i, order[i, q]] = Ws[i, q]
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:
