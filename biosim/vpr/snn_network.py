@@ -49,18 +49,23 @@ def vprsnn_network(params: SNNParams | None = None, n_input: int = 784, n_e: int
     """
     p = params or SNNParams()
     n_input, n_e = integer("n_input", n_input, low=1), integer("n_e", n_e, low=1)
+    if p.timer_rate <= 0.0:
+        fail("params.timer_rate", "> 0 (a timer that never grows holds every excitatory "
+                                  "neuron silent; 1.0 is a plain refractory period)",
+             p.timer_rate)
     mod = module or init_module(n_input, n_e, p, seed)
     W = array("module.W", mod["W"], shape=(n_input, n_e), low=0.0)
     delays = array("module.delays", mod["delays"], shape=(n_input, n_e), dtype=np.int64, low=0)
+    if source is not None and getattr(source, "n", None) != n_input:
+        fail("source", f"a spike population of n_input = {n_input} units",
+             getattr(source, "n", source))
     net = Network(dt=p.dt, seed=seed)
     inp = net.add(source if source is not None else PoissonGroup(n_input, 0.0, name="input"))
-    if inp.n != n_input:
-        array("source", np.zeros(inp.n), shape=(n_input,))
     exc = net.add(LIF(n_e, tau_m=p.tau_e, v_rest=p.v_rest_e, v_reset=p.v_reset_e,
                       v_thresh=p.v_thresh_e, refractory=_refractory(p.refrac_e, p.dt),
                       conductance=True, E_e=p.e_exc, E_i=p.e_inh_e, tau_e=p.tau_ge,
                       tau_i=p.tau_gi, theta_plus=p.theta_plus, tau_theta=p.tau_theta,
-                      offset=p.offset, timer_rate=p.timer_rate or None,
+                      offset=p.offset, timer_rate=p.timer_rate,
                       timer_min=p.refrac_e, name="exc"))
     exc.state["theta"][:] = array("module.theta", mod["theta"], shape=(n_e,))
     exc.state["timer"][:] = p.timer_rate * INITIAL_REST

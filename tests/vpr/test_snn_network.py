@@ -166,3 +166,14 @@ def test_kernel_state_round_trip():
                                   present(net, pixels, True, p, fused=True))
     np.testing.assert_array_equal(other["input->exc"].weights.data,
                                   net["input->exc"].weights.data)
+
+
+def test_bad_network():
+    with pytest.raises(bs.BiosimError, match="timer_rate"):
+        vprsnn_network(sn.SNNParams(timer_rate=0.0), N_IN, N_E)
+    with pytest.raises(bs.BiosimError, match="module.W"):
+        vprsnn_network(None, N_IN, N_E, module={"W": np.zeros((3, 3)), "delays": 0, "theta": 0})
+    net = vprsnn_network(sn.SNNParams(), N_IN, N_E, source=bs.SpikeGenerator(N_IN, [0], [1.0],
+                                                                            name="input"))
+    with pytest.raises(bs.BiosimError, match="fused"):
+        present(net, np.zeros(N_IN), True, fused=True)
