@@ -26,12 +26,16 @@ from biosim.reservoir.reservoir import step as reservoir_step
 
 class Rls(NamedTuple):
     """FORCE's arrays in the fused run: readout W (K, n), P (n, n), feedback weights fb
-    (K, n), forgetting factor lam."""
+    (K, n), forgetting factor lam, an RLS step every ``every`` steps (0: none) counted from
+    ``offset`` steps before the first, and the output y (K,) of the step before."""
 
     W: np.ndarray
     P: np.ndarray
     fb: np.ndarray
     lam: float
+    every: int
+    offset: int
+    y: np.ndarray
 
 
 @njit(cache=True)
@@ -75,16 +79,18 @@ def rls_step_numpy(W, P, r, err, lam):
 
 
 @njit(cache=True)
-def run_force(k, I, rls, targets, every, train, Y):
+def run_force(k, I, rls, targets, Y):
     """Fused FORCE run on the reservoir :class:`~biosim.reservoir.reservoir.Kernel` ``k``:
-    per step, I + fb^T y(previous) drives the reservoir, y = W r, and every ``every``
-    steps (if ``train``) one :func:`rls_step`. Records y in Y (steps, K)."""
+    per step t, I + fb^T y(t - 1) drives the reservoir, y(t) = W r(t), and where
+    (offset + t) % every == 0 one :func:`rls_step` from err = y(t) - target(t). Records y
+    in Y (steps, K); leaves the last y in ``rls.y``. ``Network.run`` runs a reservoir with
+    a FORCE readout (:meth:`FORCE.network`) in this kernel."""
     r = k.state.r
     n = r.size
-    W, fb = rls.W, rls.fb
+    W, fb, y = rls.W, rls.fb, rls.y
     K = W.shape[0]
     cur, drive, ext = np.empty(n), np.empty(n), np.empty(n)
-    y, err = np.zeros(K), np.empty(K)
+    err = np.empty(K)
     Pr = np.empty(n)
     for t in range(I.shape[0]):
         for j in range(n):
@@ -94,7 +100,7 @@ def run_force(k, I, rls, targets, every, train, Y):
             ext[j] = acc
         reservoir_step(k, ext, cur, drive)
         linear_readout(W, r, y)
-        if train and t % every == 0:
+        if rls.every > 0 and (rls.offset + t) % rls.every == 0:
             for q in range(K):
                 err[q] = y[q] - targets[t, q]
             rls_step(W, rls.P, r, err, rls.lam, Pr)
@@ -146,26 +152,71 @@ class FORCE(Estimator):
         """The core rule that trains this readout on the generic Network path."""
         return RLS(self.alpha, self.every, self.lam)
 
-    def run(self, reservoir, inputs, targets=None, *, train=True):
-        """Run from the reservoir's current state; returns the outputs (steps, K). With
-        ``train`` the readout learns ``targets`` (steps, K)."""
+    def network(self, reservoir, inputs, targets=None, *, train=True):
+        """One run as a :class:`~biosim.core.Network`: the reservoir from its current state
+        (:meth:`Reservoir.add_to <biosim.reservoir.Reservoir.add_to>`), a
+        :class:`~biosim.reservoir.LinearReadout` of K units that reads the reservoir in the
+        same step (``read_now``: y(t) = W r(t)), a dense projection with the weights ``W_``
+        and (``train``) the rule :meth:`rule` sharing ``P_``, the feedback ``fb_`` as a
+        dense projection from the readout onto the reservoir's input (when ``feedback`` is
+        not 0: it delivers fb^T y(t - 1) at step t), an ``ArrayCurrent`` of
+        ``reservoir.currents(inputs)`` and a :class:`~biosim.reservoir.Targets`
+        callback. The same operations in the same order as FORCE's fused kernel
+        :func:`run_force`, which ``Network.run`` picks for it (bit for bit with one output;
+        with more, the generic loop sums the feedback in another order). Returns (net,
+        readout projection, monitor of the outputs)."""
+        from biosim.core import ArrayCurrent, Network
+        from biosim.core.connectivity import all_to_all
+        from biosim.reservoir.network import LinearReadout, Targets
+
         if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
             self.init(reservoir.n)
         I = reservoir.currents(inputs)
         T = I.shape[0]
-        if targets is None:
-            if train:
-                check.fail("targets", "an array (steps, n_outputs) when train=True", None)
-            targets = np.zeros((T, self.n_outputs))
-        targets = check.array("targets", targets, shape=(T, self.n_outputs))
-        Y = np.zeros((T, self.n_outputs))
-        run_force(reservoir.kernel(), I, Rls(self.W_, self.P_, self.fb_, self.lam), targets,
-                  self.every, bool(train), Y)
+        if targets is None and train:
+            check.fail("targets", "an array (steps, n_outputs) when train=True", None)
+        net = Network(dt=reservoir.dt)  # draws nothing: the noise is in I
+        pop = reservoir.add_to(net, noise=False)
+        out = net.add(LinearReadout(self.n_outputs, name="readout"))
+        proj = net.connect(pop, out, all_to_all(), weight=self.W_.T,
+                           rule=self.rule() if train else None)
+        out.read_now(proj)
+        if train:
+            targets = check.array("targets", targets, shape=(T, self.n_outputs))
+            proj.rule.P_ = self.P_  # learned in place
+            net.callback(Targets(targets.copy()))
+        if self.feedback != 0.0:
+            net.connect(out, pop, all_to_all(), weight=self.fb_, name="feedback")
+        net.add(ArrayCurrent(pop, I))
+        return net, proj, net.monitor(out, "activity")
+
+    def run(self, reservoir, inputs, targets=None, *, train=True):
+        """Run from the reservoir's current state; returns the outputs (steps, K). With
+        ``train`` the readout learns ``targets`` (steps, K). Runs :meth:`network` with
+        ``Network.run``, i.e. in the fused kernel :func:`run_force`, and leaves the reservoir
+        in the run's final state."""
+        net, proj, outputs = self.network(reservoir, inputs, targets, train=train)
+        pop = net.populations[0]
+        T = net.inputs[0].table.shape[0]
+        try:
+            net.run(T * reservoir.dt, fused=True)
+        except check.BiosimError:  # the reservoir's or the readout's message
+            reservoir.state = pop.state
+            reservoir.check_finite(T)
+            self._check(proj.W, outputs.values)
+            raise
+        finally:
+            reservoir.state = pop.state
         reservoir.check_finite(T)
-        if not (np.all(np.isfinite(self.W_)) and np.all(np.isfinite(Y))):
+        self.W_[:] = proj.W.T
+        Y = outputs.values.reshape(T, self.n_outputs)
+        self._check(self.W_, Y)
+        return Y
+
+    def _check(self, W, Y):
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(Y))):
             check.fail("alpha", "a FORCE run that stays finite (weights became non-finite; "
                                 "raise alpha or lower the feedback/recurrent gain)", self.alpha)
-        return Y
 
 
 class RLS(Rule):
@@ -173,9 +224,12 @@ class RLS(Rule):
     from a reservoir (rate) to a readout (:class:`~biosim.reservoir.LinearReadout`): every
     ``every`` updates (counted from the first), y = W^T r with this step's rate r, err = y -
     target and one :func:`rls_step` on W and P (P(0) = I / alpha). The target is the
-    modulator ``"target"`` (one value per readout unit, set by a callback each step). This
-    is the learning of :meth:`FORCE.run` (same operations: tested equal); the readout
-    population's output lags one step, as every projection does.
+    modulator ``"target"`` (one value per readout unit, set by a callback each step,
+    :class:`~biosim.reservoir.Targets`). This is the learning of :meth:`FORCE.run`
+    (same operations: tested equal). A readout population's output lags one step, as every
+    projection's delivery does, unless it reads the reservoir in the same step
+    (``LinearReadout.read_now``, as :meth:`FORCE.network` builds it): then its output, and
+    the feedback it sends, have FORCE's timing exactly.
 
     Learned: ``P_`` (n_pre, n_pre), allocated at the first update; ``updates_``."""
 

@@ -173,7 +173,7 @@ class ThreeFactorReadout(Estimator):
         ``center``), a :class:`~biosim.reservoir.LinearReadout` of K units, a dense
         projection with this readout's weights and :meth:`rule`, an ``ArrayCurrent`` of
         ``reservoir.currents(inputs)`` (its noise from the reservoir's stream) and a
-        :class:`~biosim.reservoir.network.Teacher` for ``targets`` and ``window``; the
+        :class:`~biosim.reservoir.Teacher` for ``targets`` and ``window``; the
         rule starts from zero eligibility and this readout's pending changes.
         ``Network.run`` runs it in the fused trial kernel :func:`run_trial` (the generic
         loop with ``fused=False``). Returns (net, readout projection, monitor of the
@@ -272,7 +272,9 @@ class ThreeFactorReadout(Estimator):
                 warnings.simplefilter("ignore", BiosimWarning)
             try:
                 net.run(T * reservoir.dt, fused=True)
-            except check.BiosimError:
+            except check.BiosimError:  # the reservoir's or the readout's message
+                reservoir.state = pop.state
+                reservoir.check_finite(T)
                 self._check_weights(proj.W)
                 raise
             finally:
