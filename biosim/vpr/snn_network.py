@@ -112,6 +112,9 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     if fused and not ready:
         fail("fused", "a Poisson input and a network without spikes in flight (start "
                       "between presentations), or fused=None", fused)
+    if p.min_spikes > 0 and not (ready and fused is not False):
+        fail("params.min_spikes", "0 outside the fused kernel (only run_images re-presents "
+             "quiet images)", p.min_spikes)
     net.modulators["learning"] = 1.0 if train else 0.0
     exc.adapt_threshold = bool(train)
     if ready and fused is not False:
@@ -236,6 +239,7 @@ def _present_fused(net: Network, pixels, train: bool, p: SNNParams) -> np.ndarra
     tabs = sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
     counts = np.zeros((len(pixels), exc.n), np.int64)
     seed = int(proj.pre._rng.integers(2**31))
-    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, seed, counts)
+    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, seed, counts,
+                  np.zeros(len(pixels), np.int64))
     _settle(net, st, p)   # v, conductances, timer, theta, W: the kernel wrote them in place
     return counts

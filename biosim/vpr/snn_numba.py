@@ -82,6 +82,14 @@ class SNNParams:
     w_max: float = 1.0
     stdp: str = "vprsnn"
     weight_sum: float = 78.0
+    # Diehl & Cook's re-presentation: an image that drew fewer than ``min_spikes`` excitatory
+    # spikes is shown again after its rest, ``intensity_step`` Hz per grey level faster
+    # each time, at most ``max_repeats`` times (their code: 5 spikes, +1 input intensity =
+    # pixel / 8 Hz; the GeNN port stops at intensity 32, i.e. 30 repeats). 0: never, as
+    # VPRSNN's released code (``repeat_no_spikes = False``).
+    min_spikes: int = 0
+    intensity_step: float = 0.125
+    max_repeats: int = 30
 
     def __post_init__(self):
         for f in fields(self):
@@ -94,6 +102,9 @@ class SNNParams:
                      "w_init", "nu_pre", "nu_post", "theta_plus", "w_ei", "w_ie"):
             number(name, getattr(self, name), low=0.0)
         choice("stdp", self.stdp, ("vprsnn", "diehl_cook"))
+        integer("min_spikes", self.min_spikes, low=0)
+        integer("max_repeats", self.max_repeats, low=0)
+        number("intensity_step", self.intensity_step, low=0.0)
         if self.rest_time < self.max_delay:
             fail("rest_time", f">= max_delay ({self.max_delay} ms) so that delayed input "
                  "spikes arrive before the next image", self.rest_time)
@@ -148,6 +159,9 @@ class _K(NamedTuple):
     w_max: float
     sign: float
     weight_sum: float
+    min_spikes: int
+    intensity_step: float
+    max_repeats: int
 
 
 class Module(NamedTuple):
@@ -194,7 +208,7 @@ def kernel_constants(p: SNNParams) -> _K:
               p.e_inh_e, 1.0 - p.dt / p.tau_ge, 1.0 - p.dt / p.tau_gi, p.tau_i, p.v_rest_i,
               p.v_reset_i, p.v_thresh_i, int(round(p.refrac_i / p.dt)), p.e_inh_i, p.w_ei,
               p.w_ie, p.nu_pre, p.nu_post, p.w_max, 1.0 if p.stdp == "vprsnn" else -1.0,
-              p.weight_sum)
+              p.weight_sum, p.min_spikes, p.intensity_step, p.max_repeats)
 
 
 def trace_table(tau: float, dt: float) -> np.ndarray:
@@ -311,12 +325,14 @@ def _input_counts(pixels, k, seed):
 
 
 @njit(cache=True, nogil=True)   # modules run in threads (NumbaVPRSNN.n_jobs)
-def run_images(pixels, mod, st, k, tabs, train, seed, counts):
+def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
     Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
     Mutates the weights ``W``, thresholds ``theta`` (when ``train``) and the state; writes
-    each excitatory neuron's spike count during each presentation into ``counts``.
+    each excitatory neuron's spike count during each presentation into ``counts`` (of an
+    image's last presentation when ``k.min_spikes`` made it repeat; the number of repeats
+    of each image into ``repeats``).
     A synapse's pre trace is ``exp(-(t - last arrival) / tau_pre)``; the last arrival is
     found at post spikes from each input's last ``EMISSION_HISTORY`` spike times plus the
     synapse's delay (exact unless an input fires more than 16 times within one delay).
@@ -385,7 +401,8 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
                 Ws[i, q] = W[i, j]
                 pos[j, i] = q
                 delays_t[j, i] = delays[i, j]
-    for img in range(pixels.shape[0]):
+    img, boost = 0, 0      # boost: this image's repeats so far
+    while img < pixels.shape[0]:
         if train and k.weight_sum > 0.0:
             # column sums in the order of i (row by row), then scale
             col[:] = 0.0
@@ -397,7 +414,7 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
             for i in range(n_in):
                 for q in range(n_e):
                     Ws[i, q] *= col[order[i, q]]
-        rates = pixels[img] * k.rate_scale
+        rates = pixels[img] * (k.rate_scale + boost * k.intensity_step)
         _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
             t = clock[0]
@@ -549,6 +566,12 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts):
                     st_v_i[j] = k.v_reset_i
                     st_refr_i[j] = t + k.refrac_i_steps
             clock[0] = t + 1
+        if boost < k.max_repeats and counts[img].sum() < k.min_spikes:
+            boost += 1
+            repeats[img] += 1
+            counts[img] = 0
+        else:
+            img, boost = img + 1, 0
     if train:
         for i in range(n_in):
             for q in range(n_e):
@@ -616,6 +639,8 @@ class NumbaVPRSNN:
         """Show module ``m`` the images ``pixels_per_module[m]``; spike counts per module.
 
         ``seed`` fixes this call's Poisson draws (otherwise each call draws new ones).
+        ``repeats_`` (one array per module): how often each image was shown again
+        (``SNNParams.min_spikes``).
         """
         p = self.params
         if seed is None:
@@ -634,12 +659,13 @@ class NumbaVPRSNN:
             if "order" not in mod:
                 mod["order"], mod["dptr"] = delay_buckets(mod["delays"], p.delay_steps)
         out = [np.zeros((x.shape[0], self.n_e), np.int64) for x in pixels]
+        self.repeats_ = [np.zeros(x.shape[0], np.int64) for x in pixels]
 
         def run(m):
             mod, st = self.modules[m], self._state[m]
             run_images(pixels[m], Module(*(mod[f] for f in Module._fields)),
                        State(*(st[f] for f in State._fields)), k, tabs, bool(train),
-                       seeds[m], out[m])
+                       seeds[m], out[m], self.repeats_[m])
 
         if self.n_jobs == 1 or self.n_modules == 1:
             for m in range(self.n_modules):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from biosim.core.random import make_rng
-from biosim.core.validation import integer
+from biosim.core.validation import fail, integer
 from biosim.vpr.snn_numba import (INITIAL_REST, SNNParams, check_pixels, init_module,
                                   kernel_constants)
 
@@ -37,6 +37,9 @@ class TorchVPRSNN:
         import torch
 
         self.params = params or SNNParams()
+        if self.params.min_spikes:
+            fail("params.min_spikes", "0 on the torch backend (the re-presentation of quiet "
+                 "images is numba's)", self.params.min_spikes)
         self.n_modules = integer("n_modules", n_modules, low=1)
         self.n_input = integer("n_input", n_input, low=1)
         self.n_e = integer("n_e", n_e, low=1)

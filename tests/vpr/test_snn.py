@@ -116,6 +116,8 @@ def test_bad_parameters():
         SNNParams(rest_time=5.0)
     with pytest.raises(BiosimError, match="dt"):
         SNNParams(dt=0.0)
+    with pytest.raises(BiosimError, match="min_spikes"):
+        SNNParams(min_spikes=-1)
     net = NumbaVPRSNN(2, 784, 4, seed=0)
     with pytest.raises(BiosimError, match="one image array per module"):
         net.present([IMAGES], train=False)
@@ -243,3 +245,25 @@ def test_dt_is_a_parameter():
     p = SNNParams(dt=0.1, w_ie=0.0)
     c = NumbaVPRSNN(1, 784, 5, p, seed=2).present([np.full((2, 784), 255.0)], train=False)[0]
     assert c.max() == 7
+
+
+def test_quiet_images_are_shown_again_faster():
+    """Diehl & Cook's rule (min_spikes = 5): an image that drew fewer than 5 excitatory spikes
+    is shown again, up to max_repeats times, each time pixel / 8 Hz faster. Up to the
+    first quiet image the run equals one without the rule (same seed, same draws); the
+    quiet image repeats until it draws >= 5 spikes; a black image stops at the cap."""
+    x = np.concatenate([IMAGES[:2] * 0.3, IMAGES[2:5] * 0.05, np.zeros((1, 784))])
+    plain = NumbaVPRSNN(1, 784, 10, SNNParams(), seed=4).present([x], True, seed=1)[0]
+    assert plain[:2].sum(1).min() >= 5 and plain[2].sum() < 5
+    net = NumbaVPRSNN(1, 784, 10, SNNParams(min_spikes=5, max_repeats=8), seed=4)
+    c = net.present([x], True, seed=1)[0]
+    rep = net.repeats_[0]
+    np.testing.assert_array_equal(c[:2], plain[:2])
+    assert list(rep[:2]) == [0, 0] and rep[2] >= 1
+    assert np.all(c[2:5].sum(1) >= 5) and np.all(rep[2:5] < 8)
+    assert rep[5] == 8 and c[5].sum() == 0
+    again = NumbaVPRSNN(1, 784, 10, SNNParams(min_spikes=5, max_repeats=8), seed=4)
+    np.testing.assert_array_equal(again.present([x], True, seed=1)[0], c)
+    np.testing.assert_array_equal(again.repeats_[0], rep)
+    # the default (VPRSNN's released code) never repeats
+    assert SNNParams().min_spikes == 0

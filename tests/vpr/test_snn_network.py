@@ -52,7 +52,7 @@ def _kernel(p, mod, batches):
     counts, steps, idx, t0 = [], [], [], 0
     for pixels, train in batches:
         c = np.zeros((len(pixels), N_E), np.int64)
-        sn.run_images(pixels, m, state, k, tabs, train, SEED, c)
+        sn.run_images(pixels, m, state, k, tabs, train, SEED, c, np.zeros(len(c), np.int64))
         counts.append(c)
         s, i = _kernel_trains(pixels, k, SEED)
         steps.append(s + t0)
