@@ -67,7 +67,7 @@ def test_what_when_reservoir_gain_1e300_is_an_error():
 
     spec = override(load_spec("what_when"), "reservoir.g", 1e300)
     spec["task"]["blocks"] = [dict(spec["task"]["blocks"][0], n_trials=2)]
-    with pytest.raises(BiosimError, match=r"^populations.reservoir: v became non-finite"):
+    with pytest.raises(BiosimError, match=r"^reservoir: v became non-finite"):
         evaluate(spec, 0)
 
 
