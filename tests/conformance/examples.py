@@ -59,6 +59,17 @@ def lif_net(seed, n=5, drive=True):
     return net, lif
 
 
+def _adaptive_lif(seed):
+    """A conductance LIF with the adaptive threshold and the timer (plain LIFs are in
+    every other example that uses ``lif_net``)."""
+    net = bs.Network(dt=0.5, seed=seed)
+    lif = net.add(bs.LIF(5, conductance=True, theta_plus=0.5, tau_theta=200.0, offset=1.0,
+                         timer_rate=0.5, timer_min=3.0, name="lif"))
+    src = poisson(net, rate=400.0)
+    net.connect(src, lif, weight=bs.uniform(0.0, 0.4), target="ge")
+    return net, lif
+
+
 def poisson(net, n=8, rate=150.0, name="src"):
     return net.add(bs.PoissonGroup(n, rate, name=name))
 
@@ -350,7 +361,7 @@ EXAMPLES = {
     "biosim.neurons.izhikevich.Izhikevich": Example(
         lambda s: (lambda net: (net, net.populations[0]))(_izh(s)),
         lambda: bs.Izhikevich(0)),
-    "biosim.neurons.lif.LIF": Example(lambda s: lif_net(s), lambda: bs.LIF(5, tau_m=-1.0)),
+    "biosim.neurons.lif.LIF": Example(_adaptive_lif, lambda: bs.LIF(5, tau_m=-1.0)),
     "biosim.oscillators.kuramoto.KuramotoPopulation": Example(
         kuramoto, _bad("biosim.oscillators.kuramoto.KuramotoPopulation", 5, method="rk5")),
     "biosim.reservoir.network.ReservoirPopulation": Example(
