@@ -149,3 +149,25 @@ def test_new_monitors_continue_through_a_checkpoint(tmp_path):
     np.testing.assert_array_equal(w_mon.pre, w_ref.pre)
     np.testing.assert_array_equal(r_mon.values, r_ref.values)
     np.testing.assert_array_equal(r_mon.t, r_ref.t)
+
+
+def test_state_monitor_add_rows_and_reset(tmp_path):
+    """add_rows(t, X) records what len(t) calls of add record; reset() forgets the records
+    (refused for a monitor streaming to files, whose chunks stay)."""
+    net = bs.Network(dt=0.5)
+    pop = net.add(bs.LIF(3))
+    a, b = net.monitor(pop, "v"), net.monitor(pop, "v", name="b")
+    X = np.arange(12.0).reshape(4, 3)
+    t = np.array([0.5, 1.0, 1.5, 2.0])
+    a.add_rows(t, X)
+    for tk, x in zip(t, X):
+        b.add(tk, x)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.t, b.t)
+    a.reset()
+    assert a.values.shape == (0, 3) and a.t.size == 0
+    net.run(5.0)
+    assert a.values.shape == (10, 3)
+    c = net.monitor(pop, "v", name="c", path=tmp_path / "c")
+    with pytest.raises(BiosimError, match="path"):
+        c.reset()
