@@ -211,16 +211,16 @@ class ThreeFactorReadout(Estimator):
     def _prepared(self, reservoir, inputs, targets, window, learn, record_spikes):
         """The trial's network, its projection and monitors: built by :meth:`network` for
         the first trial, then reused while the reservoir (and its arrays), the trial length
-        and the readout's structure stay the same, with its state, weights, rule, currents,
-        targets and records refreshed (building it costs ~20% of a trial at N = 1000)."""
+        and the readout's structure stay the same (the reservoir's parameters and weights
+        compared by value), with its state, weights, rule, currents, targets and records
+        refreshed (building it costs ~20% of a trial at N = 1000)."""
         if getattr(self, "W_", None) is None or self.W_.shape[1] != reservoir.n:
             self.init(reservoir.n)
-        arrays = tuple(id(getattr(reservoir, k)) for k in
-                       ("a", "b", "c", "d", "bias_", "data", "indptr", "indices", "W_in"))
-        key = (arrays, np.shape(inputs), bool(record_spikes), self.n_outputs, self.center,
+        key = (np.shape(inputs), bool(record_spikes), self.n_outputs, self.center,
                tuple(self.modes), self.tau_e, self.gate_floor, reservoir.dt)
         cache = getattr(self, "_cache", None)
-        if cache is None or cache[0] is not reservoir or cache[1] != key:
+        if cache is None or cache[0] is not reservoir or cache[1] != key \
+                or not _same_reservoir(cache[2], reservoir):
             net, proj, outputs = self.network(reservoir, inputs, targets, window, learn=learn)
             spikes = net.monitor(net.populations[0], "spikes") if record_spikes else None
             self._cache = (reservoir, key, net, proj, outputs, spikes, net.inputs[0].table)
@@ -304,3 +304,14 @@ class ThreeFactorReadout(Estimator):
         self.W_ += self.pending_
         self.pending_[:] = 0.0
         self._check_weights(self.W_)
+
+
+def _same_reservoir(net, reservoir) -> bool:
+    """Whether the reservoir population and recurrent projection of ``net`` still hold the
+    parameters and weights of ``reservoir`` (changed in place or replaced since: rebuild)."""
+    pop, w = net.populations[0], net.projections[0].weights
+    return (all(np.array_equal(pop.params[k], getattr(reservoir, k)) for k in "abcd")
+            and np.array_equal(pop.bias, reservoir.bias_)
+            and np.array_equal(w.data, reservoir.data)
+            and np.array_equal(w.indices, reservoir.indices)
+            and np.array_equal(w.indptr, reservoir.indptr))

@@ -329,6 +329,32 @@ def test_offline_readout_consolidates_at_trial_end():
     np.testing.assert_allclose(ro.W_[1], acc, rtol=1e-9)
 
 
+def test_trial_network_reused_equals_built_afresh():
+    """ThreeFactorReadout.trial keeps its Network for the next trial: the same outputs and
+    weights bit for bit as a network built for every trial, also after learn=False, a block
+    without consolidation and a change of the reservoir in place (which rebuilds it)."""
+    x = np.zeros((120, 1))
+    x[:30] = 1
+    target = np.ones((120, 2))
+    outs = []
+    for fresh in (False, True):
+        res = Reservoir(30, g=100, bias_std=3, n_inputs=1, noise_std=0.5, seed=2)
+        ro = ThreeFactorReadout(2, eta=[100.0, 50.0], modes=["online", "offline"],
+                                gate_floor=0.5, center=True)
+        ys = []
+        for k, kw in enumerate([{}, {"consolidate": False}, {"learn": False}, {}, {}]):
+            if fresh:
+                ro._cache = None
+            if k == 3:
+                res.bias_ += 2.0  # in place: the kept network must see it
+            res.reset_state()
+            ys.append(ro.trial(res, x, target, np.ones(120), **kw))
+        outs.append((np.array(ys), ro.W_.copy()))
+    assert np.abs(outs[0][0][4] - outs[0][0][2]).max() > 1e-3
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
 def test_block_consolidation():
     """With consolidate="block" the what readout is frozen within a block (its output
     stays zero from zero weights) and takes the block's summed change at the block end;
