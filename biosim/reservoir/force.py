@@ -199,7 +199,7 @@ class FORCE(Estimator):
         pop = net.populations[0]
         T = net.inputs[0].table.shape[0]
         try:
-            net.run(T * reservoir.dt, fused=True)
+            net.run(T * reservoir.dt, progress=False, fused=True)
         except check.BiosimError:  # the reservoir's or the readout's message
             reservoir.state = pop.state
             reservoir.check_finite(T)

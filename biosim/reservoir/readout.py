@@ -271,7 +271,7 @@ class ThreeFactorReadout(Estimator):
             if short:
                 warnings.simplefilter("ignore", BiosimWarning)
             try:
-                net.run(T * reservoir.dt, fused=True)
+                net.run(T * reservoir.dt, progress=False, fused=True)
             except check.BiosimError:  # the reservoir's or the readout's message
                 reservoir.state = pop.state
                 reservoir.check_finite(T)
