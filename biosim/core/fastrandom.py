@@ -215,3 +215,46 @@ def standard_normal(state: np.ndarray, shape) -> np.ndarray:
     out = np.empty(shape)
     fill_normal(state, out.reshape(-1))
     return out
+
+
+@njit(cache=True)
+def poisson_steps(st, rates, dt, n_steps, ids, ptr, tmp_step, tmp_id):
+    """Spike trains of ``n_steps`` steps of ``dt`` ms at ``rates`` Hz: each unit fires in a
+    step with probability ``rate * dt / 1000``, drawn as geometric gaps between its spikes
+    (one uniform a spike; at probability >= 1 every step, without draws), unit after unit.
+    Returns the advanced stream ``st``; the units firing in step s are
+    ``ids[ptr[s]:ptr[s + 1]]`` (``ptr``: n_steps + 1 entries; ``ids``, ``tmp_step``,
+    ``tmp_id``: room for every spike, e.g. units x n_steps)."""
+    n = 0
+    for i in range(rates.size):
+        p = rates[i] * dt * 1e-3
+        if p <= 0.0:
+            continue
+        s = -1
+        while True:
+            if p >= 1.0:
+                s += 1
+            else:
+                u, st = uniform(st)
+                s += 1 + int(math.floor(math.log(1.0 - u) / math.log1p(-p)))
+            if s >= n_steps:
+                break
+            tmp_step[n] = s
+            tmp_id[n] = i
+            n += 1
+    ptr[:] = 0
+    for m in range(n):
+        ptr[tmp_step[m] + 1] += 1
+    for s in range(n_steps):
+        ptr[s + 1] += ptr[s]
+    fill = ptr[:-1].copy()
+    for m in range(n):
+        ids[fill[tmp_step[m]]] = tmp_id[m]
+        fill[tmp_step[m]] += 1
+    return st
+
+
+@njit(cache=True)
+def draw_poisson_steps(state, rates, dt, n_steps, ids, ptr, tmp_step, tmp_id):
+    """:func:`poisson_steps` on the stream in the array ``state`` (advanced in place)."""
+    store(state, poisson_steps(load(state), rates, dt, n_steps, ids, ptr, tmp_step, tmp_id))

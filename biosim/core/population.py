@@ -159,6 +159,7 @@ class PoissonGroup(Population):
         super().__init__(n, name)
         self.rates = check.per_unit("rates", rates, self.n, low=0.0, unit="Hz")
         self._rng = None
+        self._block = None  # spikes drawn ahead by draw_block
 
     def initialize(self, rng):
         self._rng = rng
@@ -167,5 +168,38 @@ class PoissonGroup(Population):
         """New rates in Hz (scalar or one per unit), from the next step on."""
         self.rates = check.per_unit("rates", rates, self.n, low=0.0, unit="Hz")
 
+    def draw_block(self, rates, n_steps: int, dt: float, stream) -> None:
+        """Draw the spikes of the next ``n_steps`` steps of ``dt`` ms at ``rates`` Hz at once
+        from the :mod:`~biosim.core.fastrandom` stream ``stream`` (``uint64[4]``, advanced):
+        geometric gaps, unit after unit (:func:`~biosim.core.fastrandom.poisson_steps`), the
+        draws of a kernel that draws a whole presentation at its start (VPRSNN's), so both
+        give the same trains from the same stream. Afterwards the group fires at ``rates``
+        (:meth:`set_rates`) again."""
+        from biosim.core import fastrandom
+
+        r = check.per_unit("rates", rates, self.n, low=0.0, unit="Hz")
+        n_steps = check.integer("n_steps", n_steps, low=0)
+        room = self.n * n_steps
+        ids = np.empty(room, np.int64)
+        ptr = np.empty(n_steps + 1, np.int64)
+        fastrandom.draw_poisson_steps(stream, r, float(dt), n_steps, ids, ptr,
+                                      np.empty(room, np.int64), np.empty(room, np.int64))
+        self._block = {"ids": ids[:ptr[-1]].copy(), "ptr": ptr, "dt": float(dt),
+                       "next": 0} if n_steps else None
+
     def step(self, t: float, dt: float) -> None:
+        block = self._block
+        if block is not None:
+            k, ptr = block["next"], block["ptr"]
+            if dt != block["dt"]:
+                check.fail("dt", f"the step the block was drawn for ({block['dt']} ms)", dt)
+            self.activity[:] = False
+            self.activity[block["ids"][ptr[k]:ptr[k + 1]]] = True
+            block["next"] = k + 1
+            if k + 1 == ptr.size - 1:
+                self._block = None
+            return
+        if not self.rates.any():  # silent: no draws (a rest between blocks costs nothing)
+            self.activity[:] = False
+            return
         np.less(self._rng.random(self.n), self.rates * (dt * 1e-3), out=self.activity)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from biosim.core import fastrandom
 from biosim.core.network import Network
 from biosim.core.plasticity import TripletSTDP, normalize_incoming, trace_table
 from biosim.core.population import PoissonGroup
@@ -100,9 +101,9 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     own arrays (weights, thresholds, neuron state and the rule's traces are handed over
     and back; the default when the network allows it: a Poisson input and a quiet network
     at the start, see :func:`fused_state`), or in the generic :meth:`Network.run` loop
-    (False). The kernel draws the Poisson trains its own way (from the input's stream), so
-    the two paths agree in distribution, and bit for bit for given trains
-    (``tests/vpr/test_snn_network.py``). The fused path feeds no monitors and does not
+    (False). Both paths draw each call's Poisson trains from one
+    :mod:`~biosim.core.fastrandom` stream seeded from the input's generator, image after
+    image, input after input (:meth:`~biosim.PoissonGroup.draw_block` in the generic loop). The fused path feeds no monitors and does not
     advance the input's rates."""
     p = params or SNNParams()
     exc, proj, mon = net["exc"], net["input->exc"], net["exc.spikes"]
@@ -120,16 +121,18 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     if ready and fused is not False:
         return _present_fused(net, pixels, bool(train), p)
     counts = np.zeros((len(pixels), exc.n), np.int64)
+    poisson = isinstance(inp, PoissonGroup)
+    if poisson:  # one stream a call, as the kernel draws it
+        stream = fastrandom.seed_state(inp._rng)
+        inp.set_rates(0.0)
     for k, img in enumerate(pixels):
         if train and p.weight_sum > 0.0:
             normalize_incoming(proj.weights, p.weight_sum)
-        if isinstance(inp, PoissonGroup):
-            inp.set_rates(img * p.rate_scale)
+        if poisson:
+            inp.draw_block(img * p.rate_scale, p.present_steps, p.dt, stream)
         before = mon.count
         net.run(p.present_steps * p.dt)
         counts[k] = mon.count - before
-        if isinstance(inp, PoissonGroup):
-            inp.set_rates(0.0)
         net.run(p.rest_steps * p.dt)
     return counts
 

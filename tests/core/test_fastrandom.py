@@ -191,3 +191,48 @@ def test_bounded_is_uniform():
     _draw_kernel(fr.seed_state(np.random.default_rng(2)), bounds, ints, floats)
     assert stats.chisquare(np.bincount(ints, minlength=7)).pvalue > 1e-3
     assert stats.kstest(floats, "uniform").pvalue > 1e-3
+
+
+def _poisson_steps_twin(ref, rates, dt, n_steps):
+    """Plain Python: per unit, geometric gaps floor(log(1 - u) / log(1 - p)) + 1 between
+    spikes (Bernoulli(p) per step, p = rate dt / 1000) from the reference stream."""
+    spikes = set()
+    for i, r in enumerate(rates):
+        p = r * dt * 1e-3
+        if p <= 0:
+            continue
+        s = -1
+        while True:
+            s += 1 if p >= 1 else 1 + math.floor(math.log(1.0 - ref.uniform()) / math.log1p(-p))
+            if s >= n_steps:
+                break
+            spikes.add((s, i))
+    return spikes
+
+
+def _steps(state, rates, dt, n):
+    ids, ptr = np.empty(rates.size * n, np.int64), np.empty(n + 1, np.int64)
+    fr.draw_poisson_steps(state, rates, dt, n, ids, ptr, np.empty_like(ids), np.empty_like(ids))
+    return {(s, int(i)) for s in range(n) for i in ids[ptr[s]:ptr[s + 1]]}, ptr
+
+
+def test_poisson_steps_match_the_reference_stream():
+    state = fr.seed_state(np.random.default_rng(5))
+    ref = Stream(state)
+    rates = np.array([0.0, 3.0, 40.0, 255.0, 2500.0, 900.0])
+    got, ptr = _steps(state, rates, 0.5, 300)
+    assert got == _poisson_steps_twin(ref, rates, 0.5, 300)
+    assert state.tolist() == ref.s
+    assert ptr[-1] == len(got) and {i for _, i in got} >= {2, 3, 4, 5}
+    assert sum(1 for _, i in got if i == 4) == 300  # rate * dt >= 1: every step, no draw
+
+
+def test_poisson_steps_counts_are_binomial():
+    """Counts of 400 units at 128 Hz over 700 steps of 0.5 ms ~ Binomial(700, 0.064)."""
+    got, _ = _steps(fr.seed_state(np.random.default_rng(6)), np.full(400, 128.0), 0.5, 700)
+    counts = np.bincount([i for _, i in got], minlength=400)
+    n, p = 700, 128.0 * 0.5e-3
+    assert abs(counts.mean() - n * p) < 4 * math.sqrt(n * p * (1 - p) / 400)
+    assert stats.chisquare(*np.histogram(counts, bins=[0, 35, 40, 45, 50, 55, 60, 1000])[:1],
+                           f_exp=np.diff(stats.binom.cdf([-1, 34, 39, 44, 49, 54, 59, 1000],
+                                                         n, p)) * 400).pvalue > 1e-3

@@ -169,3 +169,26 @@ def test_building_errors():
         bs.Network(dt=2.0).add(bs.Izhikevich(3))
     with pytest.raises(bs.BiosimError, match="duration"):
         net.run(-1.0)
+
+
+def test_poisson_group_draw_block_plays_the_drawn_trains():
+    """draw_block: the next steps fire exactly as fastrandom.poisson_steps drew them from the
+    same stream; then the group's own rates again (0: silent, without draws)."""
+    from biosim.core import fastrandom
+
+    net = bs.Network(dt=0.5, seed=0)
+    src = net.add(bs.PoissonGroup(20, 0.0, name="src"))
+    mon = net.monitor(src, "spikes")
+    stream = fastrandom.seed_state(np.random.default_rng(1))
+    twin = stream.copy()
+    rates = np.linspace(0.0, 400.0, 20)
+    src.draw_block(rates, 40, 0.5, stream)
+    net.run(30.0)
+    ids, ptr = np.empty(800, np.int64), np.empty(41, np.int64)
+    fastrandom.draw_poisson_steps(twin, rates, 0.5, 40, ids, ptr, np.empty(800, np.int64),
+                                  np.empty(800, np.int64))
+    want = sorted((s, int(i)) for s in range(40) for i in ids[ptr[s]:ptr[s + 1]])
+    assert sorted(zip(mon.steps.tolist(), mon.i.tolist())) == want and len(want) > 50
+    np.testing.assert_array_equal(stream, twin)
+    with pytest.raises(bs.BiosimError, match="n_steps"):
+        src.draw_block(rates, -1, 0.5, stream)
