@@ -101,10 +101,10 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     own arrays (weights, thresholds, neuron state and the rule's traces are handed over
     and back; the default when the network allows it: a Poisson input and a quiet network
     at the start, see :func:`fused_state`), or in the generic :meth:`Network.run` loop
-    (False). Both paths draw each call's Poisson trains from one
+    (False). The generic loop draws each call's Poisson trains from one
     :mod:`~biosim.core.fastrandom` stream seeded from the input's generator, image after
-    image, input after input (:meth:`~biosim.PoissonGroup.draw_block` in the generic loop). The fused path feeds no monitors and does not
-    advance the input's rates."""
+    image, input after input (:meth:`~biosim.PoissonGroup.draw_block`), as the kernel does.
+    The fused path feeds no monitors (the kernel returns counts only)."""
     p = params or SNNParams()
     exc, proj, mon = net["exc"], net["input->exc"], net["exc.spikes"]
     inp = proj.pre
