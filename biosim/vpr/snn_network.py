@@ -189,12 +189,12 @@ def fused_state(net: Network, params: SNNParams) -> tuple:
 def kernel_state(net: Network, params: SNNParams) -> dict:
     """A copy of the kernel's :class:`~biosim.vpr.snn_numba.State` of a quiet VPRSNN network
     as a dict of arrays (:func:`~biosim.vpr.snn_numba.fresh_state`'s form: what
-    ``NumbaVPRSNN.training_state`` saves); :func:`load_kernel_state` puts it back."""
+    ``NumbaVPRSNN.training_state`` saves); :func:`set_kernel_state` puts it back."""
     st = fused_state(net, params)[1]
     return {f: np.array(getattr(st, f)) for f in sn.State._fields}
 
 
-def load_kernel_state(net: Network, saved: dict, params: SNNParams) -> None:
+def set_kernel_state(net: Network, saved: dict, params: SNNParams) -> None:
     """Set a VPRSNN network's dynamic state from a :func:`kernel_state` dict (or one of
     :func:`~biosim.vpr.snn_numba.fresh_state`'s form); weights and thresholds stay."""
     exc, inh = net["exc"], net["inh"]

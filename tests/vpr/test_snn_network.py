@@ -12,7 +12,7 @@ from numba import njit
 
 import biosim as bs
 from biosim.vpr import snn_numba as sn
-from biosim.vpr.snn_network import kernel_state, load_kernel_state, present, vprsnn_network
+from biosim.vpr.snn_network import kernel_state, set_kernel_state, present, vprsnn_network
 
 N_IN, N_E, SEED = 16, 6, 11
 # 16 inputs instead of 784: weight_sum scaled to keep VPRSNN's drive per neuron (x3)
@@ -160,7 +160,7 @@ def test_kernel_state_round_trip():
     other = vprsnn_network(p, N_IN, N_E, seed=1, module={
         "W": net["input->exc"].weights.data.reshape(N_IN, N_E).copy(),
         "delays": mod["delays"], "theta": net["exc"].state["theta"].copy()})
-    load_kernel_state(other, saved, p)
+    set_kernel_state(other, saved, p)
     other["input"].initialize(copy.deepcopy(net["input"]._rng))
     np.testing.assert_array_equal(present(other, pixels, True, p, fused=True),
                                   present(net, pixels, True, p, fused=True))
