@@ -40,8 +40,8 @@ SPLIT = (0.6, 0.1)          # training, validation fractions of the lit route; t
 P = 100
 DIRECTIONS = (("summer", "winter"), ("winter", "summer"))
 # chosen on the validation stretch (see the note of issue 17)
-CONFIG = dict(channels=(16, 32, 32), kernels=(7, 3, 3), strides=(4, 2, 1), time_steps=6,
-              epochs=30, batch_size=128, patience=6, seed=0)
+CONFIG = dict(channels=(32, 64, 64), kernels=(7, 3, 3), strides=(4, 2, 1), time_steps=6,
+              readout="membrane", epochs=30, batch_size=128, patience=6, seed=0)
 if QUICK:
     CONFIG.update(epochs=2)
 

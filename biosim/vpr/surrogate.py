@@ -6,9 +6,13 @@ Network (one grey image, patch-normalised to [-1, 1], ``size`` = 64 x 32 pixels 
 each followed by a layer of leaky integrate-and-fire neurons (``snntorch.Leaky``,
 ``mem <- beta mem + I - spike``, threshold 1, reset by subtraction), run for ``time_steps``
 steps. Direct current encoding: the first convolution of the static image is the constant
-input current of the first layer at every step. The place descriptor is the vector of spike
-counts of the last layer (channels x positions), L2-normalised; the similarity of a
-reference and a query is the cosine of their descriptors.
+input current of the first layer at every step. The place descriptor (channels x positions
+of the last layer, L2-normalised) is read out by ``readout``: ``"membrane"`` (default) makes
+the last layer a non-firing leaky integrator (``mem <- beta mem + I``, no threshold) of the
+current its convolution makes of the previous layer's spikes, and the descriptor is its
+membrane potential after the last step; ``"spikes"`` makes it spike like the others, and the
+descriptor is its spike counts. The similarity of a reference and a query is the cosine of
+their descriptors.
 
 Training (BPTT through the ``time_steps`` steps, ``snntorch.surrogate.fast_sigmoid`` with
 ``slope`` as the spike's derivative): every batch holds ``batch_size`` places of the training
@@ -61,7 +65,7 @@ def resolve_device(device: str):
     return torch.device("cpu")
 
 
-def _network(channels, kernels, strides, time_steps, beta, slope, spiking):
+def _network(channels, kernels, strides, time_steps, beta, slope, spiking, membrane):
     """The torch module (built on use, so that ``import biosim.vpr.surrogate`` needs no
     torch)."""
     import snntorch as snn
@@ -97,17 +101,30 @@ def _network(channels, kernels, strides, time_steps, beta, slope, spiking):
             layers = []
             if not spiking:
                 h = x
-                for conv, norm in zip(self.convs, self.norms):
-                    h = torch.relu(norm(conv(h)))
+                for k, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+                    h = norm(conv(h))
+                    # the twin of the membrane readout is a linear last layer
+                    h = h if membrane and k == len(channels) - 1 else torch.relu(h)
                     layers.append(h)
                 return (h.flatten(1), layers) if record else h.flatten(1)
             # layer by layer over all steps: one convolution over T x B images per layer
             spk = self._run(self.norms[0](self.convs[0](x)), self.neurons[0])
             layers.append(spk)
-            for conv, norm, neuron in zip(self.convs[1:], self.norms[1:], self.neurons[1:]):
+            last = len(channels) - 1 if membrane else len(channels)
+            for conv, norm, neuron in list(zip(self.convs, self.norms, self.neurons))[1:last]:
                 t, b = spk.shape[:2]
                 spk = self._run(norm(conv(spk.flatten(0, 1))).unflatten(0, (t, b)), neuron)
                 layers.append(spk)
+            if membrane:
+                # the last layer integrates its input current without firing (leaky, no
+                # threshold): the descriptor is its membrane potential after the last step
+                conv, norm = self.convs[-1], self.norms[-1]
+                t, b = spk.shape[:2]
+                current = norm(conv(spk.flatten(0, 1))).unflatten(0, (t, b))
+                mem = torch.zeros_like(current[0])
+                for step in current:
+                    mem = beta * mem + step
+                return (mem.flatten(1), layers) if record else mem.flatten(1)
             counts = spk.sum(0).flatten(1)
             return (counts, layers) if record else counts
 
@@ -119,7 +136,9 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
 
     Parameters: ``channels``, ``kernels``, ``strides`` of the convolutional layers;
     ``time_steps``; ``beta`` (membrane decay per step); ``slope`` of the fast-sigmoid
-    surrogate; ``neuron`` ``"leaky"`` (spiking) or ``"relu"`` (the non-spiking twin);
+    surrogate; ``neuron`` ``"leaky"`` (spiking) or ``"relu"`` (the non-spiking twin, whose
+    last layer is linear with the membrane readout); ``readout`` ``"membrane"`` or
+    ``"spikes"`` (the last layer, see the module docstring);
     ``epochs`` (at most), ``batch_size`` (places per batch), ``lr``, ``temperature``,
     ``shift`` (x, y) in pixels and ``contrast`` (augmentation), ``patience`` (epochs without
     a better validation Recall@1 before stopping); ``size`` (width, height) the images are
@@ -133,10 +152,10 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
     _format = "biosim.vpr.SurrogatePlaceRecognizer"
     _transient = ("_net",)
 
-    def __init__(self, channels=(16, 32, 32), kernels=(7, 3, 3), strides=(4, 2, 1),
+    def __init__(self, channels=(32, 64, 64), kernels=(7, 3, 3), strides=(4, 2, 1),
                  time_steps: int = 6, beta: float = 0.8, slope: float = 25.0,
-                 neuron: str = "leaky", epochs: int = 30, batch_size: int = 128,
-                 lr: float = 2e-3, temperature: float = 0.1, shift=(4, 2),
+                 neuron: str = "leaky", readout: str = "membrane", epochs: int = 30,
+                 batch_size: int = 128, lr: float = 2e-3, temperature: float = 0.1, shift=(4, 2),
                  contrast: float = 0.2, patience: int = 6, size=(64, 32), patch: int = 7,
                  device: str = "cpu", batch_predict: int = 128, progress: bool = False,
                  seed=0):
@@ -147,6 +166,7 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         self.beta = beta
         self.slope = slope
         self.neuron = neuron
+        self.readout = readout
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -174,6 +194,10 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         number("beta", self.beta, low=0.0, high=1.0)
         number("slope", self.slope, low=0.0, low_open=True)
         choice("neuron", self.neuron, ("leaky", "relu"))
+        choice("readout", self.readout, ("spikes", "membrane"))
+        if self.readout == "membrane" and len(self.channels) < 2:
+            fail("readout", "'spikes' for a single layer (membrane needs a spiking layer "
+                 "before the readout)", self.readout)
         integer("epochs", self.epochs, low=0)
         integer("batch_size", self.batch_size, low=2)
         number("lr", self.lr, low=0.0, low_open=True)
@@ -194,7 +218,8 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
 
     def _build(self):
         return _network(self.channels, self.kernels, self.strides, int(self.time_steps),
-                        float(self.beta), float(self.slope), self.neuron == "leaky")
+                        float(self.beta), float(self.slope), self.neuron == "leaky",
+                        self.readout == "membrane")
 
     # ---- images --------------------------------------------------------------------
     def _pixels(self, field, images) -> np.ndarray:
@@ -412,18 +437,19 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         return self
 
     def predict(self, query_images) -> np.ndarray:
-        """Similarity (n_references, n_queries): cosine of the spike-count descriptors, in
-        [0, 1] for spike counts; rows = ``places_``. Deterministic."""
+        """Similarity (n_references, n_queries): cosine of the descriptors (in [0, 1] for
+        spike counts, [-1, 1] for the membrane readout); rows = ``places_``. Deterministic."""
         if not hasattr(self, "reference_descriptors_"):
             raise BiosimError("SurrogatePlaceRecognizer: call fit (or load) before predict")
         return self.reference_descriptors_ @ self.descriptors(query_images).T
 
     # ---- activity --------------------------------------------------------------------
     def activity(self, images) -> dict:
-        """Per query: ``spikes`` (all layers, over the time steps), ``rate`` (spikes per
-        neuron and step), ``synaptic_ops`` (spike x outgoing synapse events of layers 2..),
+        """Per query: ``spikes`` (all spiking layers, over the time steps), ``rate`` (spikes
+        per spiking neuron and step), ``synaptic_ops`` (spike x outgoing synapse events into
+        layers 2.., the membrane readout included),
         ``input_macs`` (multiply-accumulates of the first convolution on the image, computed
-        once: direct current encoding), ``neurons`` and per-layer ``layer_spikes``. For
+        once: direct current encoding), ``neurons`` (spiking) and per-layer ``layer_spikes``. For
         ``neuron="relu"``: ``macs`` of all layers instead (dense), no spikes."""
         import torch
 
@@ -441,7 +467,7 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
                 return {"macs": float(sum(macs)), "neurons": neurons}
             layer_spikes = [float(s.sum()) / n for s in layers]
             syn = 0.0
-            for spk, conv in zip(layers[:-1], convs[1:]):
+            for spk, conv in zip(layers, convs[1:]):     # membrane readout: all layers spike
                 ones = torch.ones_like(conv.weight)
                 # each input spike reaches every output position its kernel covers
                 syn += float(torch.nn.functional.conv2d(
@@ -452,7 +478,8 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
                 "layer_spikes": layer_spikes}
 
     def spike_trains(self, images) -> list[np.ndarray]:
-        """Every layer's spikes, uint8 (time_steps, n, channels, height, width)."""
+        """Every spiking layer's spikes, uint8 (time_steps, n, channels, height, width) (the
+        membrane readout layer does not spike)."""
         import torch
 
         if self.neuron != "leaky":
