@@ -167,6 +167,11 @@ def evaluate(ds, test: slice, models: dict, base: dict) -> dict:
 def cost(ds, test: slice, models: dict) -> dict:
     """Spikes, synaptic operations per query and queries/s (one predict over the test
     stretch's queries, after a warm-up)."""
+    import torch
+
+    # numba's OpenMP layer (SAD's parallel kernel, run before) resets the OpenMP thread count
+    # that torch reads: measured 2 threads and 5x slower queries on the loaded machine
+    torch.set_num_threads(int(os.environ.get("BIOSIM_TORCH_THREADS", "1")))
     q = ds.query.images[test]
     out = {}
     for neuron, model in models.items():
