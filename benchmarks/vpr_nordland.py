@@ -201,7 +201,9 @@ def evaluate_block(root, reference: str, query: str, places: int, family: str,
     Returns ``{"<row>|<metric>": value}`` for every row of the family (see the module
     docstring), metrics ``R@1``, ``R@5``, ``AUC``, ``R@100P`` (VPR-Tutorial convention),
     ``train_s`` and ``queries_per_s``, plus ``dark_dropped`` (tunnel places skipped inside
-    the block's span) and, for the modular network, ``tau``.
+    the block's span); for VPRSNN ``theta_mean`` (mV, after training), ``label_spikes`` and
+    ``query_spikes`` (spikes per image of the labelling pass and of the queries); for the
+    modular network ``tau``.
     """
     from biosim.vpr.preprocess import preprocess
 
@@ -241,6 +243,10 @@ def evaluate_block(root, reference: str, query: str, places: int, family: str,
             sim = model.scores(counts, method)
             query_s = t2 - t1 + time.perf_counter() - t3
             out.update(_scores(sim, gt, sequence, f"VPRSNN {method}", t1 - t0, query_s))
+        # what the trained network does: a network whose thresholds overshoot falls silent
+        out.update(theta_mean=float(np.mean([m["theta"].mean() for m in model.modules_])),
+                   label_spikes=float(sum(S.sum() for S in model.counts_) / len(ref)),
+                   query_spikes=float(sum(c.sum() for c in counts) / len(qry)))
     else:
         if places != 100 or any(offset < hi and offset + places > lo for lo, hi in VALIDATION):
             fail("modular", "blocks of 100 places outside the validation spans (tau is "
@@ -389,7 +395,7 @@ def markdown_table(table: pd.DataFrame, direction: str | None = None) -> str:
             continue
         ps = sorted(part["places"].unique())
         head = (["method"] + [f"P={p} R@1" for p in ps] + [f"P={p} R@5" for p in ps]
-                + ["blocks x seeds", "train s per 100 places", "queries/s"])
+                + ["blocks x seeds", "train s per 100 places (largest P)", "queries/s (largest P)"])
         lines += [f"**{d}** (mean ± sd over test blocks and model seeds; same frame = match)",
                   "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for (method, seq), rows in part.groupby(["method", "sequence"], sort=False):
