@@ -14,7 +14,7 @@ Prints, per epoch, the CPU seconds, the spikes per training image and the thresh
 thread) and the machine's load. The paper's end state (its Brian2 code at dt 0.1 ms):
 theta 39-42 mV and about 17 spikes per image.
 
-    python benchmarks/vpr_snn_module.py --dt 0.1          # ~5 min
+    python benchmarks/vpr_snn_module.py --dt 0.1          # ~6 min (dt 0.5: ~2 min)
     python benchmarks/vpr_snn_module.py --dt 0.5 --epochs 60
 """
 from __future__ import annotations

@@ -40,9 +40,18 @@ from biosim.core.validation import array, choice, fail, integer, number, positiv
 @data_class
 @dataclass(frozen=True)
 class SNNParams:
-    """VPRSNN's parameters (time in ms, voltage in mV, rates in Hz); all overridable."""
+    """VPRSNN's parameters (time in ms, voltage in mV, rates in Hz); all overridable.
 
-    dt: float = 0.5                 # Brian2's default was 0.1 ms
+    ``dt=0.1`` is the RA-L mode: the time step of VPRSNN's Brian2 code (Brian2's default).
+    A 100-place module (400 neurons, 60 epochs of two traverses) then ends where the paper
+    says, about 16 spikes per image and thresholds theta 40-43 mV (the paper: 17, 39-42 mV),
+    at about 5.8 CPU minutes (``benchmarks/vpr_snn_module.py``). The default 0.5 ms is 2.8x
+    cheaper, with a different trajectory: the coarse Euler step fires ~8x more in the
+    first epoch and the thresholds overshoot to 50 mV, ending at 44-46 mV (README,
+    "VPRSNN's time step").
+    """
+
+    dt: float = 0.5                 # 0.1: the RA-L mode (VPRSNN's Brian2 time step)
     present_time: float = 350.0
     rest_time: float = 150.0
     rate_scale: float = 0.25        # Hz per grey level: rate = pixel / 4
@@ -270,10 +279,11 @@ def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
     """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step.
 
     Draws from numba's own generator (seeded per run from the module's Generator), not from
-    :mod:`biosim.core.fastrandom`: on the xoshiro stream the README's Nordland block
-    (seed 0, dt 0.5 ms) trains into a silent network (thresholds grow until no neuron
-    fires; the published code re-presents such images at a higher intensity, which this
-    implementation lacks), so the switch waits for that faithful mode."""
+    :mod:`biosim.core.fastrandom`, because the suite's Nordland floors are seed-0 numbers
+    of this stream: at dt 0.5 ms about one seed in four trains the P = 100 block into a
+    silent network (thresholds 55-57 mV, R@1 0.01) on either stream (this one: seed 3 of
+    0-3; xoshiro: seed 0), and Diehl & Cook's re-presentation (``min_spikes=5``) revives
+    such a network only partly (R@1 0.05 / 0.10)."""
     n = 0
     for i in range(rates.size):
         p = rates[i] * k.dt * 1e-3
