@@ -170,7 +170,7 @@ def cost(ds, test: slice, models: dict) -> dict:
     import torch
 
     # numba's OpenMP layer (SAD's parallel kernel, run before) resets the OpenMP thread count
-    # that torch reads: measured 2 threads and 5x slower queries on the loaded machine
+    # that torch reads: measured 2 threads and 3-11x slower queries on the loaded machine
     torch.set_num_threads(int(os.environ.get("BIOSIM_TORCH_THREADS", "1")))
     q = ds.query.images[test]
     out = {}
