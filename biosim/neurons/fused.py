@@ -28,6 +28,7 @@ from biosim.core import validation as check
 from biosim.core.fastrandom import fill_normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
+from biosim.core.threads import keep_torch_threads
 from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 
 #: state variables a fused StateMonitor can record, with their kernel codes
@@ -583,8 +584,9 @@ class _Runner:
             n = min(self.chunk, n_steps - done)
             now = net.step_count
             drive, noise = self._drive(now, n)
-            n_spk = _run_steps(n, now, self.cells, self.spikes, self.syn, drive, out,
-                               self.n_threads)
+            with keep_torch_threads():  # numba's OpenMP threads would reset torch's
+                n_spk = _run_steps(n, now, self.cells, self.spikes, self.syn, drive, out,
+                                   self.n_threads)
             for q, n_new in noise:  # the noise inputs take their streams back
                 t0 = self.in_toff[q]
                 self.inputs[q].settle(n_new, drive.state[q], drive.z_new[t0:t0 + drive.size[q]])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from biosim.core.threads import keep_torch_threads
 from biosim.core.validation import array, fail, integer
 
 __all__ = ["sad_similarity", "sequence_match"]
@@ -49,7 +50,8 @@ def sad_similarity(ref_images, query_images) -> np.ndarray:
         fail("query_images", f"images of the reference shape {np.shape(ref_images)[1:]}",
              f"shape {np.shape(query_images)[1:]}")
     out = np.empty((r.shape[0], q.shape[0]), np.int64)
-    _sad(r, q, out)
+    with keep_torch_threads():  # numba's OpenMP threads would reset torch's
+        _sad(r, q, out)
     return -out / r.shape[1]
 
 
