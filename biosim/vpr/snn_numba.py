@@ -439,18 +439,24 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
             if train:
                 for j in range(n_e):
                     theta[j] *= k.theta_decay
+            # branch-free (selects), so that the compiler can vectorise it
+            dt_, vr, ee, ei, tau = k.dt, k.v_rest_e, k.e_exc, k.e_inh_e, k.tau_e
+            fge, fgi = k.ge_decay, k.gi_decay
+            for j in range(n_e):
+                v = st_v_e[j]
+                ge, gi = st_ge_e[j], st_gi_e[j]
+                u = v + dt_ * ((vr - v) + ge * (ee - v) + gi * (ei - v)) / tau
+                st_v_e[j] = u if t >= st_refr_e[j] else v
+                ge *= fge
+                gi *= fgi
+                st_ge_e[j] = ge if ge > 1e-30 else 0.0
+                st_gi_e[j] = gi if gi > 1e-30 else 0.0
             ne = 0
             for j in range(n_e):
-                if t >= st_refr_e[j]:
-                    v = st_v_e[j]
-                    st_v_e[j] = v + k.dt * ((k.v_rest_e - v) + st_ge_e[j] * (k.e_exc - v)
-                                            + st_gi_e[j] * (k.e_inh_e - v)) / k.tau_e
-                    if (st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
-                            and st_timer[j] > k.refrac_e):
-                        fired_e[ne] = j
-                        ne += 1
-                st_ge_e[j] = _decay(st_ge_e[j], k.ge_decay)
-                st_gi_e[j] = _decay(st_gi_e[j], k.gi_decay)
+                if (t >= st_refr_e[j] and st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
+                        and st_timer[j] > k.refrac_e):
+                    fired_e[ne] = j
+                    ne += 1
             ni = 0
             keep = 0
             for a in range(n_awake):
