@@ -45,7 +45,7 @@ class SNNParams:
     ``dt=0.1`` is the RA-L mode: the time step of VPRSNN's Brian2 code (Brian2's default).
     A 100-place module (400 neurons, 60 epochs of two traverses) then ends where the paper
     says, about 16 spikes per image and thresholds theta 40-43 mV (the paper: 17, 39-42 mV),
-    at about 5.8 CPU minutes (``benchmarks/vpr_snn_module.py``). The default 0.5 ms is 2.8x
+    in 4.7 CPU minutes (``benchmarks/vpr_snn_module.py``). The default 0.5 ms is 2.4x
     cheaper, with a different trajectory: the coarse Euler step fires ~8x more in the
     first epoch and the thresholds overshoot to 50 mV, ending at 44-46 mV (README,
     "VPRSNN's time step").
