@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from biosim.core.io import data_class
+from biosim.core.plasticity import TripletTables as Tables, trace_table  # pre, post1, post2
 from biosim.core.random import generator_state, make_rng, set_generator_state
 from biosim.core.validation import array, choice, fail, integer, number, positive
 
@@ -202,14 +203,6 @@ class State(NamedTuple):
     clock: np.ndarray
 
 
-class Tables(NamedTuple):
-    """Trace tables ``exp(-k dt / tau)`` of :func:`trace_table`: pre, post1, post2."""
-
-    pre: np.ndarray
-    post1: np.ndarray
-    post2: np.ndarray
-
-
 def kernel_constants(p: SNNParams) -> _K:
     return _K(p.dt, p.present_steps, p.rest_steps, p.rate_scale, p.tau_e, p.v_rest_e,
               p.v_reset_e, p.v_thresh_e, p.offset, p.theta_plus, 1.0 - p.dt / p.tau_theta,
@@ -218,11 +211,6 @@ def kernel_constants(p: SNNParams) -> _K:
               p.v_reset_i, p.v_thresh_i, int(round(p.refrac_i / p.dt)), p.e_inh_i, p.w_ei,
               p.w_ie, p.nu_pre, p.nu_post, p.w_max, 1.0 if p.stdp == "vprsnn" else -1.0,
               p.weight_sum, p.min_spikes, p.intensity_step, p.max_repeats)
-
-
-def trace_table(tau: float, dt: float) -> np.ndarray:
-    """``exp(-k dt / tau)`` for k steps since the last event, up to 30 tau (then 0)."""
-    return np.exp(-np.arange(int(math.ceil(30 * tau / dt)) + 1) * dt / tau)
 
 
 def init_module(n_input: int, n_e: int, params: SNNParams, seed=None) -> dict:
