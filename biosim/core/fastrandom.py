@@ -242,6 +242,14 @@ def poisson_steps(st, rates, dt, n_steps, ids, ptr, tmp_step, tmp_id):
             tmp_step[n] = s
             tmp_id[n] = i
             n += 1
+    bucket_by_step(n, n_steps, tmp_step, tmp_id, ids, ptr)
+    return st
+
+
+@njit(cache=True)
+def bucket_by_step(n, n_steps, tmp_step, tmp_id, ids, ptr):
+    """Group the ``n`` spikes (``tmp_step[m]``, ``tmp_id[m]``) by step, unit order kept: the
+    units firing in step s become ``ids[ptr[s]:ptr[s + 1]]``."""
     ptr[:] = 0
     for m in range(n):
         ptr[tmp_step[m] + 1] += 1
@@ -251,7 +259,6 @@ def poisson_steps(st, rates, dt, n_steps, ids, ptr, tmp_step, tmp_id):
     for m in range(n):
         ids[fill[tmp_step[m]]] = tmp_id[m]
         fill[tmp_step[m]] += 1
-    return st
 
 
 @njit(cache=True)

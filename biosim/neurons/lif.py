@@ -65,19 +65,26 @@ class LIFState(NamedTuple):
     timer: np.ndarray
 
 
+@njit(cache=True, inline="always")
+def _drive(k, v, ge, gi, I, in_e, in_i, p):
+    """Unit k's drive this step: R I, or the conductances' (after adding this step's jumps;
+    they then decay by one Euler step)."""
+    if not p.conductance:
+        return p.R * I[k]
+    ge[k] += in_e[k]
+    gi[k] += in_i[k]
+    drive = ge[k] * (p.E_e - v[k]) + gi[k] * (p.E_i - v[k])
+    ge[k] -= p.dt * ge[k] / p.tau_e
+    gi[k] -= p.dt * gi[k] / p.tau_i
+    return drive
+
+
 @njit(cache=True)
 def _plain_step(v, ge, gi, refr, fired, I, in_e, in_i, p):
     """:func:`lif_step` without the threshold and timer options."""
     dt = p.dt
     for k in range(v.size):
-        if p.conductance:
-            ge[k] += in_e[k]
-            gi[k] += in_i[k]
-            drive = ge[k] * (p.E_e - v[k]) + gi[k] * (p.E_i - v[k])
-            ge[k] -= dt * ge[k] / p.tau_e
-            gi[k] -= dt * gi[k] / p.tau_i
-        else:
-            drive = p.R * I[k]
+        drive = _drive(k, v, ge, gi, I, in_e, in_i, p)
         if refr[k] > 0.5 * dt:  # a remainder under half a step is rounding, not refractory
             refr[k] -= dt
             fired[k] = False
@@ -102,14 +109,7 @@ def lif_step(s, fired, I, in_e, in_i, p):
         return
     dt, timed = p.dt, p.timer_step > 0.0
     for k in range(v.size):
-        if p.conductance:
-            ge[k] += in_e[k]
-            gi[k] += in_i[k]
-            drive = ge[k] * (p.E_e - v[k]) + gi[k] * (p.E_i - v[k])
-            ge[k] -= dt * ge[k] / p.tau_e
-            gi[k] -= dt * gi[k] / p.tau_i
-        else:
-            drive = p.R * I[k]
+        drive = _drive(k, v, ge, gi, I, in_e, in_i, p)
         if p.adapt:
             theta[k] *= p.theta_decay
         if timed:

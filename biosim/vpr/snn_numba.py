@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from biosim.core.fastrandom import bucket_by_step
 from biosim.core.io import data_class
 from biosim.core.plasticity import TripletTables as Tables, trace_table  # pre, post1, post2
 from biosim.core.random import generator_state, make_rng, set_generator_state
@@ -288,15 +289,7 @@ def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
             tmp_step[n] = s
             tmp_id[n] = i
             n += 1
-    ptr[:] = 0
-    for m in range(n):
-        ptr[tmp_step[m] + 1] += 1
-    for s in range(n_present):
-        ptr[s + 1] += ptr[s]
-    fill = ptr[:-1].copy()
-    for m in range(n):
-        ids[fill[tmp_step[m]]] = tmp_id[m]
-        fill[tmp_step[m]] += 1
+    bucket_by_step(n, n_present, tmp_step, tmp_id, ids, ptr)
 
 
 def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> np.ndarray:
