@@ -269,7 +269,8 @@ class SpikingPlaceRecognizer(PlacePredictions, Estimator):
         if n_e < len(chunks[0]):
             fail("n_neurons", f"at least as many neurons as places per module "
                  f"({len(chunks[0])})", n_e)
-        memory("n_neurons", 24.0 * len(chunks) * pix[0].shape[1] * n_e,  # W, delays, order
+        # per synapse: CSR weight + index, delay, the rule's last arrival, pre_of, col_syn, order
+        memory("n_neurons", 64.0 * len(chunks) * pix[0].shape[1] * n_e,
                f"{len(chunks)} module(s) of {n_e} neurons", n_e)
         rng = make_rng(self.seed)
         net = _backend(self.backend, len(chunks), pix[0].shape[1], n_e, params,

@@ -88,7 +88,7 @@ def vprsnn_network(params: SNNParams | None = None, n_input: int = 784, n_e: int
 
 
 def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
-            fused: bool | None = None) -> np.ndarray:
+            fused: bool | None = None, repeats=None) -> np.ndarray:
     """Show the images (rows of grey levels 0-255) one after the other, as the kernel does:
     before each training image the input weights are normalised to ``weight_sum`` per
     excitatory neuron; ``present_time`` ms at ``pixel * rate_scale`` Hz (a Poisson input;
@@ -104,7 +104,9 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     (False). The generic loop draws each call's Poisson trains from one
     :mod:`~biosim.core.fastrandom` stream seeded from the input's generator, image after
     image, input after input (:meth:`~biosim.PoissonGroup.draw_block`), as the kernel does.
-    The fused path feeds no monitors (the kernel returns counts only)."""
+    The fused path feeds no monitors (the kernel returns counts only); ``repeats``: an int64
+    array (one entry per image) that receives how often each image was shown again
+    (``params.min_spikes``, fused path only)."""
     p = params or SNNParams()
     exc, proj, mon = net["exc"], net["input->exc"], net["exc.spikes"]
     inp = proj.pre
@@ -119,7 +121,7 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     net.modulators["learning"] = 1.0 if train else 0.0
     exc.adapt_threshold = bool(train)
     if ready and fused is not False:
-        return _present_fused(net, pixels, bool(train), p)
+        return _present_fused(net, pixels, bool(train), p, repeats)
     counts = np.zeros((len(pixels), exc.n), np.int64)
     poisson = isinstance(inp, PoissonGroup)
     if poisson:  # one stream a call, as the kernel draws it
@@ -235,14 +237,15 @@ def _settle(net: Network, st, params: SNNParams) -> None:
     net.step_count = now
 
 
-def _present_fused(net: Network, pixels, train: bool, p: SNNParams) -> np.ndarray:
+def _present_fused(net: Network, pixels, train: bool, p: SNNParams, repeats=None) -> np.ndarray:
     exc, proj = net["exc"], net["input->exc"]
     mod, st = fused_state(net, p)
     k = sn.kernel_constants(p)
     tabs = sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
     counts = np.zeros((len(pixels), exc.n), np.int64)
     seed = int(proj.pre._rng.integers(2**31))
-    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, seed, counts,
-                  np.zeros(len(pixels), np.int64))
+    if repeats is None:
+        repeats = np.zeros(len(pixels), np.int64)
+    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, seed, counts, repeats)
     _settle(net, st, p)   # v, conductances, timer, theta, W: the kernel wrote them in place
     return counts

@@ -586,13 +586,17 @@ def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.nda
 
 
 class NumbaVPRSNN:
-    """Independent VPRSNN modules on the CPU (numba), ``n_jobs`` modules at a time in threads
-    (the kernel releases the GIL; results do not depend on ``n_jobs``).
+    """Independent VPRSNN modules on the CPU, ``n_jobs`` modules at a time in threads (the
+    kernel releases the GIL; results do not depend on ``n_jobs``).
 
-    ``present(pixels_per_module, train)`` shows each module its own images (arrays of shape
-    (n_images, n_input), grey levels 0-255) and returns their spike counts
-    (n_images, n_e) per module. Weights ``W`` (n_input, n_e), delays and thresholds live
-    in ``modules`` (one dict per module).
+    Each module is a core :class:`~biosim.Network` built by
+    :func:`biosim.vpr.snn_network.vprsnn_network` (whose Poisson input draws from the
+    module's run generator) and shown its images by :func:`biosim.vpr.snn_network.present`
+    in the fused kernel :func:`run_images`. ``present(pixels_per_module, train)`` shows each
+    module its own images (arrays of shape (n_images, n_input), grey levels 0-255) and
+    returns their spike counts (n_images, n_e) per module. Weights ``W`` (n_input, n_e),
+    delays and thresholds live in ``modules`` (one dict per module; ``W`` and ``theta`` are
+    views of the networks' arrays), the networks in ``networks``.
     """
 
     backend = "numba"
@@ -607,22 +611,45 @@ class NumbaVPRSNN:
         seeds = np.random.SeedSequence(make_rng(seed).integers(2**63)).spawn(2 * n_modules)
         self._run_seeds = [make_rng(s) for s in seeds[n_modules:]]
         self.modules = [init_module(n_input, n_e, self.params, s) for s in seeds[:n_modules]]
-        self._state = [None] * n_modules
+        self._build()
+
+    def _build(self):
+        """One network per module, in its initial state, on the module's arrays."""
+        from biosim.vpr.snn_network import vprsnn_network
+
+        self.networks = []
+        for mod, rng in zip(self.modules, self._run_seeds):
+            net = vprsnn_network(self.params, self.n_input, self.n_e, seed=0, module=mod)
+            net["input"].initialize(rng)
+            mod["W"] = net["input->exc"].weights.data.reshape(self.n_input, self.n_e)
+            mod["theta"] = net["exc"].state["theta"]
+            d = net["input->exc"].delay
+            if d.ndim:   # one array for both (a single value for all is kept as a scalar)
+                mod["delays"] = d.reshape(self.n_input, self.n_e)
+            self.networks.append(net)
 
     def reset_state(self):
         """Forget the dynamic state (voltages, conductances, traces); keep W and theta."""
-        self._state = [None] * self.n_modules
+        self._build()
 
     def training_state(self) -> dict:
-        """Everything a training run changes (weights, thresholds, dynamic state, the
-        Poisson streams), as plain data: :meth:`set_training_state` continues exactly."""
-        return {"modules": [{k: m[k] for k in ("W", "delays", "theta")} for m in self.modules],
-                "state": [s if s is not None else {} for s in self._state],
+        """Everything a training run changes (weights, thresholds, dynamic state in the
+        kernel's form, the Poisson streams), as plain data: :meth:`set_training_state`
+        continues exactly."""
+        from biosim.vpr.snn_network import kernel_state
+
+        return {"modules": [{k: np.array(m[k]) for k in ("W", "delays", "theta")}
+                            for m in self.modules],
+                "state": [kernel_state(net, self.params) for net in self.networks],
                 "run_seeds": [generator_state(r) for r in self._run_seeds]}
 
     def set_training_state(self, saved: dict) -> None:
+        from biosim.vpr.snn_network import set_kernel_state
+
         self.set_modules(saved["modules"])
-        self._state = [{k: np.array(v) for k, v in s.items()} or None for s in saved["state"]]
+        for net, s in zip(self.networks, saved["state"]):
+            if s:
+                set_kernel_state(net, s, self.params)
         for r, s in zip(self._run_seeds, saved["run_seeds"]):
             set_generator_state(r, s)
 
@@ -639,37 +666,27 @@ class NumbaVPRSNN:
         ``repeats_`` (one array per module): how often each image was shown again
         (``SNNParams.min_spikes``).
         """
-        p = self.params
-        if seed is None:
-            run_rngs = self._run_seeds
-        else:
-            run_rngs = [make_rng(s) for s in np.random.SeedSequence(seed).spawn(self.n_modules)]
-        k = kernel_constants(p)
-        tabs = Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
+        from biosim.vpr.snn_network import present
+
         pixels = check_pixels(pixels_per_module, self.n_modules, self.n_input)
-        # everything random or shared is prepared here, in module order; the threads only
-        # run the kernel on their own module's arrays
-        seeds = [int(rng.integers(2**31)) for rng in run_rngs]
-        for m, mod in enumerate(self.modules):
-            if self._state[m] is None:
-                self._state[m] = fresh_state(self.n_input, self.n_e, p)
-            if "order" not in mod:
-                mod["order"], mod["dptr"] = delay_buckets(mod["delays"], p.delay_steps)
-        out = [np.zeros((x.shape[0], self.n_e), np.int64) for x in pixels]
         self.repeats_ = [np.zeros(x.shape[0], np.int64) for x in pixels]
+        inputs = [net["input"] for net in self.networks]
+        if seed is not None:   # this call's own streams, then the modules' own again
+            for inp, rng in zip(inputs, np.random.SeedSequence(seed).spawn(self.n_modules)):
+                inp.initialize(make_rng(rng))
 
         def run(m):
-            mod, st = self.modules[m], self._state[m]
-            run_images(pixels[m], Module(*(mod[f] for f in Module._fields)),
-                       State(*(st[f] for f in State._fields)), k, tabs, bool(train),
-                       seeds[m], out[m], self.repeats_[m])
+            return present(self.networks[m], pixels[m], bool(train), self.params, fused=True,
+                           repeats=self.repeats_[m])
 
-        if self.n_jobs == 1 or self.n_modules == 1:
-            for m in range(self.n_modules):
-                run(m)
-        else:
+        try:
+            if self.n_jobs == 1 or self.n_modules == 1:
+                return [run(m) for m in range(self.n_modules)]
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(min(self.n_jobs, self.n_modules)) as pool:
-                list(pool.map(run, range(self.n_modules)))
-        return out
+                return list(pool.map(run, range(self.n_modules)))
+        finally:
+            if seed is not None:
+                for inp, rng in zip(inputs, self._run_seeds):
+                    inp.initialize(rng)
