@@ -20,6 +20,8 @@ the same spikes and weights from the same input spike trains).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from biosim.core import fastrandom
@@ -149,6 +151,20 @@ def _quiet(net: Network) -> bool:
                 or proj.pre.activity.any() or (hist is not None and hist.any()))
 
 
+#: per projection: (its delay array, the kernel's delay buckets of it), kept while the
+#: projection holds the same delay array (delays do not change in place)
+_BUCKETS = weakref.WeakKeyDictionary()
+
+
+def _buckets(proj, delays, delay_steps):
+    """The kernel's (order, dptr) for these delays, computed once per delay array."""
+    hit = _BUCKETS.get(proj)
+    if hit is None or hit[0] is not proj.delay or hit[1] != delay_steps:
+        hit = (proj.delay, delay_steps, sn.delay_buckets(delays, delay_steps))
+        _BUCKETS[proj] = hit
+    return hit[2]
+
+
 def fused_state(net: Network, params: SNNParams) -> tuple:
     """The kernel's :class:`~biosim.vpr.snn_numba.Module` and
     :class:`~biosim.vpr.snn_numba.State` of a quiet VPRSNN network: weights and thresholds
@@ -163,7 +179,7 @@ def fused_state(net: Network, params: SNNParams) -> tuple:
     W = proj.weights.data.reshape(n_in, n_e)   # all-to-all CSR: synapse i n_e + j
     d = proj.delay   # per synapse, or one delay for all
     delays = d.reshape(n_in, n_e) if d.ndim else np.full((n_in, n_e), int(d), np.int64)
-    mod = sn.Module(W, exc.state["theta"], delays, *sn.delay_buckets(delays, p.delay_steps))
+    mod = sn.Module(W, exc.state["theta"], delays, *_buckets(proj, delays, p.delay_steps))
     trace = rule.state_ or {}
     offset = int(trace["clock"][0]) - now if trace else 0
     never = -(np.int64(1) << 60)
