@@ -7,6 +7,7 @@ take its ``unit`` (``"ms"``, ``"Hz"``, ``"mV"``) and then also accept a string w
 """
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Integral, Real
 
@@ -57,13 +58,11 @@ def number(field: str, x, *, low=None, high=None, low_open=False, high_open=Fals
     if isinstance(x, bool) or not isinstance(x, (Real, np.floating, np.integer)):
         fail(field, "a number", x)
     x = float(x)
-    rng = _range_text(low, high, low_open, high_open)
     if not math.isfinite(x):
-        fail(field, f"a finite number{rng}", x)
-    if low is not None and (x < low or (low_open and x == low)):
-        fail(field, f"a number{rng}", x)
-    if high is not None and (x > high or (high_open and x == high)):
-        fail(field, f"a number{rng}", x)
+        fail(field, f"a finite number{_range_text(low, high, low_open, high_open)}", x)
+    if (low is not None and (x < low or (low_open and x == low))) or \
+            (high is not None and (x > high or (high_open and x == high))):
+        fail(field, f"a number{_range_text(low, high, low_open, high_open)}", x)
     return x
 
 
@@ -159,6 +158,7 @@ def memory(field: str, n_bytes: float, what: str, got=None) -> None:
                     f"machine has {_bytes(_total_memory())})", got)
 
 
+@functools.cache
 def _total_memory() -> float:
     import os
 
