@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import llvmlite.ir as ir
 import numpy as np
-from numba import get_num_threads, njit, prange, types
+from numba import carray, get_num_threads, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -82,19 +82,20 @@ class Spikes(NamedTuple):
 
 class Synapses(NamedTuple):
     """Projection p: pre units ``pre[p]``.. (``npre[p]``), post units ``post[p]``..
-    (``npost[p]``), delay ``delay[p]`` steps (< 0: one per synapse in ``syn_delay``); dense
-    weights from ``w_dense[w_off[p]]``, else CSR rows ``ptr[ptr_off[p] + i]`` of ``data`` and
-    ``posts``."""
+    (``npost[p]``), delay ``delay[p]`` steps (< 0: one per synapse in ``syn_delay``); its
+    weights, read in place, are the ``w_size[p]`` floats at address ``w_at[p]`` (dense: rows
+    of npost; CSR: data); CSR rows ``ptr[ptr_off[p] + i]`` index its synapses, which start at
+    ``syn_off[p]`` in ``posts`` and ``syn_delay``."""
     dense: np.ndarray
     pre: np.ndarray
     npre: np.ndarray
     post: np.ndarray
     npost: np.ndarray
     delay: np.ndarray
-    w_off: np.ndarray
+    w_at: np.ndarray
+    w_size: np.ndarray
     ptr_off: np.ndarray
-    w_dense: np.ndarray
-    data: np.ndarray
+    syn_off: np.ndarray
     posts: np.ndarray
     ptr: np.ndarray
     syn_delay: np.ndarray
@@ -156,6 +157,16 @@ def _prefetch(typingctx, array, index):
     return types.void(array, index), codegen
 
 
+@intrinsic
+def _floats_at(typingctx, address):
+    """The float64 pointer at integer ``address``: the kernel reads each projection's own
+    weight array in place (the runner keeps it alive), so a run copies no weights (0.8 GB
+    at 10^6 x 100 in several projections) and sees what was written to them."""
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.float64).as_pointer())
+    return types.CPointer(types.float64)(address), codegen
+
+
 @njit(cache=True, nogil=True)
 def _lower_bound(x, lo, hi, value):
     """First index in [lo, hi) of sorted ``x`` with x >= value (hi if none)."""
@@ -174,7 +185,6 @@ def _deliver_span(lo, hi, now, I, sp, syn):
     spike in fired order, synapse by synapse (CSR rows sorted by post unit, so a range of a
     row is found by bisection)."""
     L = sp.ring.shape[0]
-    csr_post, csr_data, csr_ptr = syn.posts, syn.data, syn.ptr
     for p in range(syn.dense.size):
         pre, npre, npost, p0 = syn.pre[p], syn.npre[p], syn.npost[p], syn.post[p]
         j0, j1 = max(lo - p0, 0), min(hi - p0, npost)  # this span, in post units
@@ -182,7 +192,10 @@ def _deliver_span(lo, hi, now, I, sp, syn):
             continue
         whole = j0 == 0 and j1 == npost
         Ip = I[p0:p0 + npost]
-        base = syn.ptr_off[p]
+        w = carray(_floats_at(syn.w_at[p]), syn.w_size[p])
+        s_p = syn.syn_off[p]
+        posts = syn.posts[s_p:s_p + w.size]
+        ptr = syn.ptr[syn.ptr_off[p]:syn.ptr_off[p] + npre + 1]
         if syn.delay[p] >= 0:
             row = (now - 1 - syn.delay[p]) % L
             fired = sp.fired[row, :sp.n_fired[row]]
@@ -191,32 +204,32 @@ def _deliver_span(lo, hi, now, I, sp, syn):
                 if i < 0 or i >= npre:
                     continue
                 if syn.dense[p]:
-                    w0 = syn.w_off[p] + i * npost
-                    wr, Ir = syn.w_dense[w0 + j0:w0 + j1], Ip[j0:j1]
+                    wr, Ir = w[i * npost + j0:i * npost + j1], Ip[j0:j1]
                     for j in range(wr.size):  # from 0: no negative-index checks (vectorises)
                         Ir[j] += wr[j]
                 else:
                     if t + _AHEAD < fired.size:  # a later spike's row, fetched while this adds
-                        s2 = csr_ptr[base + min(max(fired[t + _AHEAD] - pre, 0), npre)]
-                        _prefetch(csr_post, s2)
-                        _prefetch(csr_data, s2)
-                    s0, s1 = csr_ptr[base + i], csr_ptr[base + i + 1]
+                        s2 = ptr[min(max(fired[t + _AHEAD] - pre, 0), npre)]
+                        _prefetch(posts, s2)
+                        _prefetch(w, s2)
+                    s0, s1 = ptr[i], ptr[i + 1]
                     if not whole:
-                        s0 = _lower_bound(csr_post, s0, s1, j0)
-                        s1 = _lower_bound(csr_post, s0, s1, j1)
+                        s0 = _lower_bound(posts, s0, s1, j0)
+                        s1 = _lower_bound(posts, s0, s1, j1)
                     for s in range(s0, s1):
-                        Ip[csr_post[s]] += csr_data[s]
+                        Ip[posts[s]] += w[s]
         else:
+            delays = syn.syn_delay[s_p:s_p + w.size]
             for i in range(npre):
                 if now - 1 - sp.last[pre + i] >= L:  # no spike in the window
                     continue
-                s0, s1 = csr_ptr[base + i], csr_ptr[base + i + 1]
+                s0, s1 = ptr[i], ptr[i + 1]
                 if not whole:
-                    s0 = _lower_bound(csr_post, s0, s1, j0)
-                    s1 = _lower_bound(csr_post, s0, s1, j1)
+                    s0 = _lower_bound(posts, s0, s1, j0)
+                    s1 = _lower_bound(posts, s0, s1, j1)
                 for s in range(s0, s1):
-                    if sp.ring[(now - 1 - syn.syn_delay[s]) % L, pre + i]:
-                        Ip[csr_post[s]] += csr_data[s]
+                    if sp.ring[(now - 1 - delays[s]) % L, pre + i]:
+                        Ip[posts[s]] += w[s]
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -349,19 +362,21 @@ def _record(r, now, fr, cells, rec):
                 rec.sm_out[r, m] = fr[k]
 
 
-#: per network: the CSR index arrays last seen and (their uint32 concatenation, whether every
-#: row is sorted), so that repeated runs skip both (O(synapses)); weights are copied every
-#: run (they may change in place), index arrays are not expected to (see Weights.col_syn)
+#: per network: the CSR index arrays last seen and (their post units as one uint32 array,
+#: their row pointers as one array, whether every row is sorted), so that repeated runs skip
+#: all three (O(synapses)); index arrays are not expected to change in place (see
+#: Weights.col_syn), weights may: the kernel reads them in place
 _INDEX_CACHE = weakref.WeakKeyDictionary()
 
 
 def _csr_indices(net, parts):
-    """(post units of every CSR synapse as uint32, whether each row lists them sorted) for
-    ``parts`` = [(indices, indptr), ...]; cached per network while the arrays are the same."""
+    """(post units of every CSR synapse as uint32, the row pointers one after the other,
+    whether each row lists its posts sorted) for ``parts`` = [(indices, indptr), ...];
+    cached per network while the arrays are the same."""
     hit = _INDEX_CACHE.get(net)
     if hit is not None and len(hit[0]) == len(parts) and \
             all(a is b and p is q for (a, p), (b, q) in zip(hit[0], parts)):
-        return hit[1], hit[2]
+        return hit[1:]
     posts = _cat([idx for idx, _ in parts], np.uint32)
     ok = True
     for idx, ptr in parts:
@@ -369,16 +384,9 @@ def _csr_indices(net, parts):
         starts = ptr[1:-1]
         d[starts[(starts > 0) & (starts < idx.size)] - 1] = True  # a row's first: no order
         ok = ok and bool(d.all())
-    _INDEX_CACHE[net] = (list(parts), posts, ok)
-    return posts, ok
-
-
-def _weights(parts):
-    """The CSR weights as one float64 array: the projection's own when there is one (the
-    kernel then reads the live weights), else a copy."""
-    if len(parts) == 1:
-        return np.ascontiguousarray(parts[0], np.float64)
-    return _cat(parts, np.float64)
+    ptrs = _cat([ptr for _, ptr in parts], np.int64)
+    _INDEX_CACHE[net] = (list(parts), posts, ptrs, ok)
+    return posts, ptrs, ok
 
 
 def _cat(parts, dtype):
@@ -403,9 +411,11 @@ class _Runner:
         # projections
         self.projections = projections
         self.L = 1 + max([pr.max_delay for pr in projections], default=0)
-        dense, pre, npre, post, npost, delay, pw, pptr = ([] for _ in range(8))
-        w_dense, data, posts, ptrs = [], [], [], []
-        n_w = n_syn = n_ptr = 0
+        dense, pre, npre, post, npost, delay, ptr_off, syn_off = ([] for _ in range(8))
+        # each projection's weights as float64 C-contiguous: its own array (read in place),
+        # else a copy; kept here while the kernel reads them by address
+        self.weights, parts = [], []
+        n_syn = n_ptr = 0
         for pr in projections:
             w = pr.weights
             dense.append(w.dense)
@@ -414,24 +424,22 @@ class _Runner:
             post.append(off[id(pr.post)])
             npost.append(pr.post.n)
             delay.append(int(pr.delay) if pr.delay.ndim == 0 else -1)
-            pw.append(n_w)
-            pptr.append(n_ptr)
-            if w.dense:
-                w_dense.append(w.W)
-                n_w += w.W.size
-            else:
-                data.append(w.data)
-                posts.append((w.indices, w.indptr))
-                ptrs.append(w.indptr + n_syn)
+            ptr_off.append(n_ptr)
+            syn_off.append(n_syn)
+            self.weights.append(np.ascontiguousarray(w.W if w.dense else w.data, np.float64))
+            if not w.dense:
+                parts.append((w.indices, w.indptr))
                 n_syn += w.data.size
                 n_ptr += w.indptr.size
         i64 = np.int64
-        csr_post, sorted_rows = _csr_indices(net, posts)
+        csr_post, csr_ptr, sorted_rows = _csr_indices(net, parts)
         self.syn = Synapses(np.array(dense, np.bool_), np.array(pre, i64),
                             np.array(npre, i64), np.array(post, i64), np.array(npost, i64),
-                            np.array(delay, i64), np.array(pw, i64), np.array(pptr, i64),
-                            _cat(w_dense, np.float64), _weights(data), csr_post,
-                            _cat(ptrs, i64), self._syn_delays(projections))
+                            np.array(delay, i64),
+                            np.array([x.ctypes.data for x in self.weights], i64),
+                            np.array([x.size for x in self.weights], i64),
+                            np.array(ptr_off, i64), np.array(syn_off, i64), csr_post, csr_ptr,
+                            self._syn_delays(projections))
         # threads split the units; a CSR row's range is found by bisection (rows sorted)
         self.n_threads = _threads(self.N) if sorted_rows else 1
         # inputs

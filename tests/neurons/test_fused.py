@@ -243,13 +243,16 @@ def test_threads_give_the_same_result(monkeypatch, make):
 
 
 def test_weights_changed_between_runs_are_used():
-    """The kernel keeps a network's CSR index arrays between runs but reads the weights anew:
-    weights scaled in place, and a projection's index array replaced, between two runs give
-    the generic loop's result."""
+    """The kernel keeps a network's CSR index arrays between runs and reads the weights in
+    place: CSR and dense weights changed in place, a weight array and an index array replaced,
+    between two runs give the generic loop's result."""
     nets = [net_mixed(), net_mixed()]
     for net, fused_path in zip(nets, (False, True)):
         net.run(40.0, fused=fused_path)
         net.projections[0].weights.data *= 3.0
+        net.projections[2].weights.W[:, :40] *= 0.5
+        w = net.projections[4].weights
+        w.data = w.data[::-1].copy()
         w = net.projections[1].weights
         w.indices = (w.indices + 1) % w.n_post  # new targets: the cached copy must not be used
         net.run(60.0, fused=fused_path)
