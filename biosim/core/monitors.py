@@ -390,7 +390,8 @@ class OrderParameterMonitor(Monitor):
     @property
     def r(self) -> np.ndarray:
         """|mean unit vector| per record."""
-        return np.linalg.norm(self._mean_vectors(), axis=1)
+        z = self._mean_vectors()
+        return np.hypot(z[:, 0], z[:, 1])
 
     @property
     def psi(self) -> np.ndarray:

@@ -107,7 +107,7 @@ def array(field: str, x, *, shape=None, dtype=float, finite=True, low=None, high
         if not ok:
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             fail(field, f"shape {want}", f"shape {a.shape}")
-    if finite and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+    if finite and a.dtype.kind == "f" and not np.isfinite(a).all():
         fail(field, "finite values (no NaN or inf)", "a non-finite entry")
     if low is not None and a.size and a.min() < low:
         fail(field, f"values >= {low}", a.min())
