@@ -195,7 +195,7 @@ def calibrate_tau(root, reference: str, query: str, epochs: int = 20, module_pla
 def evaluate_block(root, reference: str, query: str, places: int, family: str,
                    offset: int = 0, every: int = 1, dark: float = 20.0, epochs: int = 20,
                    tempo_epochs: int = 8, module_places: int = 25, ensemble: int = 3,
-                   sequence: int = 4, model_seed: int = 0) -> dict:
+                   sequence: int = 4, model_seed: int = 0, snn_params=None) -> dict:
     """Train and score one recogniser family on one block of ``places`` lit places.
 
     Returns ``{"<row>|<metric>": value}`` for every row of the family (see the module
@@ -203,7 +203,8 @@ def evaluate_block(root, reference: str, query: str, places: int, family: str,
     ``train_s`` and ``queries_per_s``, plus ``dark_dropped`` (tunnel places skipped inside
     the block's span); for VPRSNN ``theta_mean`` (mV, after training), ``label_spikes`` and
     ``query_spikes`` (spikes per image of the labelling pass and of the queries); for the
-    modular network ``tau``.
+    modular network ``tau``. ``snn_params``: overrides of
+    :class:`~biosim.vpr.snn_numba.SNNParams` for VPRSNN (e.g. ``{"dt": 0.1}``).
     """
     from biosim.vpr.preprocess import preprocess
 
@@ -234,7 +235,8 @@ def evaluate_block(root, reference: str, query: str, places: int, family: str,
         from biosim.vpr.recognizer import SpikingPlaceRecognizer
 
         t0 = time.perf_counter()
-        model = SpikingPlaceRecognizer(module_size=100, epochs=epochs, seed=model_seed).fit(ref)
+        model = SpikingPlaceRecognizer(module_size=100, epochs=epochs, seed=model_seed,
+                                       params=snn_params).fit(ref)
         t1 = time.perf_counter()
         counts = model.query_counts(qry)
         t2 = time.perf_counter()

@@ -259,9 +259,10 @@ def _present_fused(net: Network, pixels, train: bool, p: SNNParams, repeats=None
     k = sn.kernel_constants(p)
     tabs = sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
     counts = np.zeros((len(pixels), exc.n), np.int64)
-    seed = int(proj.pre._rng.integers(2**31))
+    stream = fastrandom.seed_state(proj.pre._rng)   # one a call, as the generic path
     if repeats is None:
         repeats = np.zeros(len(pixels), np.int64)
-    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, seed, counts, repeats)
+    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, stream, counts,
+                  repeats)
     _settle(net, st, p)   # v, conductances, timer, theta, W: the kernel wrote them in place
     return counts

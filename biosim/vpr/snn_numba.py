@@ -13,7 +13,8 @@ spikes fired ``d`` steps earlier reach the synapses of delay ``d`` (targets pre-
 by delay), so each arrival sees the weight and traces of its own time step; a post spike
 updates the 784 weights of its neuron. Test (frozen weights): an input spike adds
 ``w`` to a ring buffer of future conductance at once. Poisson inputs are drawn as
-geometric gaps between spikes (exactly Bernoulli per step, one draw per spike).
+geometric gaps between spikes (exactly Bernoulli per step, one draw per spike) by
+:func:`biosim.core.fastrandom.poisson_steps`.
 
 Triplet STDP on the input weights (training only), with Brian2's event-driven traces:
 on a pre arrival ``w += sign * nu_pre * post1``; on a post spike
@@ -32,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from biosim.core.fastrandom import bucket_by_step
+from biosim.core import fastrandom
 from biosim.core.io import data_class
 from biosim.core.plasticity import TripletTables as Tables, trace_table  # pre, post1, post2
 from biosim.core.random import generator_state, make_rng, set_generator_state
@@ -263,60 +264,32 @@ def _decay(g, factor):
     return g if g > 1e-30 else 0.0
 
 
-@njit(cache=True)
-def _poisson_buckets(rates, k, n_present, ids, ptr, tmp_step, tmp_id):
-    """Bernoulli-per-step spikes for one image (geometric gaps), bucketed by step.
-
-    Draws from numba's own generator (seeded per run from the module's Generator), not from
-    :mod:`biosim.core.fastrandom`, because the suite's Nordland floors are seed-0 numbers
-    of this stream: at dt 0.5 ms about one seed in four trains the P = 100 block into a
-    silent network (thresholds 55-57 mV, R@1 0.01) on either stream (this one: seed 3 of
-    0-3; xoshiro: seed 0), and Diehl & Cook's re-presentation (``min_spikes=5``) revives
-    such a network only partly (R@1 0.05 / 0.10)."""
-    n = 0
-    for i in range(rates.size):
-        p = rates[i] * k.dt * 1e-3
-        if p <= 0.0:
-            continue
-        s = -1
-        while True:
-            if p >= 1.0:
-                s += 1
-            else:
-                s += 1 + int(math.floor(math.log(1.0 - np.random.random()) / math.log1p(-p)))
-            if s >= n_present:
-                break
-            tmp_step[n] = s
-            tmp_id[n] = i
-            n += 1
-    bucket_by_step(n, n_present, tmp_step, tmp_id, ids, ptr)
-
-
 def poisson_input_counts(pixels, params: SNNParams | None = None, seed=None) -> np.ndarray:
     """Input spike counts (n_images, n_input) over one presentation of each image, drawn
     exactly as :func:`run_images` draws them (for tests of the encoding)."""
     p = params or SNNParams()
     pixels = np.atleast_2d(np.asarray(pixels, dtype=np.float64))
-    return _input_counts(pixels, kernel_constants(p), int(make_rng(seed).integers(2**31)))
+    return _input_counts(pixels, kernel_constants(p), fastrandom.seed_state(make_rng(seed)))
 
 
 @njit(cache=True)
-def _input_counts(pixels, k, seed):
-    np.random.seed(seed)
+def _input_counts(pixels, k, rng):
+    rs = fastrandom.load(rng)
     n_img, n_in = pixels.shape
     n = n_in * k.n_present
     ids, tmp_step, tmp_id = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     bptr = np.empty(k.n_present + 1, np.int64)
     out = np.zeros((n_img, n_in), np.int64)
     for img in range(n_img):
-        _poisson_buckets(pixels[img] * k.rate_scale, k, k.n_present, ids, bptr, tmp_step, tmp_id)
+        rs = fastrandom.poisson_steps(rs, pixels[img] * k.rate_scale, k.dt, k.n_present, ids,
+                                      bptr, tmp_step, tmp_id)
         for m in range(bptr[-1]):
             out[img, ids[m]] += 1
     return out
 
 
 @njit(cache=True, nogil=True)   # modules run in threads (NumbaVPRSNN.n_jobs)
-def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
+def run_images(pixels, mod, st, k, tabs, train, rng, counts, repeats):
     """Present images (rows of ``pixels``, grey levels) one after the other.
 
     Each image is shown for ``n_present`` steps then ``n_rest`` steps of silence.
@@ -329,8 +302,9 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
     synapse's delay (exact unless an input fires more than 16 times within one delay).
     ``mod`` (:class:`Module`): weights, thresholds, delays; ``st`` (:class:`State`): the
     dynamic state; ``k``: the constants; ``tabs`` (:class:`Tables`): the trace tables. The
-    Poisson inputs draw from numba's generator seeded with ``seed`` (the draws the
-    published results were measured with; see the note in :func:`_poisson_buckets`).
+    Poisson inputs are drawn by :func:`biosim.core.fastrandom.poisson_steps` (as
+    :meth:`biosim.PoissonGroup.draw_block` draws them) from the stream ``rng``
+    (``uint64[4]``, advanced in place).
 
     Work is skipped only where it would change nothing (the results are those of the
     plain step-by-step loop, bit for bit): while training the weights are held in delay
@@ -344,7 +318,7 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
     st_v_i, st_ge_i, st_gi_i, st_refr_i = st.v_i, st.ge_i, st.gi_i, st.refr_i
     last_post, em_hist, em_pos, clock = st.last_post, st.em_hist, st.em_pos, st.clock
     tab_pre, tab_post1, tab_post2 = tabs.pre, tabs.post1, tabs.post2
-    np.random.seed(seed)
+    rs = fastrandom.load(rng)
     n_in, n_e = W.shape
     n_present = k.n_present
     n_steps = n_present + k.n_rest
@@ -406,7 +380,7 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
                 for q in range(n_e):
                     Ws[i, q] *= col[order[i, q]]
         rates = pixels[img] * (k.rate_scale + boost * k.intensity_step)
-        _poisson_buckets(rates, k, n_present, ids, bptr, tmp_step, tmp_id)
+        rs = fastrandom.poisson_steps(rs, rates, k.dt, n_present, ids, bptr, tmp_step, tmp_id)
         for s in range(n_steps):
             t = clock[0]
             if train and s < n_present:          # remember when each input fired
@@ -573,6 +547,7 @@ def run_images(pixels, mod, st, k, tabs, train, seed, counts, repeats):
         for i in range(n_in):
             for q in range(n_e):
                 W[i, order[i, q]] = Ws[i, q]
+    fastrandom.store(rng, rs)
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ import pytest
 from numba import njit
 
 import biosim as bs
+from biosim.core import fastrandom
 from biosim.vpr import snn_numba as sn
 from biosim.vpr.snn_network import kernel_state, set_kernel_state, present, vprsnn_network
 
@@ -20,9 +21,10 @@ PARAMS = dict(weight_sum=78.0 * 16 / 784 * 3, rate_scale=1.0)
 
 
 @njit
-def _kernel_trains(pixels, k, seed):
-    """The input spikes (global step, input) ``run_images`` draws for ``pixels``."""
-    np.random.seed(seed)
+def _kernel_trains(pixels, k, rng):
+    """The input spikes (global step, input) ``run_images`` draws for ``pixels`` from the
+    stream ``rng`` (advanced)."""
+    rs = fastrandom.load(rng)
     n_img, n_in = pixels.shape
     n = n_in * k.n_present
     ids, ts, ti = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
@@ -31,12 +33,14 @@ def _kernel_trains(pixels, k, seed):
     steps.pop()
     idx.pop()
     for img in range(n_img):
-        sn._poisson_buckets(pixels[img] * k.rate_scale, k, k.n_present, ids, bptr, ts, ti)
+        rs = fastrandom.poisson_steps(rs, pixels[img] * k.rate_scale, k.dt, k.n_present, ids,
+                                      bptr, ts, ti)
         t0 = img * (k.n_present + k.n_rest)
         for s in range(k.n_present):
             for m in range(bptr[s], bptr[s + 1]):
                 steps.append(t0 + s)
                 idx.append(ids[m])
+    fastrandom.store(rng, rs)
     return np.array(steps), np.array(idx)
 
 
@@ -50,11 +54,13 @@ def _kernel(p, mod, batches):
     m = sn.Module(W, theta, mod["delays"], *sn.delay_buckets(mod["delays"], p.delay_steps))
     state = sn.State(*(st[f] for f in sn.State._fields))
     counts, steps, idx, t0 = [], [], [], 0
+    rng = fastrandom.seed_state(np.random.default_rng(SEED))
     for pixels, train in batches:
         c = np.zeros((len(pixels), N_E), np.int64)
-        sn.run_images(pixels, m, state, k, tabs, train, SEED, c, np.zeros(len(c), np.int64))
+        sn.run_images(pixels, m, state, k, tabs, train, rng.copy(), c,
+                      np.zeros(len(c), np.int64))
         counts.append(c)
-        s, i = _kernel_trains(pixels, k, SEED)
+        s, i = _kernel_trains(pixels, k, rng)
         steps.append(s + t0)
         idx.append(i)
         t0 += len(pixels) * (k.n_present + k.n_rest)
@@ -179,8 +185,6 @@ def test_bad_network():
         present(net, np.zeros(N_IN), True, fused=True)
 
 
-@pytest.mark.skipif("rng" not in __import__("inspect").signature(sn.run_images.py_func).parameters,
-                    reason="the kernel draws its Poisson inputs from numba's generator")
 def test_fused_equals_generic_with_random_inputs():
     """Both paths draw each call's trains from one fastrandom stream seeded from the input's
     generator (PoissonGroup.draw_block in the generic loop): random inputs, training and
