@@ -11,8 +11,16 @@ of the last layer, L2-normalised) is read out by ``readout``: ``"membrane"`` (de
 the last layer a non-firing leaky integrator (``mem <- beta mem + I``, no threshold) of the
 current its convolution makes of the previous layer's spikes, and the descriptor is its
 membrane potential after the last step; ``"spikes"`` makes it spike like the others, and the
-descriptor is its spike counts. The similarity of a reference and a query is the cosine of
-their descriptors.
+descriptor is its spike counts.
+
+Similarity (:meth:`predict`, chosen on validation, both transductive: a call's references are
+one traverse and its queries another): with ``centre`` every traverse's descriptors are
+centred on their own mean and L2-normalised again (the mean carries the traverse's global
+appearance, e.g. the season), then compared by their cosine; with ``csls_k`` > 0 the cosine is
+corrected for hubs (CSLS, Conneau et al. 2018, arXiv:1710.04087): ``2 cos(r, q) - h(r) - h(q)``,
+``h(r)`` the mean cosine of reference ``r`` to its ``csls_k`` most similar queries and ``h(q)``
+that of query ``q`` to its ``csls_k`` most similar references, so a reference that resembles
+every query no longer wins them all.
 
 Training (BPTT through the ``time_steps`` steps, ``snntorch.surrogate.fast_sigmoid`` with
 ``slope`` as the spike's derivative): every batch holds ``batch_size`` places of the training
@@ -42,7 +50,7 @@ from biosim.core.random import make_rng
 from biosim.core.validation import BiosimError, choice, fail, integer, number
 from biosim.vpr.recognizer import PlacePredictions, image_stack, reference_traverses
 
-__all__ = ["SurrogatePlaceRecognizer", "resolve_device"]
+__all__ = ["SurrogatePlaceRecognizer", "csls", "resolve_device"]
 
 
 def resolve_device(device: str):
@@ -136,7 +144,8 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
 
     Parameters: ``channels``, ``kernels``, ``strides`` of the convolutional layers;
     ``time_steps``; ``beta`` (membrane decay per step); ``slope`` of the fast-sigmoid
-    surrogate; ``neuron`` ``"leaky"`` (spiking) or ``"relu"`` (the non-spiking twin, whose
+    surrogate; ``centre`` and ``csls_k`` (the similarity of :meth:`predict`, see the module
+    docstring; ``centre=False, csls_k=0`` is the plain cosine); ``neuron`` ``"leaky"`` (spiking) or ``"relu"`` (the non-spiking twin, whose
     last layer is linear with the membrane readout); ``readout`` ``"membrane"`` or
     ``"spikes"`` (the last layer, see the module docstring);
     ``epochs`` (at most), ``batch_size`` (places per batch), ``lr``, ``temperature``,
@@ -154,7 +163,8 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
 
     def __init__(self, channels=(32, 64, 64), kernels=(7, 3, 3), strides=(4, 2, 1),
                  time_steps: int = 6, beta: float = 0.8, slope: float = 25.0,
-                 neuron: str = "leaky", readout: str = "membrane", epochs: int = 30,
+                 neuron: str = "leaky", readout: str = "membrane", centre: bool = True,
+                 csls_k: int = 3, epochs: int = 30,
                  batch_size: int = 128, lr: float = 2e-3, temperature: float = 0.1, shift=(4, 2),
                  contrast: float = 0.2, patience: int = 6, size=(64, 32), patch: int = 7,
                  device: str = "cpu", batch_predict: int = 128, progress: bool = False,
@@ -167,6 +177,8 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         self.slope = slope
         self.neuron = neuron
         self.readout = readout
+        self.centre = centre
+        self.csls_k = csls_k
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -198,6 +210,9 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         if self.readout == "membrane" and len(self.channels) < 2:
             fail("readout", "'spikes' for a single layer (membrane needs a spiking layer "
                  "before the readout)", self.readout)
+        if not isinstance(self.centre, (bool, np.bool_)):
+            fail("centre", "True or False", self.centre)
+        integer("csls_k", self.csls_k, low=0)
         integer("epochs", self.epochs, low=0)
         integer("batch_size", self.batch_size, low=2)
         number("lr", self.lr, low=0.0, low_open=True)
@@ -388,7 +403,8 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         return self._pixels("validation[0]", r), self._pixels("validation[1]", q)
 
     def _val_score(self, net, val) -> float:
-        """Mean Recall@1 of both directions (reference -> query and query -> reference)."""
+        """Mean Recall@1 of both directions (reference -> query and query -> reference), on
+        the plain cosine of the descriptors (the network's own quality, as validated)."""
         ref = self._descriptors(net, val[0])
         qry = self._descriptors(net, val[1])
         sim = ref @ qry.T
@@ -437,11 +453,22 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
         return self
 
     def predict(self, query_images) -> np.ndarray:
-        """Similarity (n_references, n_queries): cosine of the descriptors (in [0, 1] for
-        spike counts, [-1, 1] for the membrane readout); rows = ``places_``. Deterministic."""
+        """Similarity (n_references, n_queries), rows = ``places_``: the queries are one
+        traverse, compared with the references as the module docstring says (``centre``,
+        ``csls_k``; the plain cosine of the descriptors without them). Deterministic; with
+        ``centre`` a similarity depends on the other images of both traverses, so pass a
+        stretch of queries (at least 2), not one image at a time."""
         if not hasattr(self, "reference_descriptors_"):
             raise BiosimError("SurrogatePlaceRecognizer: call fit (or load) before predict")
-        return self.reference_descriptors_ @ self.descriptors(query_images).T
+        ref, qry = self.reference_descriptors_, self.descriptors(query_images)
+        if self.centre:
+            for field, d in (("reference_images", ref), ("query_images", qry)):
+                if len(d) < 2:
+                    fail(field, "at least 2 images of one traverse with centre=True (their "
+                         "mean is subtracted), or centre=False", f"{len(d)} image")
+            ref, qry = _centred(ref), _centred(qry)
+        sim = ref @ qry.T
+        return csls(sim, int(self.csls_k)) if self.csls_k else sim
 
     # ---- activity --------------------------------------------------------------------
     def activity(self, images) -> dict:
@@ -511,3 +538,19 @@ def _info_nce(a, b, temperature: float):
     target = torch.arange(len(a), device=a.device)
     return (torch.nn.functional.cross_entropy(logits, target)
             + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+
+
+def _centred(d: np.ndarray) -> np.ndarray:
+    """Descriptors (n, D) of one traverse minus their mean, L2-normalised again."""
+    x = d - d.mean(axis=0)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def csls(sim: np.ndarray, k: int) -> np.ndarray:
+    """Cross-domain similarity local scaling (Conneau et al. 2018) of a (references, queries)
+    similarity (any method's: larger = more similar):
+    ``2 sim - h_ref - h_query``, each ``h`` the mean of a row's (column's) ``k`` largest
+    entries (all of them when there are fewer)."""
+    h_ref = np.sort(sim, axis=1)[:, -k:].mean(axis=1)
+    h_qry = np.sort(sim, axis=0)[-k:, :].mean(axis=0)
+    return 2 * sim - h_ref[:, None] - h_qry[None, :]
