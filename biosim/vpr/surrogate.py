@@ -145,8 +145,9 @@ class SurrogatePlaceRecognizer(PlacePredictions, Estimator):
     Parameters: ``channels``, ``kernels``, ``strides`` of the convolutional layers;
     ``time_steps``; ``beta`` (membrane decay per step); ``slope`` of the fast-sigmoid
     surrogate; ``centre`` and ``csls_k`` (the similarity of :meth:`predict`, see the module
-    docstring; ``centre=False, csls_k=0`` is the plain cosine); ``neuron`` ``"leaky"`` (spiking) or ``"relu"`` (the non-spiking twin, whose
-    last layer is linear with the membrane readout); ``readout`` ``"membrane"`` or
+    docstring; ``centre=False, csls_k=0`` is the plain cosine); ``neuron`` ``"leaky"``
+    (spiking) or ``"relu"`` (the non-spiking twin, whose last layer is linear with the
+    membrane readout); ``readout`` ``"membrane"`` or
     ``"spikes"`` (the last layer, see the module docstring);
     ``epochs`` (at most), ``batch_size`` (places per batch), ``lr``, ``temperature``,
     ``shift`` (x, y) in pixels and ``contrast`` (augmentation), ``patience`` (epochs without
