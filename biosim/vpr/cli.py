@@ -99,6 +99,9 @@ def add_arguments(parser) -> None:
     e.add_argument("--assignment", choices=("weighted", "standard"))
     e.add_argument("--references", help="surrogate models: image folder or uint8 .npy stack "
                    "of the reference places (same frames selected as the query)")
+    e.add_argument("--cosine", action="store_true", help="surrogate models: the plain cosine "
+                   "of the descriptors (no per-traverse centring or hub correction; needed "
+                   "for a single query image)")
     e.add_argument("--out", help="write the report (JSON) and similarity (.npy) here")
 
 
@@ -386,6 +389,11 @@ def evaluate(args) -> int:
     if args.references is not None and not surrogate:
         fail("--references", "a surrogate model (VPRSNN knows only its training places)",
              args.references)
+    if args.cosine:
+        if not surrogate:
+            fail("--cosine", "a surrogate model (VPRSNN compares assignments, not "
+                 "descriptors)", True)
+        model.set_params(centre=False, csls_k=0)
     cfg_path = Path(args.model) / "train_config.json"
     cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
     data = cfg.get("data", {})

@@ -234,6 +234,15 @@ def test_command_line_train_and_eval_on_new_places(tmp_path, capsys):
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
     assert set(report) >= {"snn", "sad", "chance"}
     assert np.load(tmp_path / "eval" / "similarity.npy").shape == (10, 10)
+    # --cosine: the plain cosine of the descriptors (what a single query image needs)
+    assert main(["vpr", "eval", "--model", model, "--query", str(tmp_path / "qry.npy"),
+                 "--references", str(tmp_path / "ref.npy"), "--cosine", "--out",
+                 str(tmp_path / "cos")]) == 0
+    from biosim.vpr.surrogate import SurrogatePlaceRecognizer
+
+    m = SurrogatePlaceRecognizer.load(model)
+    plain = m.descriptors(new.reference.images) @ m.descriptors(new.query.images).T
+    np.testing.assert_allclose(np.load(tmp_path / "cos" / "similarity.npy"), plain, atol=1e-6)
     assert main(["vpr", "train", "--model", "surrogate", "--config",
                  str(tmp_path / "train.json"), "--out", model, "--backend", "numba"]) == 2
     assert "--backend" in capsys.readouterr().err
