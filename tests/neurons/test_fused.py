@@ -112,6 +112,32 @@ def test_2003_network_fused_equals_generic():
     assert_same(a, b)
 
 
+def test_large_sparse_network_fused_equals_generic():
+    """CSR projections large enough that delivery prefetches whole rows (at least
+    ``_WHOLE_ROWS`` synapses): identical spikes and state."""
+    import biosim.neurons.fused as fused
+
+    def make():
+        net = bs.Network(dt=1.0, seed=5)
+        e = net.add(Izhikevich.heterogeneous(1600, "excitatory", name="exc"))
+        i = net.add(Izhikevich.heterogeneous(400, "inhibitory", name="inh"))
+        net.connect(e, [e, i], bs.fixed_probability(0.1), weight=bs.uniform(0.0, 2.5))
+        net.connect(i, [e, i], bs.fixed_probability(0.1), weight=bs.uniform(-5.0, 0.0))
+        net.add(bs.GaussianNoise(e, 5.0))
+        net.add(bs.GaussianNoise(i, 2.0))
+        net.monitor(e, "spikes")
+        net.monitor(i, "I")
+        return net
+
+    ref, fast = make(), make()
+    assert ref.projections[0].weights.n_synapses >= fused._WHOLE_ROWS
+    ref.run(150.0, fused=False)
+    fast.run(150.0, fused=True)
+    a, b = snapshot(ref), snapshot(fast)
+    assert a["mon0"][0].size > 1000  # the network is active
+    assert_same(a, b)
+
+
 def test_both_quadratic_forms_fused_equal_generic():
     """A 2003 population beside a Nicola & Clopath one (the reservoir's neurons, C = 250,
     v_u = -60): the fused kernel reads each population's coefficients."""
