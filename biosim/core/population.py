@@ -187,6 +187,41 @@ class PoissonGroup(Population):
         self._block = {"ids": ids[:ptr[-1]].copy(), "ptr": ptr, "dt": float(dt),
                        "next": 0} if n_steps else None
 
+    def take(self, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """The spikes of the next ``n_steps`` steps, exactly as ``n_steps`` calls of
+        :meth:`step` fire them (the block drawn ahead first, then the rates, from the
+        group's generator): units ``ids[ptr[s]:ptr[s + 1]]`` fire in step s (for fused
+        kernels). ``activity`` becomes that of the last step."""
+        n_steps = check.integer("n_steps", n_steps, low=0)
+        ids, counts = [], []
+        block, m = self._block, 0
+        if block is not None and n_steps:
+            if dt != block["dt"]:
+                check.fail("dt", f"the step the block was drawn for ({block['dt']} ms)", dt)
+            k, ptr = block["next"], block["ptr"]
+            m = min(n_steps, ptr.size - 1 - k)
+            ids.append(block["ids"][ptr[k]:ptr[k + m]])
+            counts.append(np.diff(ptr[k:k + m + 1]))
+            block["next"] = k + m
+            if k + m == ptr.size - 1:
+                self._block = None
+            self.activity[:] = False
+            self.activity[block["ids"][ptr[k + m - 1]:ptr[k + m]]] = True
+        rest = n_steps - m
+        if rest and self.rates.any():
+            fired = self._rng.random((rest, self.n)) < self.rates * (dt * 1e-3)
+            step, unit = np.nonzero(fired)
+            ids.append(unit)
+            counts.append(np.bincount(step, minlength=rest))
+            self.activity[:] = fired[-1]
+        elif rest:
+            counts.append(np.zeros(rest, np.int64))
+            self.activity[:] = False
+        ptr = np.zeros(n_steps + 1, np.int64)
+        if counts:
+            np.cumsum(np.concatenate(counts), out=ptr[1:])
+        return (np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)), ptr
+
     def step(self, t: float, dt: float) -> None:
         block = self._block
         if block is not None:

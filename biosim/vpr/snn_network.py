@@ -14,9 +14,12 @@ pieces every family shares (constants: :class:`~biosim.vpr.snn_numba.SNNParams`)
   (:func:`~biosim.normalize_incoming`);
 - ``exc->inh`` one-to-one (``w_ei``) and ``inh->exc`` all-but-self (``w_ie``).
 
-Stepped by :meth:`Network.run`'s generic loop this is the reference the fused kernel
-(:func:`biosim.vpr.snn_numba.run_images`) is tested against (``tests/vpr/test_snn_network.py``:
-the same spikes and weights from the same input spike trains).
+:meth:`Network.run` runs it in the event-driven kernel
+:func:`biosim.vpr.snn_numba.run_steps` (the input, a :class:`VPRSNNInput`, picks
+:func:`fused_runner`, as Izhikevich populations pick theirs) and :func:`present` runs
+whole presentations in :func:`biosim.vpr.snn_numba.run_images`; both are tested against the
+generic loop (``fused=False``) in ``tests/vpr/test_snn_network.py``: the same spikes,
+weights and state, bit for bit.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import numpy as np
 from biosim.core import fastrandom
 from biosim.core.network import Network
 from biosim.core.plasticity import TripletSTDP, normalize_incoming, trace_table
+from biosim.core.monitors import SpikeMonitor
 from biosim.core.population import PoissonGroup
 from biosim.core.validation import array, fail, integer
 from biosim.neurons.lif import LIF
@@ -63,7 +67,7 @@ def vprsnn_network(params: SNNParams | None = None, n_input: int = 784, n_e: int
         fail("source", f"a spike population of n_input = {n_input} units",
              getattr(source, "n", source))
     net = Network(dt=p.dt, seed=seed)
-    inp = net.add(source if source is not None else PoissonGroup(n_input, 0.0, name="input"))
+    inp = net.add(source if source is not None else VPRSNNInput(n_input, p))
     exc = net.add(LIF(n_e, tau_m=p.tau_e, v_rest=p.v_rest_e, v_reset=p.v_reset_e,
                       v_thresh=p.v_thresh_e, refractory=_refractory(p.refrac_e, p.dt),
                       conductance=True, E_e=p.e_exc, E_i=p.e_inh_e, tau_e=p.tau_ge,
@@ -100,10 +104,9 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
 
     ``params`` must be those the network was built with. ``fused``: run the presentations
     in the event-driven kernel :func:`~biosim.vpr.snn_numba.run_images` on the network's
-    own arrays (weights, thresholds, neuron state and the rule's traces are handed over
-    and back; the default when the network allows it: a Poisson input and a quiet network
-    at the start, see :func:`fused_state`), or in the generic :meth:`Network.run` loop
-    (False). The generic loop draws each call's Poisson trains from one
+    own arrays (weights, thresholds, neuron state, pending spikes and the rule's traces
+    are handed over and back; the default when the network allows it: a Poisson input,
+    see :func:`fused_state`), or in the generic loop (False: ``Network.run(fused=False)``). The generic loop draws each call's Poisson trains from one
     :mod:`~biosim.core.fastrandom` stream seeded from the input's generator, image after
     image, input after input (:meth:`~biosim.PoissonGroup.draw_block`), as the kernel does.
     The fused path feeds no monitors (the kernel returns counts only); ``repeats``: an int64
@@ -113,17 +116,17 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     exc, proj, mon = net["exc"], net["input->exc"], net["exc.spikes"]
     inp = proj.pre
     pixels = np.atleast_2d(array("pixels", pixels, low=0.0, high=255.0))
-    ready = isinstance(inp, PoissonGroup) and _quiet(net)
-    if fused and not ready:
-        fail("fused", "a Poisson input and a network without spikes in flight (start "
-                      "between presentations), or fused=None", fused)
-    if p.min_spikes > 0 and not (ready and fused is not False):
-        fail("params.min_spikes", "0 outside the fused kernel (only run_images re-presents "
-             "quiet images)", p.min_spikes)
     net.modulators["learning"] = 1.0 if train else 0.0
     exc.adapt_threshold = bool(train)
-    if ready and fused is not False:
-        return _present_fused(net, pixels, bool(train), p, repeats)
+    state = fused_state(net, p, bool(train)) if isinstance(inp, PoissonGroup) else None
+    if fused and state is None:
+        fail("fused", "a Poisson input and no input spike in flight that arrived while "
+                      "learning was off, or fused=None", fused)
+    if p.min_spikes > 0 and not (state is not None and fused is not False):
+        fail("params.min_spikes", "0 outside the fused kernel (only run_images re-presents "
+             "quiet images)", p.min_spikes)
+    if state is not None and fused is not False:
+        return _present_fused(net, pixels, bool(train), p, state, repeats)
     counts = np.zeros((len(pixels), exc.n), np.int64)
     poisson = isinstance(inp, PoissonGroup)
     if poisson:  # one stream a call, as the kernel draws it
@@ -135,20 +138,89 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
         if poisson:
             inp.draw_block(img * p.rate_scale, p.present_steps, p.dt, stream)
         before = mon.count
-        net.run(p.present_steps * p.dt)
+        net.run(p.present_steps * p.dt, fused=False)
         counts[k] = mon.count - before
-        net.run(p.rest_steps * p.dt)
+        net.run(p.rest_steps * p.dt, fused=False)
     return counts
 
 
 # ---------------------------------------------------------------- the fused path
-def _quiet(net: Network) -> bool:
-    """No spike of the last step and no input spike still travelling: what the kernel
-    (which starts every image from its own Poisson draws) can take over exactly."""
-    proj = net["input->exc"]
-    hist = proj.history
-    return not (net["exc"].activity.any() or net["inh"].activity.any()
-                or proj.pre.activity.any() or (hist is not None and hist.any()))
+class VPRSNNInput(PoissonGroup):
+    """VPRSNN's Poisson input (a :class:`~biosim.PoissonGroup`). As the first population of
+    a :func:`vprsnn_network` it makes :meth:`Network.run` run the network in the kernel
+    :func:`~biosim.vpr.snn_numba.run_steps` (:func:`fused_runner`), as Izhikevich
+    populations pick theirs. ``params``: the network's :class:`SNNParams`."""
+
+    fused_mixed = True   # the runner checks the other populations
+
+    def __init__(self, n: int, params: SNNParams, name: str | None = "input"):
+        super().__init__(n, 0.0, name)
+        if not isinstance(params, SNNParams):
+            fail("params", "an SNNParams (the network's constants)", type(params).__name__)
+        self.params = params
+
+    @classmethod
+    def fused_runner(cls, net):
+        return fused_runner(net)
+
+
+def _train(net: Network):
+    """True (learning), False (frozen), or None when the rule and the thresholds disagree
+    (the kernel learns both or neither)."""
+    learn = net.modulators.get("learning")
+    adapt = net["exc"].adapt_threshold
+    if learn == 1.0 and adapt:
+        return True
+    if learn == 0.0 and not adapt:
+        return False
+    return None
+
+
+def fused_runner(net: Network):
+    """``advance(n_steps)`` running a :func:`vprsnn_network` in
+    :func:`~biosim.vpr.snn_numba.run_steps`, or None when the network holds something the
+    kernel does not run (other populations, projections, callbacks, inputs or monitors than
+    the excitatory spike monitor; the learning modulator other than 1 with adaptive
+    thresholds or 0 without). The input spikes are those the group's own steps would fire
+    (:meth:`~biosim.PoissonGroup.take`); spikes, weights, thresholds and state equal the
+    generic loop's (``tests/vpr/test_snn_network.py``). A chunk whose start the kernel
+    cannot represent (learning switched on while input spikes that arrived without it are
+    within an emission history) runs in the generic loop."""
+    names = [pop.name for pop in net.populations]
+    if names != ["input", "exc", "inh"] or net.callbacks or net.inputs:
+        return None
+    inp, exc, inh = net.populations
+    if not (isinstance(inp, VPRSNNInput) and type(exc) is LIF and type(inh) is LIF):
+        return None
+    if [pr.name for pr in net.projections] != ["input->exc", "exc->inh", "inh->exc"]:
+        return None
+    if not isinstance(net["input->exc"].rule, TripletSTDP) or _train(net) is None:
+        return None
+    mons = net.monitors
+    if any(type(m) is not SpikeMonitor or m.source is not exc for m in mons):
+        return None
+    p = inp.params
+    k = sn.kernel_constants(p)
+    tabs = _tables(p)
+
+    def advance(n_steps: int) -> None:
+        train = _train(net)
+        state = fused_state(net, p, train)
+        if state is None:
+            net._run_generic(n_steps)
+            return
+        mod, st = state
+        ids, ptr = inp.take(n_steps, net.dt)
+        room = exc.n * (n_steps // max(k.refrac_e_steps, 1) + 1) if mons else 0
+        out = sn.Out(np.zeros(exc.n, np.int64), np.empty(room, np.int64),
+                     np.empty(room, np.int64), np.zeros(1, np.int64))
+        sn.run_steps(mod, st, k, tabs, train, sn.Trains(ids, ptr, net.step_count), n_steps,
+                     out)
+        for m in mons:
+            m.add_block(out.steps[:out.n[0]], out.idx[:out.n[0]], net.dt)
+        _settle(net, st, p, train)
+
+    return advance
 
 
 #: per projection: (its delay array, the kernel's delay buckets of it), kept while the
@@ -165,13 +237,32 @@ def _buckets(proj, delays, delay_steps):
     return hit[2]
 
 
-def fused_state(net: Network, params: SNNParams) -> tuple:
+def _tables(p: SNNParams):
+    return sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
+
+
+NEVER = -(np.int64(1) << 60)
+
+
+def _fired(net: Network, e: int) -> np.ndarray:
+    """The input units that fired in step e (one of the last max_delay + 1 steps)."""
+    proj = net["input->exc"]
+    if proj.history is not None:
+        return np.flatnonzero(proj.history[e % proj.history.shape[0]])
+    return np.flatnonzero(proj.pre.activity) if e == net.step_count - 1 else np.zeros(0, int)
+
+
+def fused_state(net: Network, params: SNNParams, train: bool = True):
     """The kernel's :class:`~biosim.vpr.snn_numba.Module` and
-    :class:`~biosim.vpr.snn_numba.State` of a quiet VPRSNN network: weights and thresholds
-    are views of the network's arrays; times are the network's steps (``clock`` = the next
-    step). The LIF's refractory time left (ms) becomes the step the kernel frees the neuron
-    at; the rule's last spike times become the kernel's (for each input its last emission:
-    with nothing in flight every synapse of the input has received it)."""
+    :class:`~biosim.vpr.snn_numba.State` of a VPRSNN network at any step: weights and
+    thresholds are views of the network's arrays; times are the network's steps
+    (``clock`` = the next step). The LIF's refractory time left (ms) becomes the step the
+    kernel frees the neuron at; the last step's spikes are the kernel's pending ones; the
+    input's recent spikes (the projection's history) its input ring; the rule's last
+    arrival of each synapse and, when ``train``, the input spikes still in flight its
+    emission history. None when that history cannot give back every synapse's last arrival
+    (an input spike that arrived while learning was off, or more than
+    ``EMISSION_HISTORY`` distinct ones)."""
     p = params
     exc, inh, proj = net["exc"], net["inh"], net["input->exc"]
     rule, n_in, n_e = proj.rule, proj.pre.n, exc.n
@@ -182,16 +273,51 @@ def fused_state(net: Network, params: SNNParams) -> tuple:
     mod = sn.Module(W, exc.state["theta"], delays, *_buckets(proj, delays, p.delay_steps))
     trace = rule.state_ or {}
     offset = int(trace["clock"][0]) - now if trace else 0
-    never = -(np.int64(1) << 60)
-    em_hist = np.full((n_in, sn.EMISSION_HISTORY), never)
+    n_ring = p.delay_steps + 1
+    in_ids = np.zeros((n_ring, n_in), np.int64)
+    in_n = np.zeros(n_ring, np.int64)
+    window = proj.max_delay + 1
+    flying = []
+    for e in range(max(now - window, 0), now):
+        fired = _fired(net, e)
+        in_ids[e % n_ring, :fired.size] = fired
+        in_n[e % n_ring] = fired.size
+        flying.append((e, fired))
+    # emission history: each synapse's last arrival (as the emission it came from), then,
+    # when learning, the spikes in flight (their arrivals will be learned from)
+    em_hist = np.full((n_in, sn.EMISSION_HISTORY), NEVER)
     em_pos = np.zeros(n_in, np.int64)
-    last_post = np.full(n_e, never)
+    arrived = emitted = None
     if trace:
-        emitted = (trace["last_arrival"] - rule.delay_).reshape(n_in, n_e).max(axis=1)
-        seen = emitted > never // 2
-        em_hist[seen, 0] = emitted[seen] - offset
-        em_pos[seen] = 1
-        fired = trace["last_post"] > never // 2
+        arrived = (trace["last_arrival"] - offset).reshape(n_in, n_e)
+        emitted = np.where(arrived > NEVER // 2, arrived - delays, NEVER)
+        hi, lo = emitted.max(axis=1), emitted.min(axis=1)
+        one = (hi == lo) & (hi > NEVER // 2)   # every synapse got the same last spike
+        em_hist[one, 0] = hi[one]
+        em_pos[one] = 1
+        mixed = hi != lo
+    else:
+        mixed = np.zeros(n_in, bool)
+    new = {}
+    if train:
+        for e, fired in flying:
+            for i in fired:
+                new.setdefault(i, []).append(e)
+    for i in set(np.flatnonzero(mixed)) | set(new):
+        got = emitted[i][emitted[i] > NEVER // 2] if emitted is not None else []
+        got = np.unique(np.concatenate([got, new.get(i, [])]).astype(np.int64))
+        got = got[-sn.EMISSION_HISTORY:]
+        em_hist[i] = NEVER
+        em_hist[i, :got.size] = got
+        em_pos[i] = got.size
+    if train and arrived is not None:   # what the kernel would read back is the rule's
+        got = np.empty((n_in, n_e), np.int64)
+        sn.last_arrivals(em_hist, em_pos, delays, now - 2, got)
+        if not np.array_equal(got, np.where(arrived > NEVER // 2, arrived, NEVER)):
+            return None
+    last_post = np.full(n_e, NEVER)
+    if trace:
+        fired = trace["last_post"] > NEVER // 2
         last_post[fired] = trace["last_post"][fired] - offset
 
     def freed(pop):
@@ -200,69 +326,84 @@ def fused_state(net: Network, params: SNNParams) -> tuple:
     s_e, s_i = exc.state, inh.state
     st = sn.State(s_e["v"], s_e["ge"], s_e["gi"], s_e["timer"], freed(exc), s_i["v"],
                   s_i["ge"], s_i["gi"], freed(inh), last_post, em_hist, em_pos,
-                  np.array([now], np.int64))
+                  np.array([now], np.int64), exc.activity.copy(), inh.activity.copy(),
+                  in_ids, in_n)
     return mod, st
 
 
 def kernel_state(net: Network, params: SNNParams) -> dict:
-    """A copy of the kernel's :class:`~biosim.vpr.snn_numba.State` of a quiet VPRSNN network
-    as a dict of arrays (:func:`~biosim.vpr.snn_numba.fresh_state`'s form: what
+    """A copy of the kernel's :class:`~biosim.vpr.snn_numba.State` of a VPRSNN network as a
+    dict of arrays (:func:`~biosim.vpr.snn_numba.fresh_state`'s form: what
     ``NumbaVPRSNN.training_state`` saves); :func:`set_kernel_state` puts it back."""
-    st = fused_state(net, params)[1]
-    return {f: np.array(getattr(st, f)) for f in sn.State._fields}
+    state = fused_state(net, params)
+    if state is None:
+        fail("net", "a VPRSNN network whose input spikes in flight arrived with learning on "
+                    "(save between presentations)", "learning switched on mid-flight")
+    return {f: np.array(getattr(state[1], f)) for f in sn.State._fields}
 
 
 def set_kernel_state(net: Network, saved: dict, params: SNNParams) -> None:
     """Set a VPRSNN network's dynamic state from a :func:`kernel_state` dict (or one of
-    :func:`~biosim.vpr.snn_numba.fresh_state`'s form); weights and thresholds stay."""
+    :func:`~biosim.vpr.snn_numba.fresh_state`'s form; one saved before the pending spikes
+    and the input ring were part of it has none); weights and thresholds stay."""
     exc, inh = net["exc"], net["inh"]
     for pop, side in ((exc, "e"), (inh, "i")):
         for var in ("v", "ge", "gi"):
             pop.state[var][:] = saved[f"{var}_{side}"]
     exc.state["timer"][:] = saved["timer"]
-    st = sn.State(*(np.array(saved[f]) for f in sn.State._fields))
-    _settle(net, st, params)
+    empty = sn.fresh_state(net["input"].n, exc.n, params)
+    st = sn.State(*(np.array(saved.get(f, empty[f])) for f in sn.State._fields))
+    _settle(net, st, params, True)
 
 
-def _settle(net: Network, st, params: SNNParams) -> None:
-    """Hand the kernel's state back to the network after whole presentations (the inverse
-    of :func:`fused_state`). The kernel has delivered and learned from every spike up to
-    the last step (its conductances hold this step's arrivals, which the generic loop would
-    deliver in the next), so activities, histories and the rule's pending events are
-    cleared."""
+def _settle(net: Network, st, params: SNNParams, train: bool) -> None:
+    """Hand the kernel's state back to the network (the inverse of :func:`fused_state`):
+    refractory times, the pending spikes as activities, the input ring as the projection's
+    history and the rule's, and, when ``train``, the rule's last spike times."""
     exc, inh, proj = net["exc"], net["inh"], net["input->exc"]
     rule, n_in, n_e = proj.rule, proj.pre.n, exc.n
     now = int(st.clock[0])
     steps = now - net.step_count
-    for pop, free in ((exc, st.refr_e), (inh, st.refr_i)):
+    for pop, free, fired in ((exc, st.refr_e, st.fired_e), (inh, st.refr_i, st.fired_i)):
         pop.state["refractory"][:] = np.maximum(free - now, 0) * params.dt
-        pop.activity[:] = False
+        pop.activity[:] = fired
+    n_ring = st.in_n.size
+
+    def spikes(e):
+        return st.in_ids[e % n_ring, :st.in_n[e % n_ring]] if e >= 0 else np.zeros(0, int)
+
     proj.pre.activity[:] = False
-    if proj.history is not None:
-        proj.history[:] = 0.0
+    proj.pre.activity[spikes(now - 1)] = True
     trace = rule._state(proj.weights, n_in, n_e)._asdict()   # allocated if never used
     offset = int(trace["clock"][0]) - net.step_count
-    never = -(np.int64(1) << 60)
-    last = st.em_hist[np.arange(n_in), (st.em_pos - 1) & (sn.EMISSION_HISTORY - 1)]
-    arrival = (last[:, None] + rule.delay_.reshape(n_in, n_e)).ravel() + offset
-    trace["last_arrival"][:] = np.where(np.repeat(st.em_pos > 0, n_e), arrival, never)
-    trace["last_post"][:] = np.where(st.last_post > never // 2, st.last_post + offset, never)
-    trace["ring"][:] = False
-    trace["prev_post"][:] = False
+    ring = trace["ring"]
+    for e in range(now - ring.shape[0], now):   # ring and history: max_delay + 1 rows
+        ring[(e + offset) % ring.shape[0]] = False
+        ring[(e + offset) % ring.shape[0], spikes(e)] = True
+        if proj.history is not None:
+            proj.history[e % proj.history.shape[0]] = ring[(e + offset) % ring.shape[0]]
+    trace["prev_post"][:] = st.fired_e
+    if train:
+        got = np.empty((n_in, n_e), np.int64)
+        sn.last_arrivals(st.em_hist, st.em_pos, rule.delay_.reshape(n_in, n_e), now - 2, got)
+        trace["last_arrival"][:] = np.where(got > NEVER // 2, got + offset, NEVER).ravel()
+        trace["last_post"][:] = np.where(st.last_post > NEVER // 2, st.last_post + offset,
+                                         NEVER)
     trace["clock"][0] += steps
     net.step_count = now
 
 
-def _present_fused(net: Network, pixels, train: bool, p: SNNParams, repeats=None) -> np.ndarray:
-    exc, proj = net["exc"], net["input->exc"]
-    mod, st = fused_state(net, p)
-    k = sn.kernel_constants(p)
-    tabs = sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
+def _present_fused(net: Network, pixels, train: bool, p: SNNParams, state,
+                   repeats=None) -> np.ndarray:
+    exc, inp = net["exc"], net["input"]
+    mod, st = state
     counts = np.zeros((len(pixels), exc.n), np.int64)
-    stream = fastrandom.seed_state(proj.pre._rng)   # one a call, as the generic path
+    stream = fastrandom.seed_state(inp._rng)   # one a call, as the generic path
     if repeats is None:
         repeats = np.zeros(len(pixels), np.int64)
-    sn.run_images(np.ascontiguousarray(pixels), mod, st, k, tabs, train, stream, counts,
-                  repeats)
-    _settle(net, st, p)   # v, conductances, timer, theta, W: the kernel wrote them in place
+    sn.run_images(np.ascontiguousarray(pixels), mod, st, sn.kernel_constants(p), _tables(p),
+                  train, stream, counts, repeats)
+    _settle(net, st, p, train)   # v, conductances, timer, theta, W: written in place
+    inp.set_rates(0.0)
+    inp._block = None
     return counts

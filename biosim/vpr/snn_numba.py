@@ -203,6 +203,29 @@ class State(NamedTuple):
     em_hist: np.ndarray
     em_pos: np.ndarray
     clock: np.ndarray
+    fired_e: np.ndarray   # spikes of the last step, delivered at the start of the next
+    fired_i: np.ndarray
+    in_ids: np.ndarray    # input spikes of the last delay_steps + 1 steps (row t % rows)
+    in_n: np.ndarray
+
+
+class Trains(NamedTuple):
+    """Input spikes: those of step t are ``ids[ptr[t - base]:ptr[t - base + 1]]`` for
+    ``base <= t < base + ptr.size - 1``, none outside."""
+
+    ids: np.ndarray
+    ptr: np.ndarray
+    base: int
+
+
+class Out(NamedTuple):
+    """Where :func:`_steps` writes: spike counts per excitatory neuron (added to) and,
+    when ``steps`` has room, each spike's step and neuron (``n[0]`` of them)."""
+
+    counts: np.ndarray
+    steps: np.ndarray
+    idx: np.ndarray
+    n: np.ndarray
 
 
 def kernel_constants(p: SNNParams) -> _K:
@@ -244,6 +267,9 @@ def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
         "em_hist": np.full((n_input, EMISSION_HISTORY), -big),
         "em_pos": np.zeros(n_input, np.int64),
         "clock": np.zeros(1, np.int64),
+        "fired_e": np.zeros(n_e, np.bool_), "fired_i": np.zeros(n_e, np.bool_),
+        "in_ids": np.zeros((params.delay_steps + 1, n_input), np.int64),
+        "in_n": np.zeros(params.delay_steps + 1, np.int64),
     }
 
 
@@ -288,6 +314,291 @@ def _input_counts(pixels, k, rng):
     return out
 
 
+class _Work(NamedTuple):
+    """A kernel call's working arrays (:func:`_work`)."""
+
+    Ws: np.ndarray          # weights, in delay order while training (else W)
+    pos: np.ndarray         # while training: slot of synapse (j, i) in its row of Ws
+    delays_t: np.ndarray    # while training: delays by (j, i)
+    fired_e: np.ndarray     # excitatory / inhibitory neurons that fired in the last step
+    fired_i: np.ndarray
+    is_i: np.ndarray
+    post1: np.ndarray
+    awake: np.ndarray       # inhibitory neurons being updated, and whether each one is
+    is_awake: np.ndarray
+    recent: np.ndarray      # neurons whose post1 trace is not 0 (fired within its table)
+    is_recent: np.ndarray
+    counters: np.ndarray    # fired_e, fired_i, awake, recent: how many
+    ring: np.ndarray        # frozen weights: future input conductance per step
+    col: np.ndarray
+    pairs: np.ndarray       # this step's arrivals: input, first and last + 1 target slot
+
+
+@njit(cache=True)
+def _work(mod, st, k, tabs, train):
+    """The working arrays of a call from ``st`` (pending spikes, traces): while training the
+    weights are copied into delay order; with frozen weights the input spikes still in
+    flight are put into the conductance ring, oldest first (the order of the plain loop)."""
+    W, order, delays = mod.W, mod.order, mod.delays
+    n_in, n_e = W.shape
+    n_delay = mod.dptr.shape[1] - 2
+    n_ring = st.in_n.size
+    t0 = st.clock[0]
+    counters = np.zeros(4, np.int64)
+    fired_e, fired_i = np.empty(n_e, np.int64), np.empty(n_e, np.int64)
+    for j in range(n_e):
+        if st.fired_e[j]:
+            fired_e[counters[0]] = j
+            counters[0] += 1
+        if st.fired_i[j]:
+            fired_i[counters[1]] = j
+            counters[1] += 1
+    awake = np.arange(n_e)
+    counters[2] = n_e
+    recent = np.empty(n_e, np.int64)
+    is_recent = np.zeros(n_e, np.bool_)
+    for j in range(n_e):
+        if t0 - 1 - st.last_post[j] < tabs.post1.size:
+            recent[counters[3]] = j
+            counters[3] += 1
+            is_recent[j] = True
+    Ws, pos, delays_t = W, order, order
+    ring = np.zeros((n_delay + 1, n_e))
+    if train:
+        Ws = np.empty_like(W)
+        pos = np.empty((n_e, n_in), order.dtype)
+        delays_t = np.empty((n_e, n_in), order.dtype)
+        for i in range(n_in):
+            for q in range(n_e):
+                j = order[i, q]
+                Ws[i, q] = W[i, j]
+                pos[j, i] = q
+                delays_t[j, i] = delays[i, j]
+    else:
+        for e in range(t0 - n_ring, t0 - 1):   # fired at e, arriving at e + d >= t0 - 1
+            r0 = e % n_ring
+            for m in range(st.in_n[r0]):
+                i = st.in_ids[r0, m]
+                for j in range(n_e):
+                    if e + delays[i, j] >= t0 - 1:
+                        ring[(e + delays[i, j]) % (n_delay + 1), j] += W[i, j]
+    return _Work(Ws, pos, delays_t, fired_e, fired_i, np.zeros(n_e, np.bool_), np.zeros(n_e),
+                 awake, np.ones(n_e, np.bool_), recent, is_recent, counters, ring,
+                 np.empty(n_e), np.empty((3, n_in * (n_delay + 1)), np.int64))
+
+
+@njit(cache=True)
+def _finish(wk, mod, st, train):
+    """Hand back what a call changed: the weights in their order, the pending spikes."""
+    W, order = mod.W, mod.order
+    if train:
+        for i in range(W.shape[0]):
+            for q in range(W.shape[1]):
+                W[i, order[i, q]] = wk.Ws[i, q]
+    st.fired_e[:] = False
+    st.fired_e[wk.fired_e[:wk.counters[0]]] = True
+    st.fired_i[:] = False
+    st.fired_i[wk.fired_i[:wk.counters[1]]] = True
+
+
+@njit(cache=True)
+def _steps(wk, mod, st, k, tabs, train, trains, n_steps, out):
+    """Advance ``n_steps`` steps from ``st.clock``. Step t first delivers what the previous
+    step sent (input spikes fired d steps before it reaching the synapses of delay d, with
+    their STDP; excitatory spikes to the inhibitory neurons, with their post-synaptic STDP;
+    lateral inhibition), then takes the input spikes of t (``trains``), updates the neurons
+    (Euler), applies thresholds and resets. The last step's spikes stay pending (``wk``):
+    the order of the generic loop, so a call may stop after any step."""
+    W, theta, delays, order, dptr = mod.W, mod.theta, mod.delays, mod.order, mod.dptr
+    st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e = st.v_e, st.ge_e, st.gi_e, st.timer, st.refr_e
+    st_v_i, st_ge_i, st_gi_i, st_refr_i = st.v_i, st.ge_i, st.gi_i, st.refr_i
+    last_post, em_hist, em_pos, clock = st.last_post, st.em_hist, st.em_pos, st.clock
+    in_ids, in_n = st.in_ids, st.in_n
+    tab_pre, tab_post1, tab_post2 = tabs.pre, tabs.post1, tabs.post2
+    Ws, pos, delays_t, fired_e, fired_i = wk.Ws, wk.pos, wk.delays_t, wk.fired_e, wk.fired_i
+    is_i, post1, awake, is_awake = wk.is_i, wk.post1, wk.awake, wk.is_awake
+    recent, is_recent, ring, col = wk.recent, wk.is_recent, wk.ring, wk.col
+    pair_i, pair_a, pair_b = wk.pairs[0], wk.pairs[1], wk.pairs[2]
+    ne, ni, n_awake, n_recent = wk.counters[0], wk.counters[1], wk.counters[2], wk.counters[3]
+    counts, out_steps, out_idx = out.counts, out.steps, out.idx
+    n_out = out.n[0]
+    n_in, n_e = W.shape
+    n_delay = dptr.shape[1] - 2
+    n_hist = em_hist.shape[1]
+    hist_mask = n_hist - 1
+    n_ring, n_cring = in_n.size, n_delay + 1
+    n_pre, n_p1, n_p2 = tab_pre.size, tab_post1.size, tab_post2.size
+    ids, ptr, base = trains.ids, trains.ptr, trains.base
+    for t in range(clock[0], clock[0] + n_steps):
+        tp = t - 1   # the previous step, whose events are delivered now
+        # 1. input spikes arriving (fired at tp - d, delay d)
+        if train:
+            keep = 0
+            for a in range(n_recent):
+                j = recent[a]
+                dp = tp - last_post[j]
+                if dp < n_p1:
+                    post1[j] = k.sign * k.nu_pre * tab_post1[dp]
+                    recent[keep] = j
+                    keep += 1
+                else:
+                    post1[j] = 0.0
+                    is_recent[j] = False
+            n_recent = keep
+            # first the (input, delay bucket) pairs, reading the first weight and
+            # target of each (their memory loads overlap), then the arrivals in order
+            n_pair = 0
+            touch = 0.0
+            for d in range(n_delay + 1):
+                r0 = (tp - d) % n_ring
+                for m in range(in_n[r0]):
+                    i = in_ids[r0, m]
+                    a = dptr[i, d]
+                    pair_i[n_pair] = i
+                    pair_a[n_pair] = a
+                    pair_b[n_pair] = dptr[i, d + 1]
+                    n_pair += 1
+                    if a < n_e:
+                        touch += Ws[i, a] + order[i, a]
+            col[0] += touch * 0.0
+            for u in range(n_pair):
+                i = pair_i[u]
+                for q in range(pair_a[u], pair_b[u]):
+                    j = order[i, q]
+                    w = Ws[i, q]
+                    st_ge_e[j] += w
+                    p1 = post1[j]
+                    c = min(max(w + p1, 0.0), k.w_max)
+                    Ws[i, q] = c if p1 != 0.0 else w      # a select, not a branch
+        else:
+            # frozen weights: add each spike's delayed input to a ring buffer at once
+            slot = tp % n_cring
+            r0 = tp % n_ring
+            for m in range(in_n[r0]):
+                i = in_ids[r0, m]
+                for j in range(n_e):
+                    r = slot + delays[i, j]
+                    if r >= n_cring:
+                        r -= n_cring
+                    ring[r, j] += W[i, j]
+            for j in range(n_e):
+                st_ge_e[j] += ring[slot, j]
+                ring[slot, j] = 0.0
+        # 2. excitatory spikes: exc -> inh, post-synaptic STDP
+        for m in range(ne):
+            j = fired_e[m]
+            st_ge_i[j] += k.w_ei
+            if not is_awake[j]:
+                is_awake[j] = True
+                awake[n_awake] = j
+                n_awake += 1
+            if train:
+                dp = tp - last_post[j]
+                p2 = tab_post2[dp] if dp < n_p2 else 0.0
+                if p2 > 0.0:
+                    for i in range(n_in):
+                        # pre trace: time since the last spike of i that has arrived
+                        n_em = em_pos[i]
+                        for r in range(min(n_hist, n_em)):
+                            arrival = em_hist[i, (n_em - 1 - r) & hist_mask] + delays_t[j, i]
+                            if arrival <= tp:
+                                da = tp - arrival
+                                if da < n_pre:
+                                    q = pos[j, i]
+                                    Ws[i, q] = min(Ws[i, q] + k.nu_post * tab_pre[da] * p2,
+                                                   k.w_max)
+                                break
+                last_post[j] = tp
+                if not is_recent[j]:
+                    is_recent[j] = True
+                    recent[n_recent] = j
+                    n_recent += 1
+        # 3. inhibitory spikes: all-but-self inhibition
+        if ni > 0:
+            for m in range(ni):
+                is_i[fired_i[m]] = True
+            for j in range(n_e):
+                st_gi_e[j] += k.w_ie * (ni - (1 if is_i[j] else 0))
+            for m in range(ni):
+                is_i[fired_i[m]] = False
+        # 4. this step's input spikes (remembered for their arrivals and, while training,
+        # for the pre traces)
+        r0 = t % n_ring
+        in_n[r0] = 0
+        if base <= t < base + ptr.size - 1:
+            for m in range(ptr[t - base], ptr[t - base + 1]):
+                i = ids[m]
+                in_ids[r0, in_n[r0]] = i
+                in_n[r0] += 1
+                if train:
+                    em_hist[i, em_pos[i] & hist_mask] = t
+                    em_pos[i] += 1
+        # 5. state update (Euler), thresholds, resets
+        for j in range(n_e):
+            st_timer[j] += k.timer_step
+        if train:
+            for j in range(n_e):
+                theta[j] *= k.theta_decay
+        # branch-free (selects), so that the compiler can vectorise it
+        dt_, vr, ee, ei, tau = k.dt, k.v_rest_e, k.e_exc, k.e_inh_e, k.tau_e
+        fge, fgi = k.ge_decay, k.gi_decay
+        for j in range(n_e):
+            v = st_v_e[j]
+            ge, gi = st_ge_e[j], st_gi_e[j]
+            u = v + dt_ * ((vr - v) + ge * (ee - v) + gi * (ei - v)) / tau
+            st_v_e[j] = u if t >= st_refr_e[j] else v
+            ge *= fge
+            gi *= fgi
+            st_ge_e[j] = ge if ge > 1e-30 else 0.0
+            st_gi_e[j] = gi if gi > 1e-30 else 0.0
+        ne = 0
+        for j in range(n_e):
+            if (t >= st_refr_e[j] and st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
+                    and st_timer[j] > k.refrac_e):
+                fired_e[ne] = j
+                ne += 1
+        for m in range(ne):
+            j = fired_e[m]
+            counts[j] += 1
+            if n_out < out_steps.size:
+                out_steps[n_out] = t
+                out_idx[n_out] = j
+                n_out += 1
+            if train:
+                theta[j] += k.theta_plus
+            st_v_e[j] = k.v_reset_e
+            st_timer[j] = 0.0
+            st_refr_e[j] = t + k.refrac_e_steps
+        ni = 0
+        keep = 0
+        for a in range(n_awake):
+            j = awake[a]
+            ge, gi = st_ge_i[j], st_gi_i[j]
+            still = False
+            if t >= st_refr_i[j]:
+                v = st_v_i[j]
+                st_v_i[j] = v + k.dt * ((k.v_rest_i - v) + ge * (k.e_exc - v)
+                                        + gi * (k.e_inh_i - v)) / k.tau_i
+                if st_v_i[j] > k.v_thresh_i:
+                    fired_i[ni] = j
+                    ni += 1
+                    st_v_i[j] = k.v_reset_i
+                    st_refr_i[j] = t + k.refrac_i_steps
+                else:
+                    still = ge == 0.0 and gi == 0.0 and st_v_i[j] == v
+            st_ge_i[j] = _decay(ge, k.ge_decay)
+            st_gi_i[j] = _decay(gi, k.gi_decay)
+            if still:
+                is_awake[j] = False
+            else:
+                awake[keep] = j
+                keep += 1
+        n_awake = keep
+        clock[0] = t + 1
+    wk.counters[0], wk.counters[1], wk.counters[2], wk.counters[3] = ne, ni, n_awake, n_recent
+    out.n[0] = n_out
+
+
 @njit(cache=True, nogil=True)   # modules run in threads (NumbaVPRSNN.n_jobs)
 def run_images(pixels, mod, st, k, tabs, train, rng, counts, repeats):
     """Present images (rows of ``pixels``, grey levels) one after the other.
@@ -304,7 +615,7 @@ def run_images(pixels, mod, st, k, tabs, train, rng, counts, repeats):
     dynamic state; ``k``: the constants; ``tabs`` (:class:`Tables`): the trace tables. The
     Poisson inputs are drawn by :func:`biosim.core.fastrandom.poisson_steps` (as
     :meth:`biosim.PoissonGroup.draw_block` draws them) from the stream ``rng``
-    (``uint64[4]``, advanced in place).
+    (``uint64[4]``, advanced in place). The steps are :func:`_steps`.
 
     Work is skipped only where it would change nothing (the results are those of the
     plain step-by-step loop, bit for bit): while training the weights are held in delay
@@ -313,59 +624,18 @@ def run_images(pixels, mod, st, k, tabs, train, rng, counts, repeats):
     neuron without conductance whose voltage no longer changes (an Euler fixed point)
     is not updated until its excitatory partner fires.
     """
-    W, theta, delays, order, dptr = mod.W, mod.theta, mod.delays, mod.order, mod.dptr
-    st_v_e, st_ge_e, st_gi_e, st_timer, st_refr_e = st.v_e, st.ge_e, st.gi_e, st.timer, st.refr_e
-    st_v_i, st_ge_i, st_gi_i, st_refr_i = st.v_i, st.ge_i, st.gi_i, st.refr_i
-    last_post, em_hist, em_pos, clock = st.last_post, st.em_hist, st.em_pos, st.clock
-    tab_pre, tab_post1, tab_post2 = tabs.pre, tabs.post1, tabs.post2
     rs = fastrandom.load(rng)
-    n_in, n_e = W.shape
+    order = mod.order
+    n_in, n_e = mod.W.shape
     n_present = k.n_present
-    n_steps = n_present + k.n_rest
-    n_delay = dptr.shape[1] - 2
+    wk = _work(mod, st, k, tabs, train)
+    Ws, col = wk.Ws, wk.col
     ids = np.empty(n_in * n_present, np.int64)
     tmp_step = np.empty(n_in * n_present, np.int64)
     tmp_id = np.empty(n_in * n_present, np.int64)
     bptr = np.empty(n_present + 1, np.int64)
-    fired_e = np.empty(n_e, np.int64)
-    fired_i = np.empty(n_e, np.int64)
-    is_i = np.zeros(n_e, np.bool_)
-    post1 = np.zeros(n_e)
-    n_hist = em_hist.shape[1]
-    hist_mask = n_hist - 1
-    n_ring = n_delay + 1
-    ring = np.zeros((n_ring, n_e))
-    n_pre, n_p1, n_p2 = tab_pre.size, tab_post1.size, tab_post2.size
-    col = np.empty(n_e)
-    pair_i = np.empty(n_in * (n_delay + 1), np.int64)   # this step's arrivals: input,
-    pair_a = np.empty(n_in * (n_delay + 1), np.int64)   # first and last + 1 target slot
-    pair_b = np.empty(n_in * (n_delay + 1), np.int64)
-    # inhibitory neurons being updated (all at first), and whether each one is
-    awake = np.arange(n_e)
-    n_awake = n_e
-    is_awake = np.ones(n_e, np.bool_)
-    # neurons whose post1 trace is not 0 (fired within its table), checked every step
-    recent = np.empty(n_e, np.int64)
-    n_recent = 0
-    t0 = clock[0]
-    for j in range(n_e):
-        if t0 - last_post[j] < n_p1:
-            recent[n_recent] = j
-            n_recent += 1
-    is_recent = np.zeros(n_e, np.bool_)
-    is_recent[recent[:n_recent]] = True
-    # while training: weights in delay order; per neuron, its synapses' slots and delays
-    Ws, pos, delays_t = W, order, order
-    if train:
-        Ws = np.empty_like(W)
-        pos = np.empty((n_e, n_in), order.dtype)
-        delays_t = np.empty((n_e, n_in), order.dtype)
-        for i in range(n_in):
-            for q in range(n_e):
-                j = order[i, q]
-                Ws[i, q] = W[i, j]
-                pos[j, i] = q
-                delays_t[j, i] = delays[i, j]
+    none = np.zeros(0, np.int64)
+    rest = Out(np.zeros(n_e, np.int64), none, none, np.zeros(1, np.int64))
     img, boost = 0, 0      # boost: this image's repeats so far
     while img < pixels.shape[0]:
         if train and k.weight_sum > 0.0:
@@ -381,173 +651,44 @@ def run_images(pixels, mod, st, k, tabs, train, rng, counts, repeats):
                     Ws[i, q] *= col[order[i, q]]
         rates = pixels[img] * (k.rate_scale + boost * k.intensity_step)
         rs = fastrandom.poisson_steps(rs, rates, k.dt, n_present, ids, bptr, tmp_step, tmp_id)
-        for s in range(n_steps):
-            t = clock[0]
-            if train and s < n_present:          # remember when each input fired
-                for m in range(bptr[s], bptr[s + 1]):
-                    i = ids[m]
-                    em_hist[i, em_pos[i] & hist_mask] = t
-                    em_pos[i] += 1
-            # 1. state update (Euler), thresholds
-            for j in range(n_e):
-                st_timer[j] += k.timer_step
-            if train:
-                for j in range(n_e):
-                    theta[j] *= k.theta_decay
-            # branch-free (selects), so that the compiler can vectorise it
-            dt_, vr, ee, ei, tau = k.dt, k.v_rest_e, k.e_exc, k.e_inh_e, k.tau_e
-            fge, fgi = k.ge_decay, k.gi_decay
-            for j in range(n_e):
-                v = st_v_e[j]
-                ge, gi = st_ge_e[j], st_gi_e[j]
-                u = v + dt_ * ((vr - v) + ge * (ee - v) + gi * (ei - v)) / tau
-                st_v_e[j] = u if t >= st_refr_e[j] else v
-                ge *= fge
-                gi *= fgi
-                st_ge_e[j] = ge if ge > 1e-30 else 0.0
-                st_gi_e[j] = gi if gi > 1e-30 else 0.0
-            ne = 0
-            for j in range(n_e):
-                if (t >= st_refr_e[j] and st_v_e[j] > theta[j] - k.offset + k.v_thresh_e
-                        and st_timer[j] > k.refrac_e):
-                    fired_e[ne] = j
-                    ne += 1
-            ni = 0
-            keep = 0
-            for a in range(n_awake):
-                j = awake[a]
-                ge, gi = st_ge_i[j], st_gi_i[j]
-                still = False
-                if t >= st_refr_i[j]:
-                    v = st_v_i[j]
-                    st_v_i[j] = v + k.dt * ((k.v_rest_i - v) + ge * (k.e_exc - v)
-                                            + gi * (k.e_inh_i - v)) / k.tau_i
-                    if st_v_i[j] > k.v_thresh_i:
-                        fired_i[ni] = j
-                        ni += 1
-                    else:
-                        still = ge == 0.0 and gi == 0.0 and st_v_i[j] == v
-                st_ge_i[j] = _decay(ge, k.ge_decay)
-                st_gi_i[j] = _decay(gi, k.gi_decay)
-                if still:
-                    is_awake[j] = False
-                else:
-                    awake[keep] = j
-                    keep += 1
-            n_awake = keep
-            # 2. input spikes arriving now (fired at step s - d, delay d)
-            if train:
-                keep = 0
-                for a in range(n_recent):
-                    j = recent[a]
-                    dp = t - last_post[j]
-                    if dp < n_p1:
-                        post1[j] = k.sign * k.nu_pre * tab_post1[dp]
-                        recent[keep] = j
-                        keep += 1
-                    else:
-                        post1[j] = 0.0
-                        is_recent[j] = False
-                n_recent = keep
-                # first the (input, delay bucket) pairs, reading the first weight and
-                # target of each (their memory loads overlap), then the arrivals in order
-                n_pair = 0
-                touch = 0.0
-                for d in range(min(n_delay, s) + 1):
-                    src = s - d
-                    if src >= n_present:
-                        continue
-                    for m in range(bptr[src], bptr[src + 1]):
-                        i = ids[m]
-                        a = dptr[i, d]
-                        pair_i[n_pair] = i
-                        pair_a[n_pair] = a
-                        pair_b[n_pair] = dptr[i, d + 1]
-                        n_pair += 1
-                        if a < n_e:
-                            touch += Ws[i, a] + order[i, a]
-                col[0] += touch * 0.0
-                for u in range(n_pair):
-                    i = pair_i[u]
-                    for q in range(pair_a[u], pair_b[u]):
-                        j = order[i, q]
-                        w = Ws[i, q]
-                        st_ge_e[j] += w
-                        p1 = post1[j]
-                        c = min(max(w + p1, 0.0), k.w_max)
-                        Ws[i, q] = c if p1 != 0.0 else w      # a select, not a branch
-            else:
-                # frozen weights: add each spike's delayed input to a ring buffer at once
-                slot = t % n_ring
-                if s < n_present:
-                    for m in range(bptr[s], bptr[s + 1]):
-                        i = ids[m]
-                        for j in range(n_e):
-                            r = slot + delays[i, j]
-                            if r >= n_ring:
-                                r -= n_ring
-                            ring[r, j] += W[i, j]
-                for j in range(n_e):
-                    st_ge_e[j] += ring[slot, j]
-                    ring[slot, j] = 0.0
-            # 3. excitatory spikes: exc -> inh, post-synaptic STDP, reset
-            for m in range(ne):
-                j = fired_e[m]
-                st_ge_i[j] += k.w_ei
-                if not is_awake[j]:
-                    is_awake[j] = True
-                    awake[n_awake] = j
-                    n_awake += 1
-                if s < n_present:
-                    counts[img, j] += 1
-                if train:
-                    dp = t - last_post[j]
-                    p2 = tab_post2[dp] if dp < n_p2 else 0.0
-                    if p2 > 0.0:
-                        for i in range(n_in):
-                            # pre trace: time since the last spike of i that has arrived
-                            n_em = em_pos[i]
-                            for r in range(min(n_hist, n_em)):
-                                arrival = em_hist[i, (n_em - 1 - r) & hist_mask] + delays_t[j, i]
-                                if arrival <= t:
-                                    da = t - arrival
-                                    if da < n_pre:
-                                        q = pos[j, i]
-                                        Ws[i, q] = min(Ws[i, q] + k.nu_post * tab_pre[da] * p2,
-                                                       k.w_max)
-                                    break
-                    last_post[j] = t
-                    theta[j] += k.theta_plus
-                    if not is_recent[j]:
-                        is_recent[j] = True
-                        recent[n_recent] = j
-                        n_recent += 1
-                st_v_e[j] = k.v_reset_e
-                st_timer[j] = 0.0
-                st_refr_e[j] = t + k.refrac_e_steps
-            # 4. inhibitory spikes: all-but-self inhibition, reset
-            if ni > 0:
-                for m in range(ni):
-                    is_i[fired_i[m]] = True
-                for j in range(n_e):
-                    st_gi_e[j] += k.w_ie * (ni - (1 if is_i[j] else 0))
-                for m in range(ni):
-                    j = fired_i[m]
-                    is_i[j] = False
-                    st_v_i[j] = k.v_reset_i
-                    st_refr_i[j] = t + k.refrac_i_steps
-            clock[0] = t + 1
+        _steps(wk, mod, st, k, tabs, train, Trains(ids, bptr, st.clock[0]), n_present,
+               Out(counts[img], none, none, rest.n))
+        _steps(wk, mod, st, k, tabs, train, Trains(none, none, 0), k.n_rest, rest)
         if boost < k.max_repeats and counts[img].sum() < k.min_spikes:
             boost += 1
             repeats[img] += 1
             counts[img] = 0
         else:
             img, boost = img + 1, 0
-    if train:
-        for i in range(n_in):
-            for q in range(n_e):
-                W[i, order[i, q]] = Ws[i, q]
+    _finish(wk, mod, st, train)
     fastrandom.store(rng, rs)
+
+
+@njit(cache=True)
+def run_steps(mod, st, k, tabs, train, trains, n_steps, out):
+    """Advance ``n_steps`` steps (:func:`_steps`) with the given input spikes (``trains``,
+    :class:`Trains`), counting and recording the excitatory spikes into ``out``
+    (:class:`Out`); what :meth:`biosim.Network.run` runs for a VPRSNN network."""
+    wk = _work(mod, st, k, tabs, train)
+    _steps(wk, mod, st, k, tabs, train, trains, n_steps, out)
+    _finish(wk, mod, st, train)
+
+
+@njit(cache=True)
+def last_arrivals(em_hist, em_pos, delays, tau, out):
+    """For every synapse (input i, neuron j, delay ``delays[i, j]`` steps): the step its
+    last input spike arrived at by step ``tau`` (from the emission history), or
+    ``-2**60`` (never); into ``out`` (n_input, n_e)."""
+    n_hist = em_hist.shape[1]
+    for i in range(delays.shape[0]):
+        n_em = em_pos[i]
+        for j in range(delays.shape[1]):
+            out[i, j] = -(np.int64(1) << 60)
+            for r in range(min(n_hist, n_em)):
+                arrival = em_hist[i, (n_em - 1 - r) & (n_hist - 1)] + delays[i, j]
+                if arrival <= tau:
+                    out[i, j] = arrival
+                    break
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:

@@ -340,6 +340,23 @@ def _estimator(path, **kw):
     return make
 
 
+def _vprsnn_input(seed):
+    """A small VPRSNN network (Network.run picks its fused kernel), learning, the input at
+    plain rates for a while and then a block drawn ahead."""
+    from biosim.core import fastrandom
+    from biosim.vpr import vprsnn_network
+    from biosim.vpr.snn_numba import SNNParams
+
+    p = SNNParams(weight_sum=4.8, rate_scale=1.0)
+    net = vprsnn_network(p, n_input=16, n_e=4, seed=seed)
+    bs.normalize_incoming(net["input->exc"].weights, p.weight_sum)
+    inp = net["input"]
+    inp.set_rates(np.linspace(100.0, 400.0, 16))
+    inp.draw_block(np.full(16, 300.0), 20, p.dt, fastrandom.seed_state(
+        np.random.default_rng(seed)))
+    return net, inp
+
+
 # ---------------------------------------------------------------- the registry
 def _bad(cls_path, *args, **kw):
     """A constructor call of the class at ``cls_path`` with bad arguments."""
@@ -354,6 +371,8 @@ EXAMPLES = {
     "biosim.core.population.PoissonGroup": Example(
         lambda s: obj(bs.Network(dt=0.5, seed=s), bs.PoissonGroup(6, 200.0, name="p")),
         lambda: bs.PoissonGroup(3, -1.0)),
+    "biosim.vpr.snn_network.VPRSNNInput": Example(
+        _vprsnn_input, _bad("biosim.vpr.snn_network.VPRSNNInput", 4, {"dt": 0.5})),
     "biosim.core.population.SpikeGenerator": Example(
         lambda s: obj(bs.Network(dt=0.5, seed=s),
                       bs.SpikeGenerator(3, [0, 1, 2, 0], [0.5, 1.0, 2.2, 7.0], name="g")),

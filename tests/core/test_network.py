@@ -192,3 +192,27 @@ def test_poisson_group_draw_block_plays_the_drawn_trains():
     np.testing.assert_array_equal(stream, twin)
     with pytest.raises(bs.BiosimError, match="n_steps"):
         src.draw_block(rates, -1, 0.5, stream)
+
+
+def test_poisson_group_take_fires_as_its_steps_would():
+    """take(n): the spikes of the next n steps, the block drawn ahead first and then the
+    rates from the group's generator, as n calls of step fire them (what fused kernels
+    read); the generator and the activity end where the steps leave them."""
+    from biosim.core import fastrandom
+
+    groups = [bs.PoissonGroup(30, np.linspace(0.0, 300.0, 30)) for _ in range(2)]
+    stream = fastrandom.seed_state(np.random.default_rng(2))
+    for g in groups:
+        g.initialize(np.random.default_rng(3))
+        g.draw_block(np.full(30, 150.0), 7, 0.5, stream.copy())
+    stepped = []
+    for s in range(25):
+        groups[0].step(s * 0.5, 0.5)
+        stepped += [(s, int(i)) for i in np.flatnonzero(groups[0].activity)]
+    got = []
+    for start, n in ((0, 3), (3, 10), (13, 0), (13, 12)):
+        ids, ptr = groups[1].take(n, 0.5)
+        got += [(start + s, int(i)) for s in range(n) for i in ids[ptr[s]:ptr[s + 1]]]
+    assert got == stepped and len(got) > 40
+    np.testing.assert_array_equal(groups[1].activity, groups[0].activity)
+    assert groups[1]._rng.random() == groups[0]._rng.random()

@@ -204,3 +204,112 @@ def test_fused_equals_generic_with_random_inputs():
     for key in a:
         np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-12, err_msg=key)
     assert total >= 10
+
+
+def _spikes(net):
+    mon = net["exc.spikes"]
+    return mon.steps, mon.i
+
+
+def test_network_run_picks_the_kernel_and_equals_the_generic_loop():
+    """``Network.run`` on a VPRSNN network runs ``snn_numba.run_steps`` (fused) unless told
+    not to. Runs of any length (chunks ending mid-presentation with spikes in flight; runs
+    of > 1000 steps, which Network.run cuts into chunks), input trains drawn ahead
+    (draw_block) and at plain rates (the group's generator), learning switched off with
+    spikes in flight and on again (where the kernel cannot start, that chunk runs in the
+    generic loop): the same spikes, weights, thresholds and state as the generic loop."""
+    p = sn.SNNParams(present_time=100.0, rest_time=30.0, **PARAMS)
+    mod = sn.init_module(N_IN, N_E, p, seed=3)
+    nets = [vprsnn_network(p, N_IN, N_E, seed=5, module={k: v.copy() for k, v in mod.items()})
+            for _ in range(2)]
+    assert nets[0]._fused_runner() is not None
+    pixels = np.random.default_rng(6).integers(0, 256, (3, N_IN)).astype(float)
+    stream = fastrandom.seed_state(np.random.default_rng(7))
+
+    def learn(net, on):
+        net.modulators["learning"] = 1.0 if on else 0.0
+        net["exc"].adapt_threshold = on
+
+    plan = [("norm",), ("block", pixels[0], True), ("run", 37.5), ("run", 112.5),
+            ("rates", pixels[1] * 2.0), ("run", 600.0),             # > 1000 steps in chunks
+            ("learn", False), ("run", 20.5), ("rates", 0.0), ("run", 30.0),
+            ("block", pixels[2], False), ("run", 50.0), ("learn", True), ("norm",),
+            ("run", 60.0),
+            ("rates", pixels[0]), ("run", 13.0), ("generic", 40.0), ("run", 7.5)]
+    for fused, net in zip((False, True), nets):
+        s = stream.copy()
+        for step in plan:
+            if step[0] == "norm":
+                bs.normalize_incoming(net["input->exc"].weights, p.weight_sum)
+            elif step[0] == "block":
+                net["input"].draw_block(step[1] * p.rate_scale, p.present_steps, p.dt, s)
+            elif step[0] == "rates":
+                net["input"].set_rates(step[1])
+            elif step[0] == "learn":
+                learn(net, step[1])
+            else:   # "generic": the fused network goes on in the generic loop a while
+                net.run(step[1], fused=fused and step[0] == "run")
+    (t0, i0), (t1, i1) = _spikes(nets[0]), _spikes(nets[1])
+    np.testing.assert_array_equal(t1, t0)
+    np.testing.assert_array_equal(i1, i0)
+    a, b = _state(nets[0]), _state(nets[1])
+    for key in a:
+        np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-12, err_msg=key)
+    for net in nets[1:]:
+        np.testing.assert_array_equal(net["input->exc"].history, nets[0]["input->exc"].history)
+        for pop in ("input", "exc", "inh"):
+            np.testing.assert_array_equal(net[pop].activity, nets[0][pop].activity)
+    # not trivial: many spikes, learning moved the weights
+    assert len(t0) >= 30 and np.abs(a["w"] - mod["W"].ravel()).max() > 0.05
+
+
+def test_network_run_falls_back_where_the_kernel_does_not_apply():
+    p = sn.SNNParams(present_time=100.0, rest_time=30.0, **PARAMS)
+    net = vprsnn_network(p, N_IN, N_E, seed=5)
+    net.modulators["learning"] = 0.5     # the kernel learns fully or not at all
+    assert net._fused_runner() is None
+    net.modulators["learning"] = 1.0
+    net.monitor(net["inh"], "v")         # a monitor the kernel does not feed
+    assert net._fused_runner() is None
+    with pytest.raises(bs.BiosimError, match="fused"):
+        net.run(10.0, fused=True)
+
+
+def test_network_run_in_lockstep_with_the_generic_loop():
+    """Runs of 1-7 steps, the whole state compared after each (spikes pending and in
+    flight at every kind of boundary, the hand-over both ways): equal throughout."""
+    p = sn.SNNParams(present_time=100.0, rest_time=30.0, **PARAMS)
+    mod = sn.init_module(N_IN, N_E, p, seed=4)
+    nets = [vprsnn_network(p, N_IN, N_E, seed=8, module={k: v.copy() for k, v in mod.items()})
+            for _ in range(2)]
+    pixels = np.random.default_rng(9).integers(0, 256, (2, N_IN)).astype(float) * 2.0
+    stream = fastrandom.seed_state(np.random.default_rng(10))
+    sizes = [1, 2, 3, 5, 7, 4]
+    pending = 0
+    for net in nets:
+        bs.normalize_incoming(net["input->exc"].weights, p.weight_sum)
+        net["input"].draw_block(pixels[0], 800, p.dt, stream.copy())
+        net.run(10 * p.dt)   # both fused: a first run of >= 10 steps (no warning)
+    for n, (learn, rates) in enumerate([(True, None)] * 200 + [(False, pixels[1])] * 80
+                                       + [(True, 0.0)] * 60):
+        for net, fused in zip(nets, (False, True)):
+            net.modulators["learning"] = float(learn)
+            net["exc"].adapt_threshold = learn
+            if rates is not None and net["input"]._block is None:
+                net["input"].set_rates(rates)
+            net.run(sizes[n % len(sizes)] * p.dt, fused=fused)
+        a, b = _state(nets[0]), _state(nets[1])
+        for key in a:
+            np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-12, err_msg=key)
+        for pop in ("input", "exc", "inh"):
+            np.testing.assert_array_equal(nets[1][pop].activity, nets[0][pop].activity)
+        pending += nets[0]["exc"].activity.any() + nets[0]["inh"].activity.any()
+        np.testing.assert_array_equal(nets[1]["input->exc"].history,
+                                      nets[0]["input->exc"].history)
+        for key in ("ring", "prev_post", "clock"):
+            np.testing.assert_array_equal(nets[1]["input->exc"].rule.state_[key],
+                                          nets[0]["input->exc"].rule.state_[key])
+    for key in ("steps", "i"):
+        np.testing.assert_array_equal(getattr(nets[1]["exc.spikes"], key),
+                                      getattr(nets[0]["exc.spikes"], key))
+    assert pending >= 8 and len(nets[0]["exc.spikes"].i) >= 40
