@@ -2,24 +2,145 @@
 
 The same network, constants, step order and initial weights/delays (from the same seed)
 as :mod:`biosim.vpr.snn_numba`; only the Poisson draws differ (``torch.Generator``), so
-the two backends agree in distribution, not spike for spike. The step is time-driven and
-dense: every module's (n_input, n_e) input weights are touched each step, which suits a GPU
-(``device="cuda"``) where all modules of a dataset train together; on a CPU the numba
-backend, which propagates only the spikes that occurred, is much faster.
+the two backends agree in distribution, not spike for spike (fed the same input spikes
+they agree spike for spike, ``tests/vpr/test_snn_torch.py``). snntorch's neurons are
+current-based with a zero/subtract reset; VPRSNN's are conductance-based, reset to a
+voltage other than rest, refractory, with Diehl & Cook's adaptive threshold and timer, so
+they are written here as plain tensor updates.
 
-snntorch's neurons (``Leaky``, ``Synaptic``, ...) are current-based with a zero/subtract
-reset; VPRSNN's neurons are conductance-based (reversal potentials), reset to a voltage
-other than rest, are refractory and carry the adaptive threshold and timer of Diehl & Cook,
-so they are written here as plain torch tensor updates.
+Built for the GPU: nothing in the presentation loop waits for the device (no ``.item()``,
+no Python branch on a tensor: masks and ``torch.where``); every tensor the loop touches is
+allocated before it, so one whole presentation can be captured as a CUDA graph
+(``graph=True``) and the step compiled into fused kernels (``compile=True``). The input
+spikes of an image are drawn in one call before its presentation. The step is dense: each
+module's (n_input, n_e) input weights are read and written once per step (an arrival
+mask from the delays, the pre-synaptic update where an input arrives, the post-synaptic
+update where a neuron fired), which a GPU does in one pass when the step is compiled; the
+inputs' recent spikes are bits of an int64 (a spike ``d`` steps ago is bit ``d``), so an
+arrival is ``(history >> delay) & 1`` and the age of the last arrival (the pre trace) its
+lowest set bit, with no per-synapse state besides the weight. Neuron state is float64
+(small; theta's decay per step, 5e-8, is below float32's resolution), weights ``dtype``.
+On a CPU the numba backend, which propagates only the spikes that occurred, is much faster.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from biosim.core.plasticity import trace_table
 from biosim.core.random import make_rng
-from biosim.core.validation import fail, integer
+from biosim.core.validation import choice, fail, integer
 from biosim.vpr.snn_numba import (INITIAL_REST, SNNParams, check_pixels, init_module,
                                   kernel_constants)
+
+WORD = 62            # history bits per int64 word (shifts never reach the sign bit)
+NEVER = -(1 << 40)   # the time (steps) of a spike that never happened
+STATE = ("v_e", "ge_e", "gi_e", "timer", "refr_e", "v_i", "ge_i", "gi_i", "refr_i",
+         "last_post", "hist", "old")
+
+
+class _C(NamedTuple):
+    """Step constants beyond :func:`~biosim.vpr.snn_numba.kernel_constants`."""
+    n_words: int     # int64 words of input history
+    window: int      # steps of history kept (delays 0 .. window - 1)
+    n_pre: int       # trace table lengths (a trace is 0 from there on, as numba's tables)
+    n_p1: int
+    n_p2: int
+    tau_pre: float
+    tau_post1: float
+    tau_post2: float
+
+
+def _ctz(x):
+    """Index of the lowest set bit of each positive int64 (any value where ``x == 0``)."""
+    import torch
+
+    return torch.log2((x & -x).double()).round().long()
+
+
+def _step(st, W, theta, dly, spk, t, count, k, c, train: bool):
+    """One time step of every module, in place, in Brian2's order (as ``run_images``).
+
+    ``st``: the state dict (:data:`STATE`); ``W`` (B, n_in, n_e); ``theta`` (B, n_e);
+    ``dly`` (B, n_in, n_e) delays in steps; ``spk`` (B, n_in) this step's input spikes;
+    ``t`` the step (0-d int64 tensor); ``count`` (B, n_e) spikes so far. No host sync.
+    """
+    import torch
+
+    # 1. state update (Euler) and thresholds
+    st["timer"].add_(k.timer_step)
+    if train:
+        theta.mul_(k.theta_decay)
+    v, vi = st["v_e"], st["v_i"]
+    free_e, free_i = t >= st["refr_e"], t >= st["refr_i"]
+    u = v + k.dt * ((k.v_rest_e - v) + st["ge_e"] * (k.e_exc - v)
+                    + st["gi_e"] * (k.e_inh_e - v)) / k.tau_e
+    ui = vi + k.dt * ((k.v_rest_i - vi) + st["ge_i"] * (k.e_exc - vi)
+                      + st["gi_i"] * (k.e_inh_i - vi)) / k.tau_i
+    v.copy_(torch.where(free_e, u, v))
+    vi.copy_(torch.where(free_i, ui, vi))
+    for g, f in (("ge_e", k.ge_decay), ("gi_e", k.gi_decay), ("ge_i", k.ge_decay),
+                 ("gi_i", k.gi_decay)):
+        x = st[g] * f
+        st[g].copy_(torch.where(x > 1e-30, x, 0.0))   # flushed as numba's
+    fire_e = free_e & (v > theta - k.offset + k.v_thresh_e) & (st["timer"] > k.refrac_e)
+    fire_i = free_i & (vi > k.v_thresh_i)
+    # 2. input spikes: shift the history one step, this step's spikes into bit 0
+    hist, old = st["hist"], st["old"]
+    top = c.window - 1 - WORD * (c.n_words - 1)        # the oldest step's bit, last word
+    out = (hist[..., -1] >> top) & 1
+    old.copy_(torch.where(out != 0, t - c.window, old))
+    low = (1 << (WORD - 1)) - 1
+    for w in range(c.n_words - 1, 0, -1):
+        hist[..., w] = ((hist[..., w] & low) << 1) | (hist[..., w - 1] >> (WORD - 1))
+    hist[..., 0] = ((hist[..., 0] & low) << 1) | spk.long()
+    hist[..., -1] &= (1 << (top + 1)) - 1
+    # arrivals now: the spike of `delay` steps ago; x holds the arrived spikes' bits
+    if c.n_words == 1:
+        x = hist[..., 0, None] >> dly
+    else:
+        x = torch.zeros_like(dly, dtype=torch.int64)
+        for w in range(c.n_words):
+            sh = dly.long() - WORD * w
+            x = torch.where((sh >= 0) & (sh < WORD), hist[..., w, None] >> sh.clamp(0, WORD - 1), x)
+    arr = (x & 1) != 0
+    st["ge_e"].add_(torch.where(arr, W, 0.0).sum(dim=1))
+    if train:
+        dp = t - st["last_post"]
+        p1 = torch.where(dp < c.n_p1, k.sign * k.nu_pre * torch.exp(-dp.double() * k.dt
+                                                                  / c.tau_post1), 0.0)
+        p2 = torch.where((dp < c.n_p2) & fire_e,
+                         torch.exp(-dp.double() * k.dt / c.tau_post2), 0.0)
+        # age (steps) of each synapse's last arrival: the lowest arrived bit, else the
+        # last spike that left the history
+        if c.n_words == 1:
+            age = torch.where(x != 0, _ctz(x), t - old[..., None] - dly)
+        else:
+            age = t - old[..., None] - dly
+            for w in range(c.n_words - 1, -1, -1):
+                sh = dly.long() - WORD * w
+                y = torch.where(sh < WORD, hist[..., w, None] >> sh.clamp(0, WORD - 1), 0)
+                age = torch.where(y != 0, (-sh).clamp_min(0) + _ctz(y), age)
+        pre = torch.exp(-age.to(W.dtype) * k.dt / c.tau_pre)
+        p1w, p2w = p1.to(W.dtype)[:, None, :], p2.to(W.dtype)[:, None, :]
+        Wa = torch.where(arr & (p1w != 0), (W + p1w).clamp(0.0, k.w_max), W)
+        W.copy_(torch.where((p2w > 0) & (age < c.n_pre),
+                            (Wa + k.nu_post * pre * p2w).clamp(max=k.w_max), Wa))
+        st["last_post"].copy_(torch.where(fire_e, t, st["last_post"]))
+        theta.copy_(torch.where(fire_e, theta + k.theta_plus, theta))
+    # 3. excitatory spikes: exc -> inh, reset (float64 sums, as numba's)
+    st["ge_i"].copy_(torch.where(fire_e, st["ge_i"] + k.w_ei, st["ge_i"]))
+    count.add_(fire_e)
+    v.copy_(torch.where(fire_e, k.v_reset_e, v))
+    st["timer"].copy_(torch.where(fire_e, 0.0, st["timer"]))
+    st["refr_e"].copy_(torch.where(fire_e, t + k.refrac_e_steps, st["refr_e"]))
+    # 4. inhibitory spikes: all-but-self inhibition, reset
+    n_i = fire_i.sum(dim=1, keepdim=True)
+    st["gi_e"].add_(k.w_ie * (n_i - fire_i.long()).double())
+    st["v_i"].copy_(torch.where(fire_i, k.v_reset_i, st["v_i"]))
+    st["refr_i"].copy_(torch.where(fire_i, t + k.refrac_i_steps, st["refr_i"]))
+    t.add_(1)
 
 
 class TorchVPRSNN:
@@ -27,13 +148,18 @@ class TorchVPRSNN:
 
     ``present(pixels_per_module, train)``: as :class:`biosim.vpr.snn_numba.NumbaVPRSNN`;
     modules with the same number of images run as one batch. ``modules`` exposes each
-    module's ``W`` (n_input, n_e), ``delays`` and ``theta`` as NumPy arrays.
+    module's ``W`` (n_input, n_e), ``delays`` and ``theta`` as NumPy arrays. ``dtype``: of
+    the weights ("float32" or "float64"). ``graph``: replay each presentation as a CUDA
+    graph (captured at the first image of each batch shape; ignored on a CPU).
+    ``compile``: fuse the step with ``torch.compile`` (minutes of compilation at the first
+    presentation; meant for CUDA, works on a CPU with a C++ compiler).
     """
 
     backend = "torch"
 
     def __init__(self, n_modules: int, n_input: int, n_e: int, params: SNNParams | None = None,
-                 seed=None, device: str = "cpu", dtype: str = "float32"):
+                 seed=None, device: str = "cpu", dtype: str = "float32", graph: bool = False,
+                 compile: bool = False):
         import torch
 
         self.params = params or SNNParams()
@@ -43,17 +169,36 @@ class TorchVPRSNN:
         self.n_modules = integer("n_modules", n_modules, low=1)
         self.n_input = integer("n_input", n_input, low=1)
         self.n_e = integer("n_e", n_e, low=1)
+        choice("dtype", dtype, ("float32", "float64"))
         self.device = torch.device(device)
         self.dtype = getattr(torch, dtype)
+        self.graph = bool(graph) and self.device.type == "cuda"
+        self.compile = bool(compile)
+        p = self.params
+        window = p.delay_steps + 1
+        self._k = kernel_constants(p)
+        self._c = _C(-(-window // WORD), window,
+                     *(len(trace_table(tau, p.dt)) for tau in (p.tau_pre, p.tau_post1,
+                                                                p.tau_post2)),
+                     p.tau_pre, p.tau_post1, p.tau_post2)
         seeds = np.random.SeedSequence(make_rng(seed).integers(2**63)).spawn(2 * n_modules)
-        init = [init_module(n_input, n_e, self.params, s) for s in seeds[:n_modules]]
-        self.W = torch.tensor(np.stack([m["W"] for m in init]), dtype=self.dtype,
-                              device=self.device)
-        self.theta = torch.tensor(np.stack([m["theta"] for m in init]), dtype=self.dtype,
-                                  device=self.device)
-        self.delays = torch.tensor(np.stack([m["delays"] for m in init]), device=self.device)
+        init = [init_module(n_input, n_e, p, s) for s in seeds[:n_modules]]
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(int(make_rng(seeds[n_modules]).integers(2**62)))
+        self._set(np.stack([m["W"] for m in init]), np.stack([m["theta"] for m in init]),
+                  np.stack([m["delays"] for m in init]))
+        self._step = _step
+        if self.compile:
+            self._step = torch.compile(_step, fullgraph=True, dynamic=True)
+
+    def _set(self, W, theta, delays):
+        import torch
+
+        self.W = torch.tensor(W, dtype=self.dtype, device=self.device)
+        self.theta = torch.tensor(theta, dtype=torch.float64, device=self.device)
+        small = torch.uint8 if self._c.window <= 256 else torch.int16
+        self.delays = torch.tensor(delays, dtype=small, device=self.device)
+        self._batches = {}   # static tensors (and graphs) per batch of modules
         self._state = None
 
     @property
@@ -62,19 +207,16 @@ class TorchVPRSNN:
             return t.cpu().double().numpy()
 
         return [{"W": np64(self.W[m]), "theta": np64(self.theta[m]),
-                 "delays": self.delays[m].cpu().numpy()} for m in range(self.n_modules)]
+                 "delays": self.delays[m].cpu().numpy().astype(np.int64)}
+                for m in range(self.n_modules)]
 
     def set_modules(self, modules: list[dict]):
-        import torch
-
-        for name in ("W", "theta", "delays"):
-            t = torch.tensor(np.stack([m[name] for m in modules]), device=self.device)
-            setattr(self, name, t if name == "delays" else t.to(self.dtype))
-        self.reset_state()
+        self._set(*(np.stack([m[name] for m in modules]) for name in ("W", "theta", "delays")))
 
     def reset_state(self):
         """Forget the dynamic state (voltages, conductances, traces); keep W and theta."""
         self._state = None
+        self._batches = {}
 
     def training_state(self) -> dict:
         """Everything a training run changes (weights, thresholds, dynamic state, the
@@ -90,6 +232,9 @@ class TorchVPRSNN:
 
         self.set_modules(saved["modules"])
         st = saved["state"]
+        if st and set(st) != {*STATE, "clock"}:
+            fail("checkpoint", "a torch training state of this biosim version (its dynamic "
+                 "state has other fields; delete the checkpoint to start over)", sorted(st))
         self._state = None if not st else {
             k: int(v) if k == "clock" else torch.tensor(v, device=self.device)
             for k, v in st.items()}
@@ -99,17 +244,17 @@ class TorchVPRSNN:
         import torch
 
         p, M, n_in, n_e = self.params, self.n_modules, self.n_input, self.n_e
-        z = dict(dtype=self.dtype, device=self.device)
-        never = -1e12
-        ts = dict(dtype=torch.float64, device=self.device)   # times in steps, exact
+        f = dict(dtype=torch.float64, device=self.device)
+        i = dict(dtype=torch.int64, device=self.device)
         return {
-            "v_e": torch.full((M, n_e), p.v_rest_e, **z), "ge_e": torch.zeros(M, n_e, **z),
-            "gi_e": torch.zeros(M, n_e, **z),
-            "timer": torch.full((M, n_e), p.timer_rate * INITIAL_REST, **z),
-            "refr_e": torch.zeros(M, n_e, **ts), "v_i": torch.full((M, n_e), p.v_rest_i, **z),
-            "ge_i": torch.zeros(M, n_e, **z), "gi_i": torch.zeros(M, n_e, **z),
-            "refr_i": torch.zeros(M, n_e, **ts), "last_post": torch.full((M, n_e), never, **ts),
-            "last_arr": torch.full((M, n_in, n_e), never, **ts),
+            "v_e": torch.full((M, n_e), p.v_rest_e, **f), "ge_e": torch.zeros(M, n_e, **f),
+            "gi_e": torch.zeros(M, n_e, **f),
+            "timer": torch.full((M, n_e), p.timer_rate * INITIAL_REST, **f),
+            "refr_e": torch.zeros(M, n_e, **i), "v_i": torch.full((M, n_e), p.v_rest_i, **f),
+            "ge_i": torch.zeros(M, n_e, **f), "gi_i": torch.zeros(M, n_e, **f),
+            "refr_i": torch.zeros(M, n_e, **i), "last_post": torch.full((M, n_e), NEVER, **i),
+            "hist": torch.zeros(M, n_in, self._c.n_words, **i),
+            "old": torch.full((M, n_in), NEVER, **i),
             "clock": 0,
         }
 
@@ -118,6 +263,12 @@ class TorchVPRSNN:
 
         ``seed`` fixes this call's Bernoulli draws (otherwise each call draws new ones).
         """
+        pix = check_pixels(pixels_per_module, self.n_modules, self.n_input)
+        return self._present(pix, bool(train), seed)
+
+    def _present(self, pix, train, seed=None, spikes=None):
+        """``spikes`` (tests): per module, the input spikes (n_images, n_present, n_input)
+        to use instead of drawing them."""
         import torch
 
         gen = self._gen
@@ -126,109 +277,122 @@ class TorchVPRSNN:
             gen.manual_seed(int(make_rng(seed).integers(2**62)))
         if self._state is None:
             self._state = self._fresh_state()
-        pix = check_pixels(pixels_per_module, self.n_modules, self.n_input)
         out = [None] * len(pix)
         groups: dict[int, list[int]] = {}
         for m, x in enumerate(pix):
             groups.setdefault(x.shape[0], []).append(m)
         clock = self._state["clock"]
         for n_img, idx in groups.items():
-            batch = torch.tensor(np.stack([pix[m] for m in idx]), dtype=self.dtype,
-                                 device=self.device)
-            counts = self._run(torch.tensor(idx, device=self.device), batch, bool(train),
-                               clock, gen)
+            given = None if spikes is None else [spikes[m] for m in idx]
+            counts = self._run(idx, np.stack([pix[m] for m in idx]), train, clock, gen, given)
             for b, m in enumerate(idx):
-                out[m] = counts[b].cpu().numpy().astype(np.int64)
+                out[m] = counts[b]
         n_steps = self.params.present_steps + self.params.rest_steps
         self._state["clock"] = clock + n_steps * max(x.shape[0] for x in pix)
         return out
 
-    def _run(self, idx, pixels, train, clock, gen):
+    def _batch(self, idx):
+        """The static tensors of the modules ``idx``: views of the whole set when ``idx``
+        is all of them, else buffers kept per ``idx`` (copied in and out at each call)."""
         import torch
 
+        key = tuple(idx)
+        b = self._batches.get(key)
+        if b is None:
+            whole = len(idx) == self.n_modules
+            sel = slice(None) if whole else torch.tensor(idx, device=self.device)
+            src = {"W": self.W, "theta": self.theta, "dly": self.delays,
+                   **{name: self._state[name] for name in STATE}}
+            b = {name: v if whole else v[sel].clone() for name, v in src.items()}
+            B, n_p = len(idx), self.params.present_steps
+            b["whole"], b["sel"] = whole, sel
+            b["t"] = torch.zeros((), dtype=torch.int64, device=self.device)
+            b["u"] = torch.empty(n_p, B, self.n_input, device=self.device)
+            b["spk"] = torch.zeros(n_p + 1, B, self.n_input, dtype=torch.bool,
+                                   device=self.device)   # the last row: no spikes (rest)
+            b["prob"] = torch.empty(B, self.n_input, device=self.device)
+            b["count"] = torch.zeros(B, self.n_e, dtype=torch.int64, device=self.device)
+            b["counted"] = torch.zeros_like(b["count"])
+            b["graphs"] = {}
+            self._batches[key] = b
+        elif not b["whole"]:
+            for name in ("W", "theta", *STATE):
+                src = {"W": self.W, "theta": self.theta}.get(name, self._state.get(name))
+                b[name].copy_(src[b["sel"]])
+        return b
+
+    def _run(self, idx, pixels, train, clock, gen, spikes=None):
+        import torch
+
+        p = self.params
         with torch.no_grad():
-            return self._run_batch(idx, pixels, train, clock, gen)
+            b = self._batch(idx)
+            b["t"].fill_(clock)
+            probs = torch.tensor(pixels * (p.rate_scale * p.dt * 1e-3), dtype=torch.float32,
+                                 device=self.device)
+            counts = torch.zeros(len(idx), pixels.shape[1], self.n_e, dtype=torch.int64,
+                                 device=self.device)
+            for img in range(pixels.shape[1]):
+                self._show(b, probs[:, img], train, gen,
+                           None if spikes is None else [s[img] for s in spikes])
+                counts[:, img] = b["counted"]
+            if not b["whole"]:
+                self.W[b["sel"]] = b["W"]
+                self.theta[b["sel"]] = b["theta"]
+                for name in STATE:
+                    self._state[name][b["sel"]] = b[name]
+            return counts.cpu().numpy()
 
-    def _run_batch(self, idx, pixels, train, clock, gen):
-        """Advance the modules ``idx`` through their images; times are float64 steps."""
+    def _show(self, b, prob, train, gen, spikes=None):
+        """Draw one image's input spikes (``prob`` (B, n_input) per step) and present it;
+        nothing here waits for the device."""
         import torch
 
-        p, k = self.params, kernel_constants(self.params)
-        st = {key: (v[idx].clone() if torch.is_tensor(v) else v) for key, v in self._state.items()}
-        W, theta = self.W[idx].clone(), self.theta[idx].clone()
-        delays = self.delays[idx]
-        B, n_img, n_in = pixels.shape
-        n_e, D = self.n_e, p.delay_steps + 1
-        hist = torch.zeros(B, n_in, D, dtype=self.dtype, device=self.device)
-        counts = torch.zeros(B, n_img, n_e, dtype=torch.int64, device=self.device)
-        eye = torch.eye(n_e, dtype=self.dtype, device=self.device)
-        dt = p.dt
-        t = clock
-        for img in range(n_img):
-            if train:
-                W *= k.weight_sum / W.sum(dim=1, keepdim=True).clamp_min(1e-30)
-            prob = pixels[:, img] * (k.rate_scale * dt * 1e-3)
-            for s in range(k.n_present + k.n_rest):
-                # 1. state update (Euler) and thresholds
-                free_e = t >= st["refr_e"]
-                v = st["v_e"]
-                dv = dt * ((k.v_rest_e - v) + st["ge_e"] * (k.e_exc - v)
-                           + st["gi_e"] * (k.e_inh_e - v)) / k.tau_e
-                st["v_e"] = torch.where(free_e, v + dv, v)
-                st["ge_e"] *= k.ge_decay
-                st["gi_e"] *= k.gi_decay
-                st["timer"] += k.timer_step
-                if train:
-                    theta *= k.theta_decay
-                fire_e = free_e & (st["v_e"] > theta - k.offset + k.v_thresh_e) & (
-                    st["timer"] > k.refrac_e)
-                free_i = t >= st["refr_i"]
-                v = st["v_i"]
-                dv = dt * ((k.v_rest_i - v) + st["ge_i"] * (k.e_exc - v)
-                           + st["gi_i"] * (k.e_inh_i - v)) / k.tau_i
-                st["v_i"] = torch.where(free_i, v + dv, v)
-                st["ge_i"] *= k.ge_decay
-                st["gi_i"] *= k.gi_decay
-                fire_i = free_i & (st["v_i"] > k.v_thresh_i)
-                # 2. input spikes: Bernoulli per step; hist[..., d] holds the spikes of
-                # d steps ago, so a synapse with delay d receives hist[..., d] now
-                hist = torch.roll(hist, 1, dims=2)
-                if s < k.n_present:
-                    hist[:, :, 0] = (torch.rand(B, n_in, generator=gen, device=self.device,
-                                                dtype=self.dtype) < prob).to(self.dtype)
-                else:
-                    hist[:, :, 0] = 0.0
-                arr = torch.gather(hist, 2, delays)                      # (B, n_in, n_e)
-                st["ge_e"] += (arr * W).sum(dim=1)
-                if train:
-                    post1 = torch.exp(-(t - st["last_post"]) * dt / p.tau_post1).to(self.dtype)
-                    W += arr * (k.sign * k.nu_pre) * post1[:, None, :]
-                    W.clamp_(0.0, k.w_max)
-                    st["last_arr"] = torch.where(arr > 0, float(t), st["last_arr"])
-                # 3. excitatory spikes
-                fe = fire_e.to(self.dtype)
-                st["ge_i"] += k.w_ei * fe
-                if s < k.n_present:
-                    counts[:, img] += fire_e
-                if train and bool(fire_e.any()):
-                    post2 = torch.exp(-(t - st["last_post"]) * dt / p.tau_post2).to(self.dtype) * fe
-                    pre = torch.exp(-(t - st["last_arr"]) * dt / p.tau_pre).to(self.dtype)
-                    W += k.nu_post * pre * post2[:, None, :]
-                    W.clamp_(max=k.w_max)
-                    st["last_post"] = torch.where(fire_e, float(t), st["last_post"])
-                    theta += k.theta_plus * fe
-                st["v_e"] = torch.where(fire_e, k.v_reset_e, st["v_e"])
-                st["timer"] = torch.where(fire_e, 0.0, st["timer"])
-                st["refr_e"] = torch.where(fire_e, float(t + k.refrac_e_steps), st["refr_e"])
-                # 4. inhibitory spikes: all-but-self inhibition
-                fi = fire_i.to(self.dtype)
-                st["gi_e"] += k.w_ie * (fi @ (1.0 - eye))
-                st["v_i"] = torch.where(fire_i, k.v_reset_i, st["v_i"])
-                st["refr_i"] = torch.where(fire_i, float(t + k.refrac_i_steps), st["refr_i"])
-                t += 1
-        for key, v in st.items():
-            if torch.is_tensor(v):
-                self._state[key][idx] = v
-        self.W[idx] = W
-        self.theta[idx] = theta
-        return counts
+        if spikes is None:
+            b["prob"].copy_(prob)
+            torch.rand(b["u"].shape, generator=gen, device=self.device, out=b["u"])
+            torch.lt(b["u"], b["prob"], out=b["spk"][:-1])
+        else:
+            b["spk"][:-1].copy_(torch.as_tensor(np.stack(spikes, axis=1), device=self.device))
+        self._image(b, train)
+
+    def _image(self, b, train):
+        """One presentation (n_present + n_rest steps) of the drawn spikes ``b["spk"]``,
+        replayed from a CUDA graph when ``graph``."""
+        import torch
+
+        if not self.graph:
+            return self._steps(b, train)
+        g = b["graphs"].get(train)
+        if g is None:
+            # warm up (compiles, loads kernels) on a copy of the state, then capture
+            keep = {n: b[n].clone() for n in ("W", "theta", "t", *STATE)}
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self._steps(b, train)
+            torch.cuda.current_stream().wait_stream(side)
+            for n, v in keep.items():
+                b[n].copy_(v)
+            g = b["graphs"][train] = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                self._steps(b, train)
+        g.replay()
+
+    def _steps(self, b, train):
+        """Normalise (training), then every step of one presentation; no host sync."""
+        import torch
+
+        k, c, p = self._k, self._c, self.params
+        W = b["W"]
+        if train and k.weight_sum > 0.0:
+            col = W.sum(dim=1, keepdim=True)
+            W.mul_(torch.where(col > 0.0, k.weight_sum / col, 1.0))
+        b["count"].zero_()
+        st = {name: b[name] for name in STATE}
+        n_p = p.present_steps
+        for s in range(n_p + p.rest_steps):
+            self._step(st, W, b["theta"], b["dly"], b["spk"][min(s, n_p)], b["t"],
+                       b["count"], k, c, train)
+            if s == n_p - 1:
+                b["counted"].copy_(b["count"])
