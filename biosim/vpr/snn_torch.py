@@ -59,12 +59,36 @@ def _ctz(x):
     return torch.log2((x & -x).double()).round().long()
 
 
-def _step(st, W, theta, dly, spk, t, count, k, c, train: bool):
+def _post_update(W, fire_e, dp, x, hist, old, dly, t, k, c):
+    """The weights after the post-synaptic term of the neurons that fired now."""
+    import torch
+
+    p2 = torch.where((dp < c.n_p2) & fire_e, torch.exp(-dp.double() * k.dt / c.tau_post2),
+                     0.0)
+    # age (steps) of each synapse's last arrival: the lowest arrived bit, else the last
+    # spike that left the history
+    if c.n_words == 1:
+        age = torch.where(x != 0, _ctz(x), t - old[..., None] - dly)
+    else:
+        age = t - old[..., None] - dly
+        for w in range(c.n_words - 1, -1, -1):
+            sh = dly.long() - WORD * w
+            y = torch.where(sh < WORD, hist[..., w, None] >> sh.clamp(0, WORD - 1), 0)
+            age = torch.where(y != 0, (-sh).clamp_min(0) + _ctz(y), age)
+    pre = torch.exp(-age.to(W.dtype) * k.dt / c.tau_pre)
+    p2w = p2.to(W.dtype)[:, None, :]
+    return torch.where((p2w > 0) & (age < c.n_pre),
+                       (W + k.nu_post * pre * p2w).clamp(max=k.w_max), W)
+
+
+def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = False):
     """One time step of every module, in place, in Brian2's order (as ``run_images``).
 
     ``st``: the state dict (:data:`STATE`); ``W`` (B, n_in, n_e); ``theta`` (B, n_e);
     ``dly`` (B, n_in, n_e) delays in steps; ``spk`` (B, n_in) this step's input spikes;
-    ``t`` the step (0-d int64 tensor); ``count`` (B, n_e) spikes so far. No host sync.
+    ``t`` the step (0-d int64 tensor); ``count`` (B, n_e) spikes so far. No host sync,
+    unless ``lazy`` (a CPU, where it costs nothing): then the post-synaptic update is
+    skipped in the steps where no neuron fired.
     """
     import torch
 
@@ -110,23 +134,12 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool):
         dp = t - st["last_post"]
         p1 = torch.where(dp < c.n_p1, k.sign * k.nu_pre * torch.exp(-dp.double() * k.dt
                                                                   / c.tau_post1), 0.0)
-        p2 = torch.where((dp < c.n_p2) & fire_e,
-                         torch.exp(-dp.double() * k.dt / c.tau_post2), 0.0)
-        # age (steps) of each synapse's last arrival: the lowest arrived bit, else the
-        # last spike that left the history
-        if c.n_words == 1:
-            age = torch.where(x != 0, _ctz(x), t - old[..., None] - dly)
-        else:
-            age = t - old[..., None] - dly
-            for w in range(c.n_words - 1, -1, -1):
-                sh = dly.long() - WORD * w
-                y = torch.where(sh < WORD, hist[..., w, None] >> sh.clamp(0, WORD - 1), 0)
-                age = torch.where(y != 0, (-sh).clamp_min(0) + _ctz(y), age)
-        pre = torch.exp(-age.to(W.dtype) * k.dt / c.tau_pre)
-        p1w, p2w = p1.to(W.dtype)[:, None, :], p2.to(W.dtype)[:, None, :]
+        p1w = p1.to(W.dtype)[:, None, :]
         Wa = torch.where(arr & (p1w != 0), (W + p1w).clamp(0.0, k.w_max), W)
-        W.copy_(torch.where((p2w > 0) & (age < c.n_pre),
-                            (Wa + k.nu_post * pre * p2w).clamp(max=k.w_max), Wa))
+        if lazy and not bool(fire_e.any()):   # a CPU: branching costs nothing there
+            W.copy_(Wa)
+        else:
+            W.copy_(_post_update(Wa, fire_e, dp, x, hist, old, dly, t, k, c))
         st["last_post"].copy_(torch.where(fire_e, t, st["last_post"]))
         theta.copy_(torch.where(fire_e, theta + k.theta_plus, theta))
     # 3. excitatory spikes: exc -> inh, reset (float64 sums, as numba's)
@@ -188,6 +201,7 @@ class TorchVPRSNN:
         self._set(np.stack([m["W"] for m in init]), np.stack([m["theta"] for m in init]),
                   np.stack([m["delays"] for m in init]))
         self._step = _step
+        self._lazy = self.device.type == "cpu" and not self.compile
         if self.compile:
             self._step = torch.compile(_step, fullgraph=True, dynamic=True)
 
@@ -393,6 +407,6 @@ class TorchVPRSNN:
         n_p = p.present_steps
         for s in range(n_p + p.rest_steps):
             self._step(st, W, b["theta"], b["dly"], b["spk"][min(s, n_p)], b["t"],
-                       b["count"], k, c, train)
+                       b["count"], k, c, train, self._lazy)
             if s == n_p - 1:
                 b["counted"].copy_(b["count"])

@@ -128,6 +128,7 @@ def test_bad_parameters():
         net.present([IMAGES, IMAGES * 2], train=False)
 
 
+@pytest.mark.slow   # the fast suite has tests/vpr/test_snn_torch.py (same spikes, 5% stats)
 @pytest.mark.torch
 def test_torch_and_numba_agree_in_distribution():
     """Same seed (same initial weights and delays), different Poisson draws, 4 modules of 12
