@@ -92,6 +92,28 @@ def test_activity_is_binary_spikes_at_a_moderate_rate(trained, stretch):
     np.testing.assert_allclose(trained.descriptors(images), want, atol=1e-5)
 
 
+def test_fast_inference_equals_the_snntorch_network(trained, stretch):
+    """``descriptors`` runs the network's inference path (in-place LIF steps, one readout
+    convolution of the beta-weighted spikes with BN folded in); it must give the spikes of
+    the snntorch ``Leaky`` neurons exactly and the descriptor of the plain forward pass to
+    float32 rounding, on the trained network and unseen queries."""
+    images = stretch.query.images[TRAIN:TRAIN + TEST]
+    net = trained._network()
+    x = torch.from_numpy(trained._pixels("images", images))
+    with torch.no_grad():
+        plain, layers = net(x, record=True)
+        spk = net._spikes(net.norms[0](net.convs[0](x)), net.neurons[0])
+        assert torch.equal(spk, layers[0])
+        current = net.norms[1](net.convs[1](layers[0].flatten(0, 1))).unflatten(0, spk.shape[:2])
+        assert torch.equal(net._spikes(current, net.neurons[1]), layers[1])
+    plain = torch.nn.functional.normalize(plain, dim=1).numpy()
+    np.testing.assert_allclose(trained.descriptors(images), plain, atol=1e-5, rtol=0)
+    model, tiny = _tiny(readout="spikes")
+    net, x = model._network(), torch.from_numpy(model._pixels("images", tiny[1]))
+    with torch.no_grad():
+        assert torch.equal(net.descriptor(x), net(x))
+
+
 def test_spike_count_readout():
     """``readout="spikes"``: every layer spikes and the descriptor is the last layer's
     normalised spike counts (integers 0..time_steps before scaling)."""
