@@ -176,8 +176,8 @@ def evaluate(ds, test: slice, models: dict, base: dict) -> dict:
 
 
 def cost(ds, test: slice, models: dict) -> dict:
-    """Spikes, synaptic operations per query and queries/s (one predict over the test
-    stretch's queries, after a warm-up)."""
+    """Spikes, synaptic operations per query and queries/s (descriptors of the test
+    stretch's queries, preprocessing included, after a warm-up on the same queries)."""
     import torch
 
     # numba's OpenMP layer (SAD's parallel kernel, run before) resets the OpenMP thread count
@@ -186,7 +186,7 @@ def cost(ds, test: slice, models: dict) -> dict:
     q = ds.query.images[test]
     out = {}
     for neuron, model in models.items():
-        model.descriptors(q[:64])
+        model.descriptors(q)        # warm-up: the first call per batch shape sets up kernels
         t0, c0 = time.perf_counter(), time.process_time()
         model.descriptors(q)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
