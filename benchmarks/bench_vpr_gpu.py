@@ -8,7 +8,8 @@ dense and costs the same whatever fires. Per presentation of every module: wall-
 seconds, warm-up (graph capture, compilation) excluded, ``torch.cuda.synchronize`` around
 each timing; numba with ``n_jobs = os.cpu_count()`` threads (one module per thread).
 Torch variants: ``eager`` (kernel by kernel), ``graph`` (each presentation replayed from a
-CUDA graph), ``graph+compile`` (the step fused by ``torch.compile``, then captured).
+CUDA graph), ``compile`` (the step fused by ``torch.compile``), ``graph+compile`` (fused,
+then captured).
 Projection: the modular Nordland protocol of ICRA 2023, 132 modules x 3,000 training
 presentations (25 places x 2 traverses x 60 epochs), with the fastest variant at 132 modules.
 
@@ -83,7 +84,8 @@ def main(argv=None) -> None:
     if cuda:
         sizes, n_e, n, epochs = (1, 33, 132), 400, (2 if QUICK else 3), 2
         variants = [("graph+compile", dict(graph=True, compile=True)),
-                    ("graph", dict(graph=True)), ("eager", {})]
+                    ("compile", dict(compile=True)), ("graph", dict(graph=True)),
+                    ("eager", {})]
     else:
         print("CUDA not available: GPU part skipped; a tiny CPU version of the same run "
               "follows (torch eager on the CPU, n_e = 20)")

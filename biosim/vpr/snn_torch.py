@@ -36,6 +36,12 @@ from biosim.vpr.snn_numba import (INITIAL_REST, SNNParams, check_pixels, init_mo
 
 WORD = 62            # history bits per int64 word (shifts never reach the sign bit)
 NEVER = -(1 << 40)   # the time (steps) of a spike that never happened
+# inductor: recompute the per-synapse intermediates (history >> delay, age) inside the one
+# pass over the weights rather than store them (a 4-byte weight, 1-byte delay synapse
+# would otherwise move an 8-byte int64 twice more per step)
+FUSE = {"realize_reads_threshold": 64, "realize_opcount_threshold": 1000,
+        "realize_acc_reads_threshold": 64, "realize_cpu_opcount_threshold": 1000,
+        "realize_cpu_acc_reads_threshold": 64}
 STATE = ("v_e", "ge_e", "gi_e", "timer", "refr_e", "v_i", "ge_i", "gi_i", "refr_i",
          "last_post", "hist", "old")
 
@@ -59,15 +65,30 @@ def _ctz(x):
     return torch.log2((x & -x).double()).round().long()
 
 
-def _post_update(W, fire_e, dp, x, hist, old, dly, t, k, c):
-    """The weights after the post-synaptic term of the neurons that fired now."""
+def _arrived(hist, dly, c):
+    """Per synapse, the bits of its input's history from its delay on: bit 0 is the spike
+    arriving now, bit ``k`` the one that arrived ``k`` steps ago (int64; for a history of
+    several words, the bits of the word that holds the delay)."""
     import torch
 
-    p2 = torch.where((dp < c.n_p2) & fire_e, torch.exp(-dp.double() * k.dt / c.tau_post2),
-                     0.0)
-    # age (steps) of each synapse's last arrival: the lowest arrived bit, else the last
-    # spike that left the history
     if c.n_words == 1:
+        return hist[..., 0, None] >> dly
+    x = torch.zeros_like(dly, dtype=torch.int64)
+    for w in range(c.n_words):
+        sh = dly.long() - WORD * w
+        x = torch.where((sh >= 0) & (sh < WORD), hist[..., w, None] >> sh.clamp(0, WORD - 1), x)
+    return x
+
+
+def _age(hist, old, dly, t, c):
+    """Steps since each synapse's last arrival (0: one arrives now), at most ``c.n_pre``
+    (the pre trace is 0 from there on): the lowest arrived bit, else the last spike that
+    left the history. int16, so that storing it (the compiled step may) costs 2 bytes per
+    synapse and not 8."""
+    import torch
+
+    if c.n_words == 1:
+        x = _arrived(hist, dly, c)
         age = torch.where(x != 0, _ctz(x), t - old[..., None] - dly)
     else:
         age = t - old[..., None] - dly
@@ -75,10 +96,7 @@ def _post_update(W, fire_e, dp, x, hist, old, dly, t, k, c):
             sh = dly.long() - WORD * w
             y = torch.where(sh < WORD, hist[..., w, None] >> sh.clamp(0, WORD - 1), 0)
             age = torch.where(y != 0, (-sh).clamp_min(0) + _ctz(y), age)
-    pre = torch.exp(-age.to(W.dtype) * k.dt / c.tau_pre)
-    p2w = p2.to(W.dtype)[:, None, :]
-    return torch.where((p2w > 0) & (age < c.n_pre),
-                       (W + k.nu_post * pre * p2w).clamp(max=k.w_max), W)
+    return age.clamp(max=c.n_pre).to(torch.int16 if c.n_pre < 2**15 else torch.int32)
 
 
 def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = False):
@@ -120,15 +138,12 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = Fals
         hist[..., w] = ((hist[..., w] & low) << 1) | (hist[..., w - 1] >> (WORD - 1))
     hist[..., 0] = ((hist[..., 0] & low) << 1) | spk.long()
     hist[..., -1] &= (1 << (top + 1)) - 1
-    # arrivals now: the spike of `delay` steps ago; x holds the arrived spikes' bits
-    if c.n_words == 1:
-        x = hist[..., 0, None] >> dly
+    # arrivals now (the spike of `delay` steps ago); while training, each synapse's age
+    if train:
+        age = _age(hist, old, dly, t, c)
+        arr = age == 0
     else:
-        x = torch.zeros_like(dly, dtype=torch.int64)
-        for w in range(c.n_words):
-            sh = dly.long() - WORD * w
-            x = torch.where((sh >= 0) & (sh < WORD), hist[..., w, None] >> sh.clamp(0, WORD - 1), x)
-    arr = (x & 1) != 0
+        arr = (_arrived(hist, dly, c) & 1) != 0
     st["ge_e"].add_(torch.where(arr, W, 0.0).sum(dim=1))
     if train:
         dp = t - st["last_post"]
@@ -138,8 +153,13 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = Fals
         Wa = torch.where(arr & (p1w != 0), (W + p1w).clamp(0.0, k.w_max), W)
         if lazy and not bool(fire_e.any()):   # a CPU: branching costs nothing there
             W.copy_(Wa)
-        else:
-            W.copy_(_post_update(Wa, fire_e, dp, x, hist, old, dly, t, k, c))
+        else:   # the post-synaptic term of the neurons that fired now
+            p2 = torch.where((dp < c.n_p2) & fire_e,
+                             torch.exp(-dp.double() * k.dt / c.tau_post2), 0.0)
+            p2w = p2.to(W.dtype)[:, None, :]
+            pre = torch.exp(-age.to(W.dtype) * k.dt / c.tau_pre)
+            W.copy_(torch.where((p2w > 0) & (age < c.n_pre),
+                                (Wa + k.nu_post * pre * p2w).clamp(max=k.w_max), Wa))
         st["last_post"].copy_(torch.where(fire_e, t, st["last_post"]))
         theta.copy_(torch.where(fire_e, theta + k.theta_plus, theta))
     # 3. excitatory spikes: exc -> inh, reset (float64 sums, as numba's)
@@ -203,7 +223,7 @@ class TorchVPRSNN:
         self._step = _step
         self._lazy = self.device.type == "cpu" and not self.compile
         if self.compile:
-            self._step = torch.compile(_step, fullgraph=True, dynamic=True)
+            self._step = torch.compile(_step, fullgraph=True, dynamic=True, options=FUSE)
 
     def _set(self, W, theta, delays):
         import torch

@@ -7,7 +7,9 @@ call that would (``.item()``, ``bool()``, ``.cpu()``, ``nonzero``, boolean index
 and on a GPU by ``torch.cuda.set_sync_debug_mode("error")``."""
 import numpy as np
 import pytest
+from numba import njit
 
+from biosim.core import fastrandom
 from biosim.vpr import snn_numba as sn
 
 torch = pytest.importorskip("torch")
@@ -38,34 +40,33 @@ def _numba(p, mod, batches):
     W, theta = mod["W"].copy(), mod["theta"].copy()
     m = sn.Module(W, theta, mod["delays"], *sn.delay_buckets(mod["delays"], p.delay_steps))
     state = sn.State(*(st[f] for f in sn.State._fields))
+    rng = fastrandom.seed_state(np.random.default_rng(SEED))
     counts, trains = [], []
     for pixels, train in batches:
         c = np.zeros((len(pixels), N_E), np.int64)
-        sn.run_images(pixels, m, state, k, tabs, train, SEED, c, np.zeros(len(c), np.int64))
+        sn.run_images(pixels, m, state, k, tabs, train, rng.copy(), c,
+                      np.zeros(len(c), np.int64))
         counts.append(c)
-        trains.append(_trains(pixels, k, SEED))
+        out = np.zeros((len(pixels), k.n_present, N_IN), np.bool_)
+        _trains(pixels, k, rng, out)   # the same draws; advances rng as run_images did
+        trains.append(out)
     return counts, W, theta, trains
 
 
-def _trains(pixels, k, seed):
-    """The input spikes ``run_images`` draws for ``pixels`` with ``seed``."""
-    from numba import njit
-
-    @njit
-    def draw(pixels, k, seed, out):
-        np.random.seed(seed)
-        n = pixels.shape[1] * k.n_present
-        ids, ts, ti = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-        bptr = np.empty(k.n_present + 1, np.int64)
-        for img in range(pixels.shape[0]):
-            sn._poisson_buckets(pixels[img] * k.rate_scale, k, k.n_present, ids, bptr, ts, ti)
-            for s in range(k.n_present):
-                for m in range(bptr[s], bptr[s + 1]):
-                    out[img, s, ids[m]] = True
-
-    out = np.zeros((len(pixels), k.n_present, pixels.shape[1]), np.bool_)
-    draw(pixels, k, seed, out)
-    return out
+@njit
+def _trains(pixels, k, rng, out):
+    """The input spikes ``run_images`` draws for ``pixels`` from the stream ``rng``."""
+    rs = fastrandom.load(rng)
+    n = pixels.shape[1] * k.n_present
+    ids, ts, ti = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    bptr = np.empty(k.n_present + 1, np.int64)
+    for img in range(pixels.shape[0]):
+        rs = fastrandom.poisson_steps(rs, pixels[img] * k.rate_scale, k.dt, k.n_present, ids,
+                                      bptr, ts, ti)
+        for s in range(k.n_present):
+            for m in range(bptr[s], bptr[s + 1]):
+                out[img, s, ids[m]] = True
+    fastrandom.store(rng, rs)
 
 
 @pytest.mark.parametrize("stdp, dt", [("vprsnn", 0.5), ("diehl_cook", 0.5), ("vprsnn", 0.1)])
