@@ -223,7 +223,10 @@ class TorchVPRSNN:
         self._step = _step
         self._lazy = self.device.type == "cpu" and not self.compile
         if self.compile:
-            self._step = torch.compile(_step, fullgraph=True, dynamic=True, options=FUSE)
+            import torch._inductor.config as inductor
+
+            self._step = torch.compile(_step, fullgraph=True, dynamic=True, options={
+                key: v for key, v in FUSE.items() if hasattr(inductor, key)})
 
     def _set(self, W, theta, delays):
         import torch
