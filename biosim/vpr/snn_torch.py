@@ -138,8 +138,9 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = Fals
         hist[..., w] = ((hist[..., w] & low) << 1) | (hist[..., w - 1] >> (WORD - 1))
     hist[..., 0] = ((hist[..., 0] & low) << 1) | spk.long()
     hist[..., -1] &= (1 << (top + 1)) - 1
-    # arrivals now (the spike of `delay` steps ago); while training, each synapse's age
-    if train:
+    # arrivals now (the spike of `delay` steps ago); while training on a GPU, from each
+    # synapse's age (one int16 tensor for both; a CPU computes ages only when one fired)
+    if train and not lazy:
         age = _age(hist, old, dly, t, c)
         arr = age == 0
     else:
@@ -154,6 +155,8 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = Fals
         if lazy and not bool(fire_e.any()):   # a CPU: branching costs nothing there
             W.copy_(Wa)
         else:   # the post-synaptic term of the neurons that fired now
+            if lazy:
+                age = _age(hist, old, dly, t, c)
             p2 = torch.where((dp < c.n_p2) & fire_e,
                              torch.exp(-dp.double() * k.dt / c.tau_post2), 0.0)
             p2w = p2.to(W.dtype)[:, None, :]

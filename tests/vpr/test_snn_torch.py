@@ -73,7 +73,7 @@ def _trains(pixels, k, rng, out):
 def test_same_spikes_same_network_as_numba(stdp, dt):
     """Same input spikes, float64 weights: every presentation's spike counts equal numba's
     and W, theta agree to 1e-9, through training and frozen presentations (dt 0.1: the
-    input history spans two int64 words)."""
+    input history spans two int64 words, and the step runs as on a GPU)."""
     short = dict(present_time=150.0, rest_time=15.0) if dt == 0.1 else {}
     p = sn.SNNParams(stdp=stdp, dt=dt, **SMALL, **short)
     rng = np.random.default_rng(0)
@@ -84,6 +84,7 @@ def test_same_spikes_same_network_as_numba(stdp, dt):
     mod = sn.init_module(N_IN, N_E, p, seed=5)
     counts, W, theta, trains = _numba(p, mod, batches)
     net = TorchVPRSNN(1, N_IN, N_E, p, dtype="float64")
+    net._lazy = dt == 0.5   # dt 0.1: the GPU's code path (no branch), on the CPU
     net.set_modules([mod])
     for (pixels, train), c, spk in zip(batches, counts, trains):
         np.testing.assert_array_equal(net._present([pixels], train, spikes=[spk])[0], c)
