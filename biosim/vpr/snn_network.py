@@ -287,17 +287,17 @@ def fused_state(net: Network, params: SNNParams, train: bool = True):
     # when learning, the spikes in flight (their arrivals will be learned from)
     em_hist = np.full((n_in, sn.EMISSION_HISTORY), NEVER)
     em_pos = np.zeros(n_in, np.int64)
-    arrived = emitted = None
+    last_arrival = emitted = None
+    mixed = np.zeros(n_in, bool)
     if trace:
-        arrived = (trace["last_arrival"] - offset).reshape(n_in, n_e)
-        emitted = np.where(arrived > NEVER // 2, arrived - delays, NEVER)
+        last_arrival = trace["last_arrival"].reshape(n_in, n_e)
+        emitted = last_arrival - (delays + offset)   # never stays below NEVER // 2
         hi, lo = emitted.max(axis=1), emitted.min(axis=1)
-        one = (hi == lo) & (hi > NEVER // 2)   # every synapse got the same last spike
+        seen = hi > NEVER // 2
+        one = seen & (hi == lo)   # every synapse got the same last spike
         em_hist[one, 0] = hi[one]
         em_pos[one] = 1
-        mixed = hi != lo
-    else:
-        mixed = np.zeros(n_in, bool)
+        mixed = seen & (hi != lo)
     new = {}
     if train:
         for e, fired in flying:
@@ -310,11 +310,9 @@ def fused_state(net: Network, params: SNNParams, train: bool = True):
         em_hist[i] = NEVER
         em_hist[i, :got.size] = got
         em_pos[i] = got.size
-    if train and arrived is not None:   # what the kernel would read back is the rule's
-        got = np.empty((n_in, n_e), np.int64)
-        sn.last_arrivals(em_hist, em_pos, delays, now - 2, got)
-        if not np.array_equal(got, np.where(arrived > NEVER // 2, arrived, NEVER)):
-            return None
+    if train and last_arrival is not None and not sn.arrivals_agree(
+            em_hist, em_pos, delays, now - 2, offset, last_arrival):
+        return None   # what the kernel would hand back is not the rule's
     last_post = np.full(n_e, NEVER)
     if trace:
         fired = trace["last_post"] > NEVER // 2
@@ -384,9 +382,8 @@ def _settle(net: Network, st, params: SNNParams, train: bool) -> None:
             proj.history[e % proj.history.shape[0]] = ring[(e + offset) % ring.shape[0]]
     trace["prev_post"][:] = st.fired_e
     if train:
-        got = np.empty((n_in, n_e), np.int64)
-        sn.last_arrivals(st.em_hist, st.em_pos, rule.delay_.reshape(n_in, n_e), now - 2, got)
-        trace["last_arrival"][:] = np.where(got > NEVER // 2, got + offset, NEVER).ravel()
+        sn.last_arrivals(st.em_hist, st.em_pos, rule.delay_.reshape(n_in, n_e), now - 2,
+                         offset, trace["last_arrival"].reshape(n_in, n_e))
         trace["last_post"][:] = np.where(st.last_post > NEVER // 2, st.last_post + offset,
                                          NEVER)
     trace["clock"][0] += steps

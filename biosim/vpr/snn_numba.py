@@ -674,21 +674,38 @@ def run_steps(mod, st, k, tabs, train, trains, n_steps, out):
     _finish(wk, mod, st, train)
 
 
-@njit(cache=True)
-def last_arrivals(em_hist, em_pos, delays, tau, out):
-    """For every synapse (input i, neuron j, delay ``delays[i, j]`` steps): the step its
-    last input spike arrived at by step ``tau`` (from the emission history), or
-    ``-2**60`` (never); into ``out`` (n_input, n_e)."""
+@njit(cache=True, inline="always")
+def _last_arrival(em_hist, n_em, i, d, tau):
+    """The step the last spike of input i (emission history) arrived at a synapse of delay
+    d by step tau, or -2**60 (never)."""
     n_hist = em_hist.shape[1]
+    for r in range(min(n_hist, n_em)):
+        arrival = em_hist[i, (n_em - 1 - r) & (n_hist - 1)] + d
+        if arrival <= tau:
+            return arrival
+    return -(np.int64(1) << 60)
+
+
+@njit(cache=True)
+def last_arrivals(em_hist, em_pos, delays, tau, offset, out):
+    """Into ``out`` (n_input, n_e): for every synapse (delay ``delays[i, j]`` steps) the
+    step its last input spike arrived at by step ``tau``, plus ``offset``; -2**60 for
+    never."""
     for i in range(delays.shape[0]):
-        n_em = em_pos[i]
         for j in range(delays.shape[1]):
-            out[i, j] = -(np.int64(1) << 60)
-            for r in range(min(n_hist, n_em)):
-                arrival = em_hist[i, (n_em - 1 - r) & (n_hist - 1)] + delays[i, j]
-                if arrival <= tau:
-                    out[i, j] = arrival
-                    break
+            a = _last_arrival(em_hist, em_pos[i], i, delays[i, j], tau)
+            out[i, j] = a + offset if a > -(np.int64(1) << 59) else a
+
+
+@njit(cache=True)
+def arrivals_agree(em_hist, em_pos, delays, tau, offset, want):
+    """Whether :func:`last_arrivals` would write exactly ``want``."""
+    for i in range(delays.shape[0]):
+        for j in range(delays.shape[1]):
+            a = _last_arrival(em_hist, em_pos[i], i, delays[i, j], tau)
+            if (a + offset if a > -(np.int64(1) << 59) else a) != want[i, j]:
+                return False
+    return True
 
 
 def check_pixels(pixels_per_module, n_modules: int, n_input: int) -> list[np.ndarray]:
