@@ -104,8 +104,9 @@ class Synapses(NamedTuple):
 class Drive(NamedTuple):
     """The inputs of a chunk. Input q (``contig[q]``: its first unit when it feeds a whole
     population, else -1: units ``tgt``) adds row ``row[r, q]`` of its block of ``x`` (from
-    ``base[q]``; noise: mean + std z). Noise rows from ``avail[q]`` on are drawn in the kernel
-    from the stream of state ``state[q]`` into ``z_new`` (units ``toff[q]`` on)."""
+    ``base[q]``; noise: mean + std z, ``uniform[q]``: the same mean and std for every unit).
+    Noise rows from ``avail[q]`` on are drawn in the kernel from the stream of state
+    ``state[q]`` into ``z_new`` (units ``toff[q]`` on)."""
     base: np.ndarray
     size: np.ndarray
     toff: np.ndarray
@@ -114,6 +115,7 @@ class Drive(NamedTuple):
     noise: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    uniform: np.ndarray
     row: np.ndarray
     x: np.ndarray
     avail: np.ndarray
@@ -334,7 +336,11 @@ def _add_inputs(r, I, drive):
         mu, sd = drive.mean[t0:t0 + size], drive.std[t0:t0 + size]
         if drive.contig[q] >= 0:  # all units of a population: contiguous
             Iq = I[drive.contig[q]:drive.contig[q] + size]
-            if noise:
+            if noise and drive.uniform[q]:  # two streams fewer (memory-bound at 10^6)
+                m0, s0 = mu[0], sd[0]
+                for j in range(size):
+                    Iq[j] += m0 + s0 * x[j]
+            elif noise:
                 for j in range(size):
                     Iq[j] += mu[j] + sd[j] * x[j]
             else:
@@ -465,6 +471,12 @@ class _Runner:
         bc = lambda x, q: np.broadcast_to(x, (q.size,))  # noqa: E731
         self.in_mean = _cat([bc(getattr(q, "mean", 0.0), q) for q in inputs], np.float64)
         self.in_std = _cat([bc(getattr(q, "std", 0.0), q) for q in inputs], np.float64)
+        def same(x, q, t):  # bit for bit (-0.0 is not 0.0 here)
+            bits = x[t:t + q.size].view(np.int64)
+            return bits.size > 0 and bool((bits == bits[0]).all())
+
+        self.in_uniform = np.array([same(self.in_mean, q, t) and same(self.in_std, q, t)
+                                    for q, t in zip(inputs, self.in_toff)], np.bool_)
         # monitors
         self.spike_mons, self.rate_mons, self.state_mons = spike_mons, rate_mons, state_mons
         self.weight_mons = weight_mons
@@ -579,8 +591,8 @@ class _Runner:
         for f, lo, hi in zip(fills, in_base[:-1], in_base[1:]):
             x_in[lo:hi] = f.ravel()
         drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt, self.in_contig,
-                      self.in_noise, self.in_mean, self.in_std, in_row, x_in, in_avail,
-                      in_state, self._z_new)
+                      self.in_noise, self.in_mean, self.in_std, self.in_uniform, in_row, x_in,
+                      in_avail, in_state, self._z_new)
         return drive, noise
 
     # ------------------------------------------------------------ running
