@@ -30,7 +30,8 @@ def net_2003(n_exc=800, n_inh=200, seed=1):
 
 def net_mixed(seed=3):
     """Everything the kernel supports: CSR with scalar and per-synapse delays, dense without,
-    both schemes, every supported input (with indices, every=k) and monitor."""
+    both schemes, every supported input (with indices, every=k; noise with one std for all
+    units and one per unit) and monitor."""
     net = bs.Network(dt=0.5, seed=seed)
     e = net.add(Izhikevich.preset("RS", 120, name="e"))
     f = net.add(Izhikevich.preset("FS", 40, name="f", scheme="euler"))
@@ -49,6 +50,7 @@ def net_mixed(seed=3):
     net.add(bs.ArrayCurrent(e, rng.normal(4.0, 2.0, (90, 120)), every=4))
     net.add(bs.ArrayCurrent(c, np.array([1.0, -2.0, 3.0]), every=50))
     net.add(bs.StepCurrent(f, [10.0, 60.0], [3.0, -1.0]))
+    net.add(bs.GaussianNoise(c, np.linspace(0.5, 2.0, 30)))  # one std per unit, all units
     for p in (e, f, c):
         net.monitor(p, "spikes")
         net.monitor(p, "rate")
