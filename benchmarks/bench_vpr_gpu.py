@@ -53,16 +53,17 @@ def pretrained(params, n_e: int, x: list[np.ndarray], epochs: int) -> dict:
     return {k: v.copy() for k, v in net.modules[0].items()}
 
 
-def per_presentation(net, frames: np.ndarray, n: int, sync) -> float:
+def per_presentation(net, frames: np.ndarray, n: int, sync) -> tuple[float, float]:
     """Wall seconds per presentation (every module shown one image), over ``n`` images
-    after one untimed warm-up image."""
+    after one untimed warm-up image, and the mean spikes per module and image (the same
+    work on both backends: their counts should be alike)."""
     modules = net.n_modules
     net.present([frames[:1]] * modules, True)            # warm-up: capture, compile, caches
     sync()
     t0 = time.perf_counter()
-    net.present([frames[1:1 + n]] * modules, True)
+    counts = net.present([frames[1:1 + n]] * modules, True)
     sync()
-    return (time.perf_counter() - t0) / n
+    return (time.perf_counter() - t0) / n, float(np.mean([c.sum(1).mean() for c in counts]))
 
 
 def main(argv=None) -> None:
@@ -103,8 +104,9 @@ def main(argv=None) -> None:
     for B in sorted(sizes, reverse=True):
         net = NumbaVPRSNN(B, 784, n_e, params, seed=3, n_jobs=cores)
         net.set_modules([module] * B)
-        rows["numba", B] = per_presentation(net, frames, n, lambda: None)
-        print(f"numba ({cores} threads) {B:>4} modules: {rows['numba', B]:.4f} s", flush=True)
+        rows["numba", B], spikes = per_presentation(net, frames, n, lambda: None)
+        print(f"numba ({cores} threads) {B:>4} modules: {rows['numba', B]:.4f} s, "
+              f"{spikes:.1f} spikes per module and image", flush=True)
         del net
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     device = "cuda" if cuda else "cpu"
@@ -118,7 +120,7 @@ def main(argv=None) -> None:
             try:
                 net = TorchVPRSNN(B, 784, n_e, params, seed=3, device=device, **kw)
                 net.set_modules([module] * B)
-                rows[name, B] = per_presentation(net, frames, n, sync)
+                rows[name, B], spikes = per_presentation(net, frames, n, sync)
             except Exception as e:   # a variant that fails on this machine: say so, go on
                 print(f"torch {name:<13} {B:>4} modules: FAILED ({type(e).__name__}: "
                       f"{str(e).splitlines()[0][:200]})")
@@ -127,8 +129,12 @@ def main(argv=None) -> None:
                 net = None
                 if cuda:
                     torch.cuda.empty_cache()
-            print(f"torch {name:<13} {B:>4} modules: {rows[name, B]:.4f} s "
-                  f"(with warm-up {time.perf_counter() - t0:.0f} s)", flush=True)
+            # the fewest bytes a dense step moves: read W (4 B) and the delay (1 B), write W
+            floor = 9 * B * 784 * n_e * (params.present_steps + params.rest_steps)
+            print(f"torch {name:<13} {B:>4} modules: {rows[name, B]:.4f} s, {spikes:.1f} spikes "
+                  f"per module and image, {floor / rows[name, B] / 1e9:.1f} GB/s of the "
+                  f"9-byte floor (warm-up included: {time.perf_counter() - t0:.0f} s)",
+                  flush=True)
 
     print("\nsummary: seconds per presentation (every module one image); numba / best torch")
     names = ["numba"] + [name for name, _ in variants]
