@@ -72,11 +72,11 @@ def _arrived(hist, dly, c):
     import torch
 
     if c.n_words == 1:
-        return hist[..., 0, None] >> dly
+        return hist[:, None, :, 0] >> dly
     x = torch.zeros_like(dly, dtype=torch.int64)
     for w in range(c.n_words):
         sh = dly.long() - WORD * w
-        x = torch.where((sh >= 0) & (sh < WORD), hist[..., w, None] >> sh.clamp(0, WORD - 1), x)
+        x = torch.where((sh >= 0) & (sh < WORD), hist[:, None, :, w] >> sh.clamp(0, WORD - 1), x)
     return x
 
 
@@ -89,12 +89,12 @@ def _age(hist, old, dly, t, c):
 
     if c.n_words == 1:
         x = _arrived(hist, dly, c)
-        age = torch.where(x != 0, _ctz(x), t - old[..., None] - dly)
+        age = torch.where(x != 0, _ctz(x), t - old[:, None, :] - dly)
     else:
-        age = t - old[..., None] - dly
+        age = t - old[:, None, :] - dly
         for w in range(c.n_words - 1, -1, -1):
             sh = dly.long() - WORD * w
-            y = torch.where(sh < WORD, hist[..., w, None] >> sh.clamp(0, WORD - 1), 0)
+            y = torch.where(sh < WORD, hist[:, None, :, w] >> sh.clamp(0, WORD - 1), 0)
             age = torch.where(y != 0, (-sh).clamp_min(0) + _ctz(y), age)
     return age.clamp(max=c.n_pre).to(torch.int16 if c.n_pre < 2**15 else torch.int32)
 
@@ -102,8 +102,8 @@ def _age(hist, old, dly, t, c):
 def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = False):
     """One time step of every module, in place, in Brian2's order (as ``run_images``).
 
-    ``st``: the state dict (:data:`STATE`); ``W`` (B, n_in, n_e); ``theta`` (B, n_e);
-    ``dly`` (B, n_in, n_e) delays in steps; ``spk`` (B, n_in) this step's input spikes;
+    ``st``: the state dict (:data:`STATE`); ``W`` (B, n_e, n_in); ``theta`` (B, n_e);
+    ``dly`` (B, n_e, n_in) delays in steps; ``spk`` (B, n_in) this step's input spikes;
     ``t`` the step (0-d int64 tensor); ``count`` (B, n_e) spikes so far. No host sync,
     unless ``lazy`` (a CPU, where it costs nothing): then the post-synaptic update is
     skipped in the steps where no neuron fired.
@@ -145,12 +145,12 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = Fals
         arr = age == 0
     else:
         arr = (_arrived(hist, dly, c) & 1) != 0
-    st["ge_e"].add_(torch.where(arr, W, 0.0).sum(dim=1))
+    st["ge_e"].add_(torch.where(arr, W, 0.0).sum(dim=2))
     if train:
         dp = t - st["last_post"]
         p1 = torch.where(dp < c.n_p1, k.sign * k.nu_pre * torch.exp(-dp.double() * k.dt
                                                                   / c.tau_post1), 0.0)
-        p1w = p1.to(W.dtype)[:, None, :]
+        p1w = p1.to(W.dtype)[:, :, None]
         Wa = torch.where(arr & (p1w != 0), (W + p1w).clamp(0.0, k.w_max), W)
         if lazy and not bool(fire_e.any()):   # a CPU: branching costs nothing there
             W.copy_(Wa)
@@ -159,7 +159,7 @@ def _step(st, W, theta, dly, spk, t, count, k, c, train: bool, lazy: bool = Fals
                 age = _age(hist, old, dly, t, c)
             p2 = torch.where((dp < c.n_p2) & fire_e,
                              torch.exp(-dp.double() * k.dt / c.tau_post2), 0.0)
-            p2w = p2.to(W.dtype)[:, None, :]
+            p2w = p2.to(W.dtype)[:, :, None]
             pre = torch.exp(-age.to(W.dtype) * k.dt / c.tau_pre)
             W.copy_(torch.where((p2w > 0) & (age < c.n_pre),
                                 (Wa + k.nu_post * pre * p2w).clamp(max=k.w_max), Wa))
@@ -232,12 +232,18 @@ class TorchVPRSNN:
                 key: v for key, v in FUSE.items() if hasattr(inductor, key)})
 
     def _set(self, W, theta, delays):
+        """Weights and delays (M, n_input, n_e) are held as (M, n_e, n_input): each neuron's
+        inputs contiguous, so that the step's sum over inputs and its weight update walk the
+        same memory in the same order (one fused pass when compiled)."""
         import torch
 
-        self.W = torch.tensor(W, dtype=self.dtype, device=self.device)
+        def rows(a, dtype):
+            return torch.tensor(np.ascontiguousarray(np.swapaxes(a, 1, 2)), dtype=dtype,
+                                device=self.device)
+
+        self.W = rows(W, self.dtype)
         self.theta = torch.tensor(theta, dtype=torch.float64, device=self.device)
-        small = torch.uint8 if self._c.window <= 256 else torch.int16
-        self.delays = torch.tensor(delays, dtype=small, device=self.device)
+        self.delays = rows(delays, torch.uint8 if self._c.window <= 256 else torch.int16)
         self._batches = {}   # static tensors (and graphs) per batch of modules
         self._state = None
 
@@ -246,8 +252,8 @@ class TorchVPRSNN:
         def np64(t):
             return t.cpu().double().numpy()
 
-        return [{"W": np64(self.W[m]), "theta": np64(self.theta[m]),
-                 "delays": self.delays[m].cpu().numpy().astype(np.int64)}
+        return [{"W": np64(self.W[m].T), "theta": np64(self.theta[m]),
+                 "delays": self.delays[m].T.cpu().numpy().astype(np.int64)}
                 for m in range(self.n_modules)]
 
     def set_modules(self, modules: list[dict]):
@@ -426,7 +432,7 @@ class TorchVPRSNN:
         k, c, p = self._k, self._c, self.params
         W = b["W"]
         if train and k.weight_sum > 0.0:
-            col = W.sum(dim=1, keepdim=True)
+            col = W.sum(dim=2, keepdim=True)
             W.mul_(torch.where(col > 0.0, k.weight_sum / col, 1.0))
         b["count"].zero_()
         st = {name: b[name] for name in STATE}
