@@ -200,6 +200,8 @@ def fused_runner(net: Network):
     if any(type(m) is not SpikeMonitor or m.source is not exc for m in mons):
         return None
     p = inp.params
+    if not _holds_params(net, p):
+        return None
     k = sn.kernel_constants(p)
     tabs = _tables(p)
 
@@ -216,11 +218,41 @@ def fused_runner(net: Network):
                      np.empty(room, np.int64), np.zeros(1, np.int64))
         sn.run_steps(mod, st, k, tabs, train, sn.Trains(ids, ptr, net.step_count), n_steps,
                      out)
-        for m in mons:
-            m.add_block(out.steps[:out.n[0]], out.idx[:out.n[0]], net.dt)
+        n = out.n[0]
+        for m in mons:  # copies: a view would keep the whole scratch buffer alive
+            m.add_block(out.steps[:n].copy(), out.idx[:n].copy(), net.dt)
         _settle(net, st, p, train)
 
     return advance
+
+
+_LIF_PARAMS = ("conductance", "tau_m", "v_rest", "v_reset", "v_thresh", "R", "refractory",
+               "E_e", "E_i", "tau_e", "tau_i", "theta_plus", "tau_theta", "offset",
+               "timer_rate", "timer_min")
+
+
+def _holds_params(net: Network, p: SNNParams) -> bool:
+    """Whether the neurons, the rule and the fixed projections are still those
+    :func:`vprsnn_network` built from ``p``: the kernel takes every constant from ``p``, so
+    a network edited since (other inhibition weights, another rate, another threshold)
+    runs in the generic loop."""
+    n_e = net["exc"].n
+    ref = vprsnn_network(p, 1, n_e, module={"W": np.zeros((1, n_e)),
+                                            "delays": np.zeros((1, n_e), np.int64),
+                                            "theta": np.zeros(n_e)})
+    for name in ("exc", "inh"):
+        if any(getattr(net[name], a) != getattr(ref[name], a) for a in _LIF_PARAMS):
+            return False
+    rule, ref_rule = net["input->exc"].rule, ref["input->exc"].rule
+    if any(getattr(rule, a) != getattr(ref_rule, a)
+           for a in ("nu_pre", "nu_post", "taus", "w_min", "w_max", "modulators")):
+        return False
+    for name in ("input->exc", "exc->inh", "inh->exc"):
+        if net[name].target != ref[name].target:
+            return False
+    return all(np.array_equal(net[name].weights.W, ref[name].weights.W)
+               and np.array_equal(net[name].delay, ref[name].delay)
+               for name in ("exc->inh", "inh->exc"))
 
 
 #: per projection: (its delay array, the kernel's delay buckets of it), kept while the

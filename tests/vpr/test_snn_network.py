@@ -211,7 +211,7 @@ def _spikes(net):
     return mon.steps, mon.i
 
 
-def test_network_run_picks_the_kernel_and_equals_the_generic_loop():
+def test_network_run_picks_the_kernel_and_equals_the_generic_loop(monkeypatch):
     """``Network.run`` on a VPRSNN network runs ``snn_numba.run_steps`` (fused) unless told
     not to. Runs of any length (chunks ending mid-presentation with spikes in flight; runs
     of > 1000 steps, which Network.run cuts into chunks), input trains drawn ahead
@@ -223,6 +223,9 @@ def test_network_run_picks_the_kernel_and_equals_the_generic_loop():
     nets = [vprsnn_network(p, N_IN, N_E, seed=5, module={k: v.copy() for k, v in mod.items()})
             for _ in range(2)]
     assert nets[0]._fused_runner() is not None
+    calls = []
+    kernel = sn.run_steps
+    monkeypatch.setattr(sn, "run_steps", lambda *a: calls.append(1) or kernel(*a))
     pixels = np.random.default_rng(6).integers(0, 256, (3, N_IN)).astype(float)
     stream = fastrandom.seed_state(np.random.default_rng(7))
 
@@ -259,8 +262,9 @@ def test_network_run_picks_the_kernel_and_equals_the_generic_loop():
         np.testing.assert_array_equal(net["input->exc"].history, nets[0]["input->exc"].history)
         for pop in ("input", "exc", "inh"):
             np.testing.assert_array_equal(net[pop].activity, nets[0][pop].activity)
-    # not trivial: many spikes, learning moved the weights
+    # not trivial: many spikes, learning moved the weights, the kernel ran most chunks
     assert len(t0) >= 30 and np.abs(a["w"] - mod["W"].ravel()).max() > 0.05
+    assert len(calls) >= 5
 
 
 def test_network_run_falls_back_where_the_kernel_does_not_apply():
@@ -273,6 +277,32 @@ def test_network_run_falls_back_where_the_kernel_does_not_apply():
     assert net._fused_runner() is None
     with pytest.raises(bs.BiosimError, match="fused"):
         net.run(10.0, fused=True)
+
+
+@pytest.mark.parametrize("edit", ["exc->inh", "inh->exc", "nu_post", "v_thresh", "tau_e"])
+def test_network_run_on_an_edited_network_equals_the_generic_loop(edit):
+    """The kernel takes its constants from the params the network was built with: after an
+    edit of the network itself, Network.run must not pick it (same spikes as the generic
+    loop; it fails if the edit is ignored)."""
+    p = sn.SNNParams(present_time=100.0, rest_time=30.0, **PARAMS)
+    mod = sn.init_module(N_IN, N_E, p, seed=3)
+    nets = [vprsnn_network(p, N_IN, N_E, seed=5, module={k: v.copy() for k, v in mod.items()})
+            for _ in range(2)]
+    pixels = np.random.default_rng(6).integers(0, 256, N_IN).astype(float) * 2.0
+    for net in nets:
+        if edit in ("exc->inh", "inh->exc"):
+            net[edit].weights.W[:] = 0.0
+        elif edit == "nu_post":
+            net["input->exc"].rule.nu_post = 0.5
+        else:
+            setattr(net["exc"], edit, getattr(net["exc"], edit) * 0.5)
+        net["input"].set_rates(pixels)
+    assert nets[1]._fused_runner() is None
+    for net, fused in zip(nets, (False, None)):
+        net.run(200.0, fused=fused)
+    (t0, i0), (t1, i1) = _spikes(nets[0]), _spikes(nets[1])
+    np.testing.assert_array_equal(t1, t0)
+    np.testing.assert_array_equal(i1, i0)
 
 
 def test_network_run_in_lockstep_with_the_generic_loop():
