@@ -106,7 +106,8 @@ def present(net: Network, pixels, train: bool, params: SNNParams | None = None,
     in the event-driven kernel :func:`~biosim.vpr.snn_numba.run_images` on the network's
     own arrays (weights, thresholds, neuron state, pending spikes and the rule's traces
     are handed over and back; the default when the network allows it: a Poisson input,
-    see :func:`fused_state`), or in the generic loop (False: ``Network.run(fused=False)``). The generic loop draws each call's Poisson trains from one
+    see :func:`fused_state`), or in the generic loop (False: ``Network.run(fused=False)``).
+    The generic loop draws each call's Poisson trains from one
     :mod:`~biosim.core.fastrandom` stream seeded from the input's generator, image after
     image, input after input (:meth:`~biosim.PoissonGroup.draw_block`), as the kernel does.
     The fused path feeds no monitors (the kernel returns counts only); ``repeats``: an int64

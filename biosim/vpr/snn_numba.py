@@ -26,7 +26,6 @@ and must exceed ``refrac_e``) caps a neuron at one spike per 50 ms with VPRSNN's
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 

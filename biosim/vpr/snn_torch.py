@@ -30,7 +30,7 @@ import numpy as np
 
 from biosim.core.plasticity import trace_table
 from biosim.core.random import make_rng
-from biosim.core.validation import choice, fail, integer
+from biosim.core.validation import choice, fail, flag, integer
 from biosim.vpr.snn_numba import (INITIAL_REST, SNNParams, check_pixels, init_module,
                                   kernel_constants)
 
@@ -208,8 +208,8 @@ class TorchVPRSNN:
         choice("dtype", dtype, ("float32", "float64"))
         self.device = torch.device(device)
         self.dtype = getattr(torch, dtype)
-        self.graph = bool(graph) and self.device.type == "cuda"
-        self.compile = bool(compile)
+        self.graph = flag("graph", graph) and self.device.type == "cuda"
+        self.compile = flag("compile", compile)
         p = self.params
         window = p.delay_steps + 1
         self._k = kernel_constants(p)

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -600,6 +599,7 @@ def csls(sim: np.ndarray, k: int) -> np.ndarray:
     similarity (any method's: larger = more similar):
     ``2 sim - h_ref - h_query``, each ``h`` the mean of a row's (column's) ``k`` largest
     entries (all of them when there are fewer)."""
+    k = integer("k", k, low=1)
     h_ref = np.sort(sim, axis=1)[:, -k:].mean(axis=1)
     h_qry = np.sort(sim, axis=0)[-k:, :].mean(axis=0)
     return 2 * sim - h_ref[:, None] - h_qry[None, :]

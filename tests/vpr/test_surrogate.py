@@ -15,7 +15,7 @@ import torch
 from biosim.core.validation import BiosimError
 from biosim.vpr.datasets import load_nordland
 from biosim.vpr.metrics import recall_at_k
-from biosim.vpr.surrogate import SurrogatePlaceRecognizer
+from biosim.vpr.surrogate import SurrogatePlaceRecognizer, csls
 
 TRAIN, TEST = 150, 50
 
@@ -215,6 +215,7 @@ def test_bad_input_one_line_errors(tmp_path):
         (lambda: SurrogatePlaceRecognizer(csls_k=-1).fit(images[0]), "csls_k"),
         (lambda: SurrogatePlaceRecognizer(centre="yes").fit(images[0]), "centre"),
         (lambda: model.predict(images[1][:1]), "query_images"),
+        (lambda: csls(np.eye(3), 0), "k"),
         (lambda: SurrogatePlaceRecognizer(channels=(4,), kernels=(5,), strides=(4,))
          .fit(images[0]), "readout"),
         (lambda: SurrogatePlaceRecognizer().predict(images[0]), "fit"),
