@@ -90,6 +90,10 @@ def brian2_worker(path, duration, workdir):
 def main(only=()):
     import numba
 
+    unknown = sorted(set(only) - set(SIZES))
+    if unknown:
+        sys.exit(f"bench_scaling: no size {unknown} here; the sizes are {sorted(SIZES)}")
+
     header("Sparse Izhikevich networks, 100 synapses per neuron, CPU ns per synaptic event")
     threads = numba.get_num_threads()
     print(f"{'N':>9} {'ms':>6} {'biosim ns/event':>24} {'Brian2 cpp ns/event':>24} "

@@ -138,7 +138,7 @@ class Records(NamedTuple):
 
 #: CSR delivery asks the memory for the row of the spike this many places ahead in the list:
 #: all of it for projections of at least ``_WHOLE_ROWS`` synapses (larger than a core's L2
-#: cache: 10^4 x 100 and up, 12-16% less time than its first line only), else its first line
+#: cache: 10^4 x 100 and up, ~9-14% less time than its first line only), else its first line
 _AHEAD = 2
 _WHOLE_ROWS = 1 << 17
 
@@ -148,7 +148,7 @@ def _prefetch(typingctx, array, index):
     """Hint the CPU to fetch ``array[index]`` into the cache (LLVM's prefetch: no fault, no
     effect on results). Rows of large CSR matrices are scattered in memory: with the next
     rows already on their way, delivery waits less (1.6x per event at 10^5 x 100; whole rows
-    rather than their first line: 9-13% less at 10^5 and 10^6)."""
+    rather than their first line: see ``_WHOLE_ROWS``)."""
     def codegen(context, builder, sig, args):
         aryty = sig.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])

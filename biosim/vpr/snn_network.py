@@ -274,9 +274,6 @@ def _tables(p: SNNParams):
     return sn.Tables(*(trace_table(tau, p.dt) for tau in (p.tau_pre, p.tau_post1, p.tau_post2)))
 
 
-NEVER = -(np.int64(1) << 60)
-
-
 def _fired(net: Network, e: int) -> np.ndarray:
     """The input units that fired in step e (one of the last max_delay + 1 steps)."""
     proj = net["input->exc"]
@@ -318,15 +315,15 @@ def fused_state(net: Network, params: SNNParams, train: bool = True):
         flying.append((e, fired))
     # emission history: each synapse's last arrival (as the emission it came from), then,
     # when learning, the spikes in flight (their arrivals will be learned from)
-    em_hist = np.full((n_in, sn.EMISSION_HISTORY), NEVER)
+    em_hist = np.full((n_in, sn.EMISSION_HISTORY), sn.NEVER)
     em_pos = np.zeros(n_in, np.int64)
     last_arrival = emitted = None
     mixed = np.zeros(n_in, bool)
     if trace:
         last_arrival = trace["last_arrival"].reshape(n_in, n_e)
-        emitted = last_arrival - (delays + offset)   # never stays below NEVER // 2
+        emitted = last_arrival - (delays + offset)   # never stays below sn.NEVER // 2
         hi, lo = emitted.max(axis=1), emitted.min(axis=1)
-        seen = hi > NEVER // 2
+        seen = hi > sn.NEVER // 2
         one = seen & (hi == lo)   # every synapse got the same last spike
         em_hist[one, 0] = hi[one]
         em_pos[one] = 1
@@ -337,18 +334,18 @@ def fused_state(net: Network, params: SNNParams, train: bool = True):
             for i in fired:
                 new.setdefault(i, []).append(e)
     for i in set(np.flatnonzero(mixed)) | set(new):
-        got = emitted[i][emitted[i] > NEVER // 2] if emitted is not None else []
+        got = emitted[i][emitted[i] > sn.NEVER // 2] if emitted is not None else []
         got = np.unique(np.concatenate([got, new.get(i, [])]).astype(np.int64))
         got = got[-sn.EMISSION_HISTORY:]
-        em_hist[i] = NEVER
+        em_hist[i] = sn.NEVER
         em_hist[i, :got.size] = got
         em_pos[i] = got.size
     if train and last_arrival is not None and not sn.arrivals_agree(
             em_hist, em_pos, delays, now - 2, offset, last_arrival):
         return None   # what the kernel would hand back is not the rule's
-    last_post = np.full(n_e, NEVER)
+    last_post = np.full(n_e, sn.NEVER)
     if trace:
-        fired = trace["last_post"] > NEVER // 2
+        fired = trace["last_post"] > sn.NEVER // 2
         last_post[fired] = trace["last_post"][fired] - offset
 
     def freed(pop):
@@ -417,8 +414,8 @@ def _settle(net: Network, st, params: SNNParams, train: bool) -> None:
     if train:
         sn.last_arrivals(st.em_hist, st.em_pos, rule.delay_.reshape(n_in, n_e), now - 2,
                          offset, trace["last_arrival"].reshape(n_in, n_e))
-        trace["last_post"][:] = np.where(st.last_post > NEVER // 2, st.last_post + offset,
-                                         NEVER)
+        trace["last_post"][:] = np.where(st.last_post > sn.NEVER // 2, st.last_post + offset,
+                                         sn.NEVER)
     trace["clock"][0] += steps
     net.step_count = now
 

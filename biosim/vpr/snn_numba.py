@@ -248,6 +248,7 @@ def init_module(n_input: int, n_e: int, params: SNNParams, seed=None) -> dict:
 
 INITIAL_REST = 500.0   # ms of silence VPRSNN runs before the first image
 EMISSION_HISTORY = 16  # input spike times kept per input (a power of 2), see run_images
+NEVER = -(np.int64(1) << 60)  # the step of a spike that never happened
 
 
 def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
@@ -255,15 +256,14 @@ def fresh_state(n_input: int, n_e: int, params: SNNParams) -> dict:
     after starting 40 mV below), conductances and traces empty, timers at
     ``timer_rate * 500 ms`` (with a zero timer every neuron would be held silent for the
     first 50 ms of the first image and then fire at once)."""
-    big = np.int64(1) << 60
     return {
         "v_e": np.full(n_e, params.v_rest_e), "ge_e": np.zeros(n_e), "gi_e": np.zeros(n_e),
         "timer": np.full(n_e, params.timer_rate * INITIAL_REST),
         "refr_e": np.zeros(n_e, np.int64),
         "v_i": np.full(n_e, params.v_rest_i), "ge_i": np.zeros(n_e), "gi_i": np.zeros(n_e),
         "refr_i": np.zeros(n_e, np.int64),
-        "last_post": np.full(n_e, -big),
-        "em_hist": np.full((n_input, EMISSION_HISTORY), -big),
+        "last_post": np.full(n_e, NEVER),
+        "em_hist": np.full((n_input, EMISSION_HISTORY), NEVER),
         "em_pos": np.zeros(n_input, np.int64),
         "clock": np.zeros(1, np.int64),
         "fired_e": np.zeros(n_e, np.bool_), "fired_i": np.zeros(n_e, np.bool_),
@@ -682,7 +682,7 @@ def _last_arrival(em_hist, n_em, i, d, tau):
         arrival = em_hist[i, (n_em - 1 - r) & (n_hist - 1)] + d
         if arrival <= tau:
             return arrival
-    return -(np.int64(1) << 60)
+    return NEVER
 
 
 @njit(cache=True)

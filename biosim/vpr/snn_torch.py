@@ -15,7 +15,8 @@ allocated before it, so one whole presentation can be captured as a CUDA graph
 spikes of an image are drawn in one call before its presentation. The step is dense: each
 module's (n_input, n_e) input weights are read and written once per step (an arrival
 mask from the delays, the pre-synaptic update where an input arrives, the post-synaptic
-update where a neuron fired), which a GPU does in one pass when the step is compiled; the
+update where a neuron fired), which a compiled step aims to do in one pass (not yet measured
+on a GPU); the
 inputs' recent spikes are bits of an int64 (a spike ``d`` steps ago is bit ``d``), so an
 arrival is ``(history >> delay) & 1`` and the age of the last arrival (the pre trace) its
 lowest set bit, with no per-synapse state besides the weight. Neuron state is float64
