@@ -15,6 +15,8 @@ from biosim.core import fastrandom
 from biosim.vpr import snn_numba as sn
 from biosim.vpr.snn_network import kernel_state, set_kernel_state, present, vprsnn_network
 
+from .kernel_setup import fresh_kernel
+
 N_IN, N_E, SEED = 16, 6, 11
 # 16 inputs instead of 784: weight_sum scaled to keep VPRSNN's drive per neuron (x3)
 PARAMS = dict(weight_sum=78.0 * 16 / 784 * 3, rate_scale=1.0)
@@ -47,12 +49,8 @@ def _kernel_trains(pixels, k, rng):
 def _kernel(p, mod, batches):
     """Run the fused kernel over the batches [(pixels, train), ...]; counts, W, theta,
     state and the input trains it drew."""
-    k = sn.kernel_constants(p)
-    tabs = sn.Tables(*(sn.trace_table(t, p.dt) for t in (p.tau_pre, p.tau_post1, p.tau_post2)))
-    st = sn.fresh_state(N_IN, N_E, p)
-    W, theta = mod["W"].copy(), mod["theta"].copy()
-    m = sn.Module(W, theta, mod["delays"], *sn.delay_buckets(mod["delays"], p.delay_steps))
-    state = sn.State(*(st[f] for f in sn.State._fields))
+    k, tabs, m, state = fresh_kernel(p, mod, N_IN, N_E)
+    W, theta = m.W, m.theta
     counts, steps, idx, t0 = [], [], [], 0
     rng = fastrandom.seed_state(np.random.default_rng(SEED))
     for pixels, train in batches:

@@ -12,6 +12,8 @@ from numba import njit
 from biosim.core import fastrandom
 from biosim.vpr import snn_numba as sn
 
+from .kernel_setup import fresh_kernel
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
@@ -34,12 +36,8 @@ def one_thread():
 def _numba(p, mod, batches):
     """numba's kernel over [(pixels, train), ...]: counts, W, theta, and per batch the
     input spikes it drew (n_images, n_present, n_input) bool."""
-    k = sn.kernel_constants(p)
-    tabs = sn.Tables(*(sn.trace_table(t, p.dt) for t in (p.tau_pre, p.tau_post1, p.tau_post2)))
-    st = sn.fresh_state(N_IN, N_E, p)
-    W, theta = mod["W"].copy(), mod["theta"].copy()
-    m = sn.Module(W, theta, mod["delays"], *sn.delay_buckets(mod["delays"], p.delay_steps))
-    state = sn.State(*(st[f] for f in sn.State._fields))
+    k, tabs, m, state = fresh_kernel(p, mod, N_IN, N_E)
+    W, theta = m.W, m.theta
     rng = fastrandom.seed_state(np.random.default_rng(SEED))
     counts, trains = [], []
     for pixels, train in batches:
