@@ -39,7 +39,7 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	rm -f results/bench.csv
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
-	$(PY) benchmarks/report.py
+	$(PY) benchmarks/report.py --replace
 
 clean:
 	rm -rf $(VENV) results site .pytest_cache

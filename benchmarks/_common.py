@@ -15,7 +15,7 @@ QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
 CSV = Path(os.environ.get("BIOSIM_BENCH_CSV", Path(__file__).resolve().parents[1] / "results"
                           / "bench.csv"))
 FIELDS = ["benchmark", "case", "biosim", "peer", "ratio", "ratio_min", "ratio_max",
-          "biosim_s", "peer_s", "unit", "load", "quick"]
+          "biosim_s", "peer_s", "unit", "load", "quick", "date"]
 
 
 def load() -> str:
@@ -85,4 +85,5 @@ def record(benchmark, case, biosim, peer, r, r_min, r_max, biosim_s, peer_s, uni
                     "ratio": f"{r:.4g}", "ratio_min": f"{r_min:.4g}",
                     "ratio_max": f"{r_max:.4g}", "biosim_s": f"{biosim_s:.4g}",
                     "peer_s": f"{peer_s:.4g}", "unit": unit,
-                    "load": f"{os.getloadavg()[0]:.2f}", "quick": int(QUICK)})
+                    "load": f"{os.getloadavg()[0]:.2f}", "quick": int(QUICK),
+                    "date": time.strftime("%Y-%m-%d")})

@@ -23,8 +23,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import biosim.sweep as sw  # noqa: E402
-
-QUICK = os.environ.get("BIOSIM_BENCH_QUICK") == "1"
+from _common import QUICK, ratio  # noqa: E402
 
 
 def trivial(a, seed):
@@ -77,10 +76,6 @@ def _sweep(fn, n, workers, tmp, **kw):
     return time.perf_counter() - t0
 
 
-def _stat(x):
-    return f"{np.median(x):.2f}x [{min(x):.2f}-{max(x):.2f}]"
-
-
 def _best(f, *args, repeat=3, **kw):
     """Fastest of ``repeat`` runs: the least disturbed by other work on shared cores."""
     return min(f(*args, **kw) for _ in range(repeat))
@@ -100,20 +95,23 @@ def main():
 
         _calibrate()
         cold = _sweep(spin, m, 2, tmp)
-        sweep_r, bare_r, per_point, parent = [], [], [], []
+        one, two, loop, pool, parent = [], [], [], [], []
         for _ in range(rounds):
-            s1 = _sweep(spin, m, 1, tmp)
+            one.append(_sweep(spin, m, 1, tmp))
             c0 = time.process_time()
-            s2 = _sweep(spin, m, 2, tmp)
+            two.append(_sweep(spin, m, 2, tmp))
             parent.append((time.process_time() - c0) / m)
-            p1, p2 = _loop(spin, m), _bare(spin, m, 2)
-            sweep_r.append(s1 / s2)
-            bare_r.append(p1 / p2)
-            per_point.append(s1 / m)
-        print(f"CPU-bound fn ({1e3 * np.median(per_point):.0f} ms/point), {m} points, "
-              f"{rounds} alternating rounds: 2 workers vs 1: sweep {_stat(sweep_r)} "
-              f"(target >= 1.7), bare pool {_stat(bare_r)}; first 2-worker sweep (cold "
-              f"workers) {1e3 * cold:.0f} ms against {1e3 * np.median(per_point) * m / 2:.0f} "
+            loop.append(_loop(spin, m))
+            pool.append(_bare(spin, m, 2))
+        ms = 1e3 * np.median(one) / m
+        case = f"{ms:.0f} ms points, 2 workers vs 1 (wall)"
+        sweep_x = ratio("sweep", case, two, one, "biosim.sweep 1 worker",
+                        biosim="biosim.sweep 2 workers")
+        pool_x = ratio("sweep", case, pool, loop, "plain loop", biosim="ProcessPoolExecutor(2)")
+        print(f"CPU-bound fn ({ms:.0f} ms/point), {m} points, "
+              f"{rounds} alternating rounds: 2 workers vs 1: sweep {sweep_x} "
+              f"(target >= 1.7), bare pool {pool_x}; first 2-worker sweep (cold "
+              f"workers) {1e3 * cold:.0f} ms against {ms * m / 2:.0f} "
               f"ms of work per worker; the calling process used {1e3 * np.median(parent):.2f} "
               f"ms of CPU per point with 2 workers")
         print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} "

@@ -1,28 +1,64 @@
 """Write docs/performance.md (the table of ratios) and docs/figures/scaling.png (ns per
-synaptic event against N) from results/bench.csv, which ``make bench`` fills."""
+synaptic event against N) from the rows the benchmarks wrote to results/bench.csv.
+
+The table's data is kept, versioned, in docs/performance.csv. By default the new rows
+replace the rows of the same case there and the others stay, so rerunning one benchmark
+(``python benchmarks/bench_scaling.py 1e6 && python benchmarks/report.py``) updates its
+rows only; ``--replace`` (what ``make bench`` uses) writes this run's rows alone."""
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import CSV  # noqa: E402
+from _common import CSV, FIELDS  # noqa: E402
+
+TABLE = ROOT / "docs" / "performance.csv"
 
 
-def main(out=ROOT / "docs" / "performance.md", fig=ROOT / "docs" / "figures" / "scaling.png"):
-    with open(CSV) as f:
-        rows = list(csv.DictReader(f))
+def _read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: r.get(k) or "" for k in FIELDS} for r in csv.DictReader(f)]
+
+
+def _key(r: dict) -> tuple:
+    return r["benchmark"], r["case"], r["biosim"], r["peer"]
+
+
+def merge(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` in its order with each case that ``new`` has replaced by new's row; new cases
+    after, in new's order."""
+    fresh = {_key(r): r for r in new}
+    rows = [fresh.pop(_key(r), r) for r in old]
+    return rows + [r for r in new if _key(r) in fresh]
+
+
+def main(replace=False, table=TABLE, out=ROOT / "docs" / "performance.md",
+         fig=ROOT / "docs" / "figures" / "scaling.png"):
+    new = _read(CSV)
+    rows = new if replace else merge(_read(table), new)
+    if not rows:
+        sys.exit(f"report: no benchmark rows in {CSV}; run a benchmark first "
+                 "(python benchmarks/bench_*.py, or make bench)")
+    tmp = table.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, table)
     quick = any(r["quick"] == "1" for r in rows)
     lines = [
         "# Performance",
         "",
-        f"Written by `make bench` (`benchmarks/report.py`) on {time.strftime('%Y-%m-%d')}, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+        f"Written by `benchmarks/report.py` from `docs/performance.csv` (`make bench` reruns "
+        f"every case), {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
         f"{'; cases marked * ran at QUICK sizes (BIOSIM_BENCH_QUICK=1)' if quick else ''}. "
         "Ratio = peer time / "
         "biosim time (> 1: biosim is faster), median [min-max] over alternating rounds, "
@@ -31,22 +67,22 @@ def main(out=ROOT / "docs" / "performance.md", fig=ROOT / "docs" / "figures" / "
         "`load` is the machine's 1-minute load average when the row was written: on a "
         "shared machine, compare ratios, not times.",
         "",
-        "| benchmark | case | biosim | peer | ratio | biosim | peer | load |",
-        "|---|---|---|---|---|---|---|---|",
+        "| benchmark | case | biosim | peer | ratio | biosim | peer | load | date |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         case = r["case"] + (" *" if r["quick"] == "1" else "")
         lines.append(f"| {r['benchmark']} | {case} | {r['biosim']} | {r['peer']} | "
                      f"**{float(r['ratio']):.2f}x** [{float(r['ratio_min']):.2f}-"
                      f"{float(r['ratio_max']):.2f}] | {float(r['biosim_s']):.3g} {r['unit']} | "
-                     f"{float(r['peer_s']):.3g} {r['unit']} | {r['load']} |")
+                     f"{float(r['peer_s']):.3g} {r['unit']} | {r['load']} | {r['date']} |")
     scaling = [r for r in rows if r["benchmark"] == "scaling" and r["unit"] == "ns/event"]
     if scaling:
         plot_scaling(scaling, fig)
         lines += ["", "## Sparse networks: ns per synaptic event against N", "",
                   f"![scaling](figures/{fig.name})", ""]
     out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}" + (f" and {fig}" if scaling else ""))
+    print(f"wrote {table}, {out}" + (f" and {fig}" if scaling else ""))
 
 
 def plot_scaling(rows, fig):
@@ -73,4 +109,7 @@ def plot_scaling(rows, fig):
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replace", action="store_true",
+                        help="the table holds this run's rows only (make bench)")
+    main(replace=parser.parse_args().replace)
