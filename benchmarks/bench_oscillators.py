@@ -6,11 +6,13 @@ win of the O(N) mean field over the package's O(N^2) sum is printed as a separat
 Sizes (BIOSIM_BENCH_QUICK=1 divides them): N = 10^6 all-to-all oscillators for 1000 RK4
 steps (O(N) mean field); N = 10^5 oscillators on a random graph with 100 neighbours each
 (CSR); N = 1000 all-to-all against the `kuramoto` package. Peers that would take minutes
-run fewer steps and are compared per step (said in the output).
+run fewer steps and are compared per step (said in the output). ``--sparse N`` runs the sparse
+case alone at N oscillators (full steps).
 """
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -143,7 +145,9 @@ def bench_akorn(n=256, D=4, steps=50):
 
 if __name__ == "__main__":
     header("Kuramoto oscillators, one core, CPU time")
-    if QUICK:
+    if sys.argv[1:2] == ["--sparse"]:
+        bench_sparse(int(float(sys.argv[2])), 100, 100, 10)
+    elif QUICK:
         bench_all_to_all(10_000, 200, 50)
         bench_sparse(10_000, 100, 20, 5)
         bench_pypi(200, 2.0)

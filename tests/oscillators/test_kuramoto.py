@@ -250,30 +250,46 @@ def test_network_sparse_projection_equals_simulator_on_its_weights():
     np.testing.assert_allclose(pop.state["theta"], ref.theta, atol=1e-12)
 
 
-def test_sparse_coupling_with_one_weight_reads_indices_only_same_result():
-    """A CSR coupling whose weights are all equal runs the index-only kernel (_CSR1): the same
-    phases, bit for bit, as the general CSR kernel given every weight."""
+@pytest.mark.parametrize("block", [None, 16])
+@pytest.mark.parametrize("weights", ["equal", "per row", "repeated edges", "any"])
+def test_sparse_coupling_layouts_equal_numpy_rk4(weights, block, monkeypatch):
+    """Every sparse layout (index-only when each row's weights are whole multiples of one
+    number: equal weights, K/k_i, edges drawn twice; else weights read; one block of source
+    units or several) integrates like textbook NumPy RK4 with scipy's W^T products."""
     import scipy.sparse as sp
 
     from biosim.oscillators import kuramoto as kur
 
+    if block:
+        monkeypatch.setattr(kur, "_BLOCK", block)   # n = 60: 4 blocks of 15 source units
+    n, k, dt, steps = 60, 8, 0.05, 40
     rng = np.random.default_rng(7)
-    n = 60
-    W = sp.random(n, n, density=0.1, random_state=8, format="csr")
-    W.data[:] = 0.05
-    kind, _, data, indptr, indices = kur.coupling_arrays(W, n)
-    assert kind == kur._CSR1 and data.size == 1
+    pre, post = rng.integers(0, n, n * k), np.repeat(np.arange(n), k)
+    w = {"equal": np.full(n * k, 0.3), "per row": 0.3 / (1 + post % 5),
+         "repeated edges": np.full(n * k, 0.3), "any": rng.uniform(-0.5, 0.5, n * k)}[weights]
+    if weights != "repeated edges":  # distinct (pre, post) pairs: no merged duplicates
+        keep = np.unique(pre * n + post, return_index=True)[1]
+        pre, post, w = pre[keep], post[keep], w[keep]
+    W = sp.csr_matrix((w, (pre, post)), shape=(n, n))
+    kind, nblock, *_ = kur.coupling_arrays(W, n)
+    assert kind == (kur._CSR if weights == "any" else kur._CSR1)
+    assert (W.nnz < pre.size) == (weights == "repeated edges")   # scipy merged the repeats
+    assert -(-n // nblock) == (4 if block else 1)
     theta0, omega = rng.uniform(0, 2 * np.pi, n), rng.normal(0, 1, n)
-    out = []
-    for k, d in ((kur._CSR1, data), (kur._CSR, np.full(indices.size, data[0]))):
-        theta = theta0.copy()
-        p = kur.Params(omega, 1.0, np.cos(0.2), np.sin(0.2), k, np.zeros((0, 0)), d, indptr,
-                       indices, 0.05, True, 0.0)
-        kur.advance(theta, p, np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros((n, 2)),
-                    np.empty((50, 2)), np.zeros((0, 0)), 0, 1)
-        out.append(theta)
-    assert np.array_equal(out[0], out[1])
-    assert not np.array_equal(out[0], theta0)
+    th, Wt = theta0.copy(), W.T.tocsr()
+
+    def f(x):
+        c, s = np.cos(x), np.sin(x)
+        return omega + (Wt @ s) * c - (Wt @ c) * s
+
+    for _ in range(steps):
+        k1 = f(th)
+        k2 = f(th + 0.5 * dt * k1)
+        k3 = f(th + 0.5 * dt * k2)
+        th = th + dt / 6 * (k1 + 2 * k2 + 2 * k3 + f(th + dt * k3))
+    got = simulate(theta0, omega, dt, steps, coupling=W).theta
+    np.testing.assert_allclose(got, th, rtol=0, atol=1e-12)
+    assert np.abs(got - theta0).max() > 0.1
 
 
 @pytest.mark.parametrize("coupling", ["none", "dense", "csr"])
