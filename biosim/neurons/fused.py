@@ -25,7 +25,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from biosim.core import validation as check
-from biosim.core.fastrandom import fill_normal
+from biosim.core.fastrandom import fill_normal, normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
 from biosim.core.threads import keep_torch_threads
@@ -35,6 +35,12 @@ from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 _VARS = {"v": 0, "u": 1, "I": 2, "spikes": 3, "activity": 3}
 #: largest number of floats of input rows held per sub-chunk (bounds memory)
 _MAX_INPUT_FLOATS = 1 << 22
+#: units per block of the per-unit work after delivery (noise, inputs, update, spike scan):
+#: a block's arrays (~70 bytes a unit) stay in a core's L2 cache
+_BLOCK = 4096
+#: networks of at least this many units (their arrays larger than a core's L2 cache) ask the
+#: memory for a block's neuron arrays while its noise is drawn
+_AHEAD_UNITS = 1 << 15
 #: networks of at least this many units may run in threads (``BIOSIM_THREADS``); smaller
 #: ones gain less than the per-step thread launch costs
 PARALLEL_MIN_UNITS = 100_000
@@ -103,7 +109,8 @@ class Synapses(NamedTuple):
 
 class Drive(NamedTuple):
     """The inputs of a chunk. Input q (``contig[q]``: its first unit when it feeds a whole
-    population, else -1: units ``tgt``) adds row ``row[r, q]`` of its block of ``x`` (from
+    population, else -1: units ``tgt``, sorted: ``tgt_sorted``, entry ``order[i]`` of the
+    input adding to unit ``tgt_sorted[i]``) adds row ``row[r, q]`` of its block of ``x`` (from
     ``base[q]``; noise: mean + std z, ``uniform[q]``: the same mean and std for every unit).
     Noise rows from ``avail[q]`` on are drawn in the kernel from the stream of state
     ``state[q]`` into ``z_new`` (units ``toff[q]`` on)."""
@@ -111,6 +118,8 @@ class Drive(NamedTuple):
     size: np.ndarray
     toff: np.ndarray
     tgt: np.ndarray
+    tgt_sorted: np.ndarray
+    order: np.ndarray
     contig: np.ndarray
     noise: np.ndarray
     mean: np.ndarray
@@ -277,95 +286,189 @@ def _update_threads(n_threads, fr, cells):
 
 
 @njit(cache=True, nogil=True)
-def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads):
+def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``rec.spk_step``/``rec.spk_idx`` (step offset, global unit index).
-    ``n_threads`` > 1: delivery and the neuron updates run in that many threads, each on its
-    own range of units (same operations in the same order per unit: same results)."""
+    After delivery the units are walked in ``blocks`` (boundaries; each inside one
+    population): a block's noise, inputs, update, spike scan and counts run while its arrays
+    are in the cache (each unit sees the same operations in the same order, and the noise is
+    drawn in the same order: the same numbers). ``zero_late``: a block zeroes its input
+    buffer after the step (no monitor reads I; the last step leaves it). ``n_threads`` > 1:
+    delivery and the neuron updates run in that many threads, each on its own range of
+    units (same operations in the same order per unit: same results)."""
     I, ring = cells.I, sp.ring
     L = ring.shape[0]
     N = I.size
+    z = np.empty(np.max(np.diff(blocks)) if blocks.size > 1 else 0)  # a block's normals
     n_spk = 0
     for r in range(n):
         now = now0 + r
-        # 1. input buffers are zeroed
-        I[:] = 0.0
+        # 1. input buffers are zeroed (zero_late: by the previous step's blocks)
+        if r == 0 or not zero_late:
+            I[:] = 0.0
         # 2. projections deliver, in the order added
         if n_threads == 1:
             _deliver_span(0, N, now, I, sp, syn)
         else:
             _deliver_threads(n_threads, now, I, sp, syn)
-        # 3. inputs, in the order added
-        _add_inputs(r, I, drive)
-        # 4. populations step (a vectorisable loop per population, then the spike lists)
+        # 3. inputs whose noise cannot be drawn block by block (units from a list)
+        _draw_scattered(r, n, drive)
         slot = now % L
         fr = ring[slot]
-        if n_threads == 1:
-            _update_span(0, N, fr, cells)
-        else:
+        if n_threads > 1:
+            for b in range(blocks.size - 1):
+                _add_inputs(r, blocks[b], blocks[b + 1], I, drive, n, cells, z)
             _update_threads(n_threads, fr, cells)
         nf = 0
-        for k in range(N):
-            if fr[k]:
-                sp.fired[slot, nf] = k
-                sp.last[k] = now
-                nf += 1
-                if rec.rec_spk[k]:
-                    rec.spk_step[n_spk] = r
-                    rec.spk_idx[n_spk] = k
-                    n_spk += 1
+        rec.counts[r, :] = 0
+        clear = zero_late and r < n - 1
+        for b in range(blocks.size - 1):
+            lo, hi = blocks[b], blocks[b + 1]
+            if n_threads == 1:
+                # 3. inputs, in the order added; 4. the population steps
+                _add_inputs(r, lo, hi, I, drive, n, cells, z)
+                _update_span(lo, hi, fr, cells)
+            # the spike lists, in unit order, and the counts (7.)
+            nf0 = nf
+            fb = fr[lo:hi]
+            for j in range(fb.size):  # from 0: no negative-index checks
+                if fb[j]:
+                    k = lo + j
+                    sp.fired[slot, nf] = k
+                    sp.last[k] = now
+                    nf += 1
+                    if rec.rec_spk[k]:
+                        rec.spk_step[n_spk] = r
+                        rec.spk_idx[n_spk] = k
+                        n_spk += 1
+            rec.counts[r, _pop_of(cells.pop_off, lo)] += nf - nf0
+            if clear:
+                I[lo:hi] = 0.0
         sp.n_fired[slot] = nf
-        # 7. monitors
+        # 7. state monitors
         _record(r, now, fr, cells, rec)
     return n_spk
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add_inputs(r, I, drive):
-    """Step 3 at step offset r: each input adds its row, in the order added."""
+def _pop_of(pop_off, k):
+    """The population of unit k."""
+    return _lower_bound(pop_off, 0, pop_off.size, k + 1) - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _redrawn(r, n, drive, q):
+    """(input q draws its row of step offset r from its stream, a later step of the chunk
+    reads that row again or the chunk ends with it: it goes to ``z_new``)."""
+    row = drive.row[r, q]
+    if not drive.noise[q] or row < drive.avail[q]:
+        return False, False
+    return r == 0 or row != drive.row[r - 1, q], r == n - 1 or drive.row[r + 1, q] == row
+
+
+@njit(cache=True, nogil=True)
+def _draw_scattered(r, n, drive):
+    """Step 3's draws of the noise inputs of listed units (``contig`` < 0), in stream order
+    before the blocks add them."""
     for q in range(drive.base.size):
-        size, t0, row = drive.size[q], drive.toff[q], drive.row[r, q]
+        if drive.contig[q] < 0 and _redrawn(r, n, drive, q)[0]:
+            t0 = drive.toff[q]
+            fill_normal(drive.state[q], drive.z_new[t0:t0 + drive.size[q]])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_inputs(r, lo, hi, I, drive, n, cells, z):
+    """Step 3 at step offset r for the units lo <= k < hi: each input adds its row, in the
+    order added (a whole population's noise is drawn here, block after block in unit order:
+    the stream's order)."""
+    ahead = I.size >= _AHEAD_UNITS  # the block's neuron arrays are still to be asked for
+    for q in range(drive.base.size):
+        size, t0, row, c = drive.size[q], drive.toff[q], drive.row[r, q], drive.contig[q]
         noise = drive.noise[q]
-        if noise and row >= drive.avail[q]:  # a row of the stream, drawn here
+        if c >= 0:  # all units of a population: entries j0..j1 are units c + j
+            j0, j1 = max(lo - c, 0), min(hi - c, size)
+        else:  # listed units, sorted (``order``): entries order[j0..j1]
+            tgt = drive.tgt_sorted[t0:t0 + size]
+            j0 = _lower_bound(tgt, 0, size, lo)
+            j1 = _lower_bound(tgt, j0, size, hi)
+        if j0 >= j1:
+            continue
+        mu, sd = drive.mean[t0:t0 + size], drive.std[t0:t0 + size]
+        draw, keep = _redrawn(r, n, drive, q)
+        if draw and c >= 0:
+            _draw_add(drive.state[q], I[c + j0:c + j1], mu[j0:j1], sd[j0:j1],
+                      drive.uniform[q], keep, drive.z_new[t0 + j0:t0 + j1], z, cells,
+                      c + j0, ahead)
+            ahead = False
+            continue
+        if noise and row >= drive.avail[q]:
             x = drive.z_new[t0:t0 + size]
-            if r == 0 or row != drive.row[r - 1, q]:
-                fill_normal(drive.state[q], x)
         else:
             b0 = drive.base[q] + row * size
             x = drive.x[b0:b0 + size]
-        mu, sd = drive.mean[t0:t0 + size], drive.std[t0:t0 + size]
-        if drive.contig[q] >= 0:  # all units of a population: contiguous
-            Iq = I[drive.contig[q]:drive.contig[q] + size]
-            if noise and drive.uniform[q]:  # two streams fewer (memory-bound at 10^6)
+        if c >= 0:
+            Iq, xq = I[c + j0:c + j1], x[j0:j1]
+            if noise and drive.uniform[q]:  # two streams fewer
                 m0, s0 = mu[0], sd[0]
-                for j in range(size):
-                    Iq[j] += m0 + s0 * x[j]
+                for j in range(Iq.size):
+                    Iq[j] += m0 + s0 * xq[j]
             elif noise:
-                for j in range(size):
-                    Iq[j] += mu[j] + sd[j] * x[j]
+                muq, sdq = mu[j0:j1], sd[j0:j1]
+                for j in range(Iq.size):
+                    Iq[j] += muq[j] + sdq[j] * xq[j]
             else:
-                for j in range(size):
-                    Iq[j] += x[j]
+                for j in range(Iq.size):
+                    Iq[j] += xq[j]
         else:
-            tgt = drive.tgt[t0:t0 + size]
-            if noise:
-                for j in range(size):
-                    I[tgt[j]] += mu[j] + sd[j] * x[j]
-            else:
-                for j in range(size):
-                    I[tgt[j]] += x[j]
+            order = drive.order[t0:t0 + size]
+            for i in range(j0, j1):
+                j = order[i]
+                if noise:
+                    I[tgt[i]] += mu[j] + sd[j] * x[j]
+                else:
+                    I[tgt[i]] += x[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _draw_add(state, Iq, mu, sd, uniform, keep, zq, z, cells, k0, ahead):
+    """Draw the next ``Iq.size`` normals z of the stream ``state`` and add mean + std z to
+    ``Iq`` (z also to ``zq`` when ``keep``). ``ahead``: meanwhile ask the memory for the
+    neuron arrays of these units (from unit k0): drawing is compute-bound and the update
+    memory-bound, so the update then finds them in the cache."""
+    z = zq if keep else z[:Iq.size]
+    if ahead:
+        _fill_ahead(state, z, cells.v, cells.u, cells.a, cells.b, cells.c, cells.d, k0)
+    else:
+        fill_normal(state, z)
+    if uniform:
+        m0, sd0 = mu[0], sd[0]
+        for j in range(Iq.size):
+            Iq[j] += m0 + sd0 * z[j]
+    else:
+        for j in range(Iq.size):
+            Iq[j] += mu[j] + sd[j] * z[j]
+
+
+@njit(cache=True, nogil=True)
+def _fill_ahead(state, out, v, u, a, b, c, d, k0):
+    """:func:`fill_normal`, asking for a 64-byte line of each array (from k0) every 8."""
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    for j in range(out.size):
+        if j & 7 == 0:
+            k = k0 + j
+            _prefetch(v, k)
+            _prefetch(u, k)
+            _prefetch(a, k)
+            _prefetch(b, k)
+            _prefetch(c, k)
+            _prefetch(d, k)
+        out[j], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _record(r, now, fr, cells, rec):
-    """Step 7 at step offset r: spike counts per population and the state monitors' values."""
-    pop_off = cells.pop_off
-    for g in range(pop_off.size - 1):
-        fg = fr[pop_off[g]:pop_off[g + 1]]
-        cnt = 0
-        for k in range(fg.size):
-            cnt += fg[k]
-        rec.counts[r, g] = cnt
+    """Step 7 at step offset r: the state monitors' values."""
     for m in range(rec.sm_idx.size):
         if now % rec.sm_every[m] == 0:
             k, var = rec.sm_idx[m], rec.sm_var[m]
@@ -465,6 +568,9 @@ class _Runner:
         self.in_toff = np.concatenate([[0], np.cumsum(self.in_size)]).astype(i64)[:-1]
         self.in_tgt = _cat([off[id(q.target)] + (np.arange(q.size) if q.indices is None
                                                  else q.indices) for q in inputs], i64)
+        self.in_order = _cat([np.argsort(t, kind="stable") for t in np.split(
+            self.in_tgt, self.in_toff[1:])], i64)
+        self.in_tgt_sorted = self.in_tgt[self.in_order + np.repeat(self.in_toff, self.in_size)]
         self.in_contig = np.array([off[id(q.target)] if q.indices is None else -1
                                    for q in inputs], i64)
         self.in_noise = np.array([isinstance(q, GaussianNoise) for q in inputs], np.bool_)
@@ -492,6 +598,10 @@ class _Runner:
             sm_var.extend([_VARS[m.var]] * idx.size)
             sm_every.extend([m.every] * idx.size)
         self.sm = (np.array(sm_idx, i64), np.array(sm_var, i64), np.array(sm_every, i64))
+        # blocks of at most _BLOCK units, each inside one population
+        self.blocks = np.unique(np.concatenate([np.arange(lo, hi, _BLOCK) for lo, hi in zip(
+            self.pop_off[:-1], self.pop_off[1:])] + [self.pop_off[-1:]])).astype(i64)
+        self.zero_late = _VARS["I"] not in sm_var
         per_step = max(1, int(self.in_size[~self.in_noise].sum()), int(self.rec_spk.sum()),
                        len(sm_idx))
         self.chunk = max(1, _MAX_INPUT_FLOATS // per_step)
@@ -590,7 +700,8 @@ class _Runner:
         x_in = np.empty(in_base[-1])
         for f, lo, hi in zip(fills, in_base[:-1], in_base[1:]):
             x_in[lo:hi] = f.ravel()
-        drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt, self.in_contig,
+        drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt,
+                      self.in_tgt_sorted, self.in_order, self.in_contig,
                       self.in_noise, self.in_mean, self.in_std, self.in_uniform, in_row, x_in,
                       in_avail, in_state, self._z_new)
         return drive, noise
@@ -617,7 +728,7 @@ class _Runner:
             drive, noise = self._drive(now, n)
             with keep_torch_threads():  # numba's OpenMP threads would reset torch's
                 n_spk = _run_steps(n, now, self.cells, self.spikes, self.syn, drive, out,
-                                   self.n_threads)
+                                   self.n_threads, self.blocks, self.zero_late)
             for q, n_new in noise:  # the noise inputs take their streams back
                 t0 = self.in_toff[q]
                 self.inputs[q].settle(n_new, drive.state[q], drive.z_new[t0:t0 + drive.size[q]])

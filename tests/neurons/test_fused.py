@@ -297,3 +297,26 @@ def test_threads_setting_is_checked(monkeypatch):
     monkeypatch.setenv("BIOSIM_THREADS", "two")
     with pytest.raises(BiosimError, match="BIOSIM_THREADS"):
         net_2003().run(1.0)
+
+
+@pytest.mark.parametrize("make", [net_mixed, net_2003])
+def test_small_blocks_of_units(monkeypatch, make):
+    """Blocks of 7 units (noise drawn block by block, listed units (out of order) bisected, spike
+    lists and counts gathered block by block): the generic loop's spikes, state, noise
+    streams and monitors, bit for bit."""
+    import biosim.neurons.fused as fused
+
+    def build():
+        net = make()
+        e = net.populations[0]
+        rng = np.random.default_rng(4)  # listed units out of order, spanning many blocks
+        net.add(bs.GaussianNoise(e, rng.uniform(1, 3, 30), indices=rng.permutation(e.n)[:30]))
+        return net
+
+    ref = build()
+    ref.run(120.0, fused=False)
+    monkeypatch.setattr(fused, "_BLOCK", 7)
+    net = build()
+    assert fused.fused_runner(net).blocks.size > sum(p.n for p in net.populations) // 7
+    net.run(120.0, fused=True)
+    assert_same(snapshot(ref), snapshot(net))
