@@ -436,6 +436,8 @@ def coupling_arrays(coupling, n):
 @njit(cache=True, inline="always")
 def _repeats(d, u):
     """m when weight d is m (0..8) times u exactly, else -1."""
+    if d == u:
+        return 1
     if d == 0.0:
         return 0
     r = d / u
@@ -443,48 +445,91 @@ def _repeats(d, u):
     return m if m >= 1 and m * u == d else -1
 
 
+#: rows per group in :func:`_blocked`'s first sort (its counters and written lines stay in L2)
+_GROUP_BITS = 12
+
+
 @njit(cache=True)
 def _blocked(n, indptr, indices, data, bs):
     """The kernels' layout of a CSR matrix (n, n), rows = pre units: the transpose (rows = post
     units i) cut into blocks of ``bs`` source units j; segment s = b n + i holds the sources
     of row i in block b (ascending) as ``loc[indptr[s]:indptr[s + 1]] = j - b bs``. Returns
-    (one, finite, indptr, loc, w): ``one`` when every weight of row i is a whole multiple m
-    (1..8) of one number w[i] (m copies of the index; zeros dropped), else w holds each
-    entry's weight in the order of ``loc``; ``finite``: no NaN or inf among the weights."""
+    (one, finite, indptr, loc, w): ``one`` when every weight of row i is a whole multiple
+    m (1..8) of one number w[i] (m copies of the index; zeros dropped): the same number for
+    all rows, or each row's weights all equal; else w holds each entry's weight in the order
+    of ``loc``. ``finite``: no NaN or inf among the weights. Two counting sorts (by block and
+    group of rows, then by row), each writing to few places at a time."""
     nb = (n + bs - 1) // bs
-    unit = np.zeros(n)                  # the entry of least magnitude of each row, not 0
+    u = 0.0                        # the weight of least magnitude, not 0
     finite = True
-    for k in range(indices.size):
-        d = data[k]
+    for d in data:
         finite &= math.isfinite(d)
-        i = indices[k]
-        if d != 0.0 and (unit[i] == 0.0 or abs(d) < abs(unit[i])):
-            unit[i] = d
-    one = finite
-    for k in range(indices.size):
-        if _repeats(data[k], unit[indices[k]]) < 0:
-            one = False
+        if d != 0.0 and (u == 0.0 or abs(d) < abs(u)):
+            u = d
+    mult = finite                  # every weight m times u: m copies of the index, no weights
+    for d in data:
+        if _repeats(d, u) < 0:
+            mult = False
             break
-    seg = np.zeros(nb * n + 1, np.int64)
+    gb = _GROUP_BITS
+    nq = (n + (1 << gb) - 1) >> gb
+    start = np.zeros(nb * nq + 1, np.int64)   # chunk c = b nq + q: block b, rows q 2^gb...
+    for j in range(n):
+        c0 = (j // bs) * nq + 1
+        for k in range(indptr[j], indptr[j + 1]):
+            start[c0 + (indices[k] >> gb)] += _repeats(data[k], u) if mult else 1
+    for c in range(nb * nq):
+        start[c + 1] += start[c]
+    total = start[-1]
+    pos = start[:-1].copy()
+    tmp = np.empty(total, np.uint32)          # (row in its group) << 16 | j - b bs
+    tw = np.empty(0 if mult else total)
     for j in range(n):
         b = j // bs
         for k in range(indptr[j], indptr[j + 1]):
-            seg[b * n + indices[k] + 1] += _repeats(data[k], unit[indices[k]]) if one else 1
-    for s in range(nb * n):
-        seg[s + 1] += seg[s]
-    pos = seg[:-1].copy()
-    loc = np.empty(seg[-1], np.uint16)
-    w = np.empty(0 if one else seg[-1])
-    for j in range(n):
-        b = j // bs
-        lj = np.uint16(j - b * bs)
-        for k in range(indptr[j], indptr[j + 1]):
-            s = b * n + indices[k]
-            for _ in range(_repeats(data[k], unit[indices[k]]) if one else 1):
-                loc[pos[s]] = lj
-                if not one:
-                    w[pos[s]] = data[k]
-                pos[s] += 1
+            i = indices[k]
+            c = b * nq + (i >> gb)
+            for _ in range(_repeats(data[k], u) if mult else 1):
+                tmp[pos[c]] = ((i & ((1 << gb) - 1)) << 16) | (j - b * bs)
+                if not mult:
+                    tw[pos[c]] = data[k]
+                pos[c] += 1
+    seg = np.empty(nb * n + 1, np.int64)
+    loc = np.empty(total, np.uint16)
+    w = np.empty(0 if mult else total)
+    at = np.empty(1 << gb, np.int64)
+    for b in range(nb):
+        for q in range(nq):
+            lo, hi = start[b * nq + q], start[b * nq + q + 1]
+            i0 = q << gb
+            m = min(1 << gb, n - i0)
+            at[:m] = 0
+            for e in range(lo, hi):
+                at[np.int64(tmp[e]) >> 16] += 1
+            p = lo
+            for r in range(m):
+                seg[b * n + i0 + r] = p
+                at[r], p = p, p + at[r]
+            for e in range(lo, hi):
+                t = np.int64(tmp[e])
+                r = t >> 16
+                loc[at[r]] = t & 0xFFFF
+                if not mult:
+                    w[at[r]] = tw[e]
+                at[r] += 1
+    seg[nb * n] = total
+    if mult:
+        return True, finite, seg, loc, np.full(n, u)
+    unit = np.zeros(n)                        # each row's weights all equal?
+    seen = np.zeros(n, np.bool_)
+    one = finite
+    for b in range(nb):
+        for i in range(n):
+            for e in range(seg[b * n + i], seg[b * n + i + 1]):
+                if not seen[i]:
+                    unit[i] = w[e]
+                    seen[i] = True
+                one &= w[e] == unit[i]
     return one, finite, seg, loc, unit if one else w
 
 
