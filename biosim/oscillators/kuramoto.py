@@ -40,9 +40,9 @@ __all__ = ["natural_frequencies", "simulate", "KuramotoResult", "KuramotoPopulat
 # multiple of one number data[i] (equal weights, K/k_i normalisations, repeated edges), so
 # the kernel reads source indices only, the multiple m as m copies of the index
 _NONE, _DENSE, _CSR, _CSR1 = 0, 1, 2, 3
-#: most source units per block: 2-byte local indices, a table (cos, sin) of at most 1 MiB,
-#: which stays in a core's L2 cache while the rows gather from it
-_BLOCK = 1 << 16
+#: most source units per block: 2-byte local indices (1 + j - b block: 0 is a zero row, see
+#: :func:`_blocked`), a table (cos, sin) of at most 1 MiB,#: which stays in a core's L2 cache while the rows gather from it
+_BLOCK = (1 << 16) - 1
 #: largest whole multiple stored as repeated indices (_CSR1)
 _MAX_REPEAT = 8
 
@@ -205,13 +205,14 @@ class Params(NamedTuple):
 
 
 @njit(cache=True)
-def rhs(theta, p, Fx, Fy, cb, sb, cs, out, known):
+def rhs(theta, p, Fx, Fy, cb, sb, table, acc, out, known):
     """out = dtheta/dt at phases ``theta``: omega + the global term + the matrix term + the
     external field F = (Fx, Fy) (one value per unit, held fixed over the step: what
     projections deliver, sum_j W[j, i] (cos theta_j, sin theta_j); empty arrays: none).
     cb, sb: cos, sin of ``theta``, computed here unless ``known`` (they already hold them);
-    cs: (2, n, 2) scratch for the sparse path: cos and sin side by side (one gather fetches
-    both) and the row sums."""
+    table, acc: scratch for the sparse path: for each block of source units a zero row, then
+    their cos and sin side by side (one gather fetches both), (blocks (block + 1), 2); the row
+    sums (n, 2)."""
     n = theta.size
     ca, sa = p.ca, p.sa
     sc, ss = _sums(cb, sb) if known else _unit_vectors(theta, cb, sb)
@@ -240,14 +241,14 @@ def rhs(theta, p, Fx, Fy, cb, sb, cs, out, known):
             out[i] = p.omega[i] + gy * c - gx * s
     elif kind == _CSR or kind == _CSR1:
         # rows = post units, gathered block by block of source units (the block's table of
-        # cos, sin stays in cache); cs[1] holds the row sums
-        table, acc = cs[0], cs[1]
-        for i in range(n):
-            table[i, 0] = cb[i]
-            table[i, 1] = sb[i]
+        # cos, sin stays in cache)
         data, indptr, loc, bs = p.data, p.indptr, p.indices, p.block
+        for j in range(n):
+            r = j + j // bs + 1
+            table[r, 0] = cb[j]
+            table[r, 1] = sb[j]
         for b in range((n + bs - 1) // bs):
-            t = table[b * bs:]
+            t = table[b * (bs + 1):]
             seg = indptr[b * n:]
             for i in range(n):
                 a, e = np.uintp(seg[i]), np.uintp(seg[i + 1])
@@ -291,7 +292,9 @@ def advance(theta, p, Fx, Fy, noise, activity, z_out, theta_out, step0, every):
     n = theta.size
     cb = np.empty(n)
     sb = np.empty(n)
-    cs = np.empty((2, n if p.kind >= _CSR else 0, 2))
+    sparse = p.kind >= _CSR
+    table = np.zeros(((n + p.block - 1) // p.block * (p.block + 1) if sparse else 0, 2))
+    acc = np.empty((n if sparse else 0, 2))
     k1 = np.empty(n)
     k2 = np.empty(n) if p.rk4 else k1
     k3 = np.empty(n) if p.rk4 else k1
@@ -303,17 +306,17 @@ def advance(theta, p, Fx, Fy, noise, activity, z_out, theta_out, step0, every):
     for step in range(z_out.shape[0]):
         # from the second step on, cb and sb hold the unit vectors of theta (end of the
         # previous step): the same numbers, one sincos pass fewer per step
-        rhs(theta, p, Fx, Fy, cb, sb, cs, k1, step > 0)
+        rhs(theta, p, Fx, Fy, cb, sb, table, acc, k1, step > 0)
         if p.rk4:
             for i in range(n):
                 tmp[i] = theta[i] + 0.5 * dt * k1[i]
-            rhs(tmp, p, Fx, Fy, cb, sb, cs, k2, False)
+            rhs(tmp, p, Fx, Fy, cb, sb, table, acc, k2, False)
             for i in range(n):
                 tmp[i] = theta[i] + 0.5 * dt * k2[i]
-            rhs(tmp, p, Fx, Fy, cb, sb, cs, k3, False)
+            rhs(tmp, p, Fx, Fy, cb, sb, table, acc, k3, False)
             for i in range(n):
                 tmp[i] = theta[i] + dt * k3[i]
-            rhs(tmp, p, Fx, Fy, cb, sb, cs, k4, False)
+            rhs(tmp, p, Fx, Fy, cb, sb, table, acc, k4, False)
             for i in range(n):
                 theta[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
         else:
@@ -452,8 +455,10 @@ _GROUP_BITS = 12
 @njit(cache=True)
 def _blocked(n, indptr, indices, data, bs):
     """The kernels' layout of a CSR matrix (n, n), rows = pre units: the transpose (rows = post
-    units i) cut into blocks of ``bs`` source units j; segment s = b n + i holds the sources
-    of row i in block b (ascending) as ``loc[indptr[s]:indptr[s + 1]] = j - b bs``. Returns
+    units i) cut into blocks of ``bs`` (< 2^16) source units j; segment s = b n + i holds the
+    sources of row i in block b (ascending) as ``loc[indptr[s]:indptr[s + 1]] = 1 + j - b bs``
+    and zeros up to a whole multiple of 4 entries (the kernel's table has a zero row 0 in
+    each block). Returns
     (one, finite, indptr, loc, w): ``one`` when every weight of row i is a whole multiple
     m (1..8) of one number w[i] (m copies of the index; zeros dropped): the same number for
     all rows, or each row's weights all equal; else w holds each entry's weight in the order
@@ -482,7 +487,7 @@ def _blocked(n, indptr, indices, data, bs):
         start[c + 1] += start[c]
     total = start[-1]
     pos = start[:-1].copy()
-    tmp = np.empty(total, np.uint32)          # (row in its group) << 16 | j - b bs
+    tmp = np.empty(total, np.uint32)          # (row in its group) << 16 | 1 + j - b bs
     tw = np.empty(0 if mult else total)
     for j in range(n):
         b = j // bs
@@ -490,34 +495,34 @@ def _blocked(n, indptr, indices, data, bs):
             i = indices[k]
             c = b * nq + (i >> gb)
             for _ in range(_repeats(data[k], u) if mult else 1):
-                tmp[pos[c]] = ((i & ((1 << gb) - 1)) << 16) | (j - b * bs)
+                tmp[pos[c]] = ((i & ((1 << gb) - 1)) << 16) | (j - b * bs + 1)
                 if not mult:
                     tw[pos[c]] = data[k]
                 pos[c] += 1
-    seg = np.empty(nb * n + 1, np.int64)
-    loc = np.empty(total, np.uint16)
-    w = np.empty(0 if mult else total)
+    # segments padded to whole multiples of 4 entries with index 0 (the zero row): the
+    # gather's loop then never runs its 1-3 last terms one by one (a mispredicted branch
+    # per segment, 20% of the time at 50 entries a segment)
+    seg = np.zeros(nb * n + 1, np.int64)
+    for c in range(nb * nq):
+        s0 = (c // nq) * n + ((c % nq) << gb) + 1
+        for e in range(start[c], start[c + 1]):
+            seg[s0 + (np.int64(tmp[e]) >> 16)] += 1
+    for s in range(nb * n):
+        seg[s + 1] = seg[s] + ((seg[s + 1] + 3) & -4)
+    loc = np.zeros(seg[-1], np.uint16)
+    w = np.zeros(0 if mult else seg[-1])
     at = np.empty(1 << gb, np.int64)
-    for b in range(nb):
-        for q in range(nq):
-            lo, hi = start[b * nq + q], start[b * nq + q + 1]
-            i0 = q << gb
-            m = min(1 << gb, n - i0)
-            at[:m] = 0
-            for e in range(lo, hi):
-                at[np.int64(tmp[e]) >> 16] += 1
-            p = lo
-            for r in range(m):
-                seg[b * n + i0 + r] = p
-                at[r], p = p, p + at[r]
-            for e in range(lo, hi):
-                t = np.int64(tmp[e])
-                r = t >> 16
-                loc[at[r]] = t & 0xFFFF
-                if not mult:
-                    w[at[r]] = tw[e]
-                at[r] += 1
-    seg[nb * n] = total
+    for c in range(nb * nq):
+        s0 = (c // nq) * n + ((c % nq) << gb)
+        m = min(1 << gb, n - ((c % nq) << gb))
+        at[:m] = seg[s0:s0 + m]
+        for e in range(start[c], start[c + 1]):
+            t = np.int64(tmp[e])
+            r = t >> 16
+            loc[at[r]] = t & 0xFFFF
+            if not mult:
+                w[at[r]] = tw[e]
+            at[r] += 1
     if mult:
         return True, finite, seg, loc, np.full(n, u)
     unit = np.zeros(n)                        # each row's weights all equal?
@@ -526,10 +531,11 @@ def _blocked(n, indptr, indices, data, bs):
     for b in range(nb):
         for i in range(n):
             for e in range(seg[b * n + i], seg[b * n + i + 1]):
-                if not seen[i]:
-                    unit[i] = w[e]
-                    seen[i] = True
-                one &= w[e] == unit[i]
+                if loc[e] != 0:
+                    if not seen[i]:
+                        unit[i] = w[e]
+                        seen[i] = True
+                    one &= w[e] == unit[i]
     return one, finite, seg, loc, unit if one else w
 
 
@@ -540,8 +546,10 @@ def _coupling_matrix(p, n):
     nb = -(-n // p.block)
     counts = np.diff(p.indptr)
     rows = np.repeat(np.tile(np.arange(n), nb), counts)
-    cols = p.indices + np.repeat(np.repeat(np.arange(nb) * p.block, n), counts)
+    cols = p.indices - 1 + np.repeat(np.repeat(np.arange(nb) * p.block, n), counts)
     data = p.data[rows] if p.kind == _CSR1 else p.data
+    real = p.indices > 0                     # not the padding
+    rows, cols, data = rows[real], cols[real], data[real]
     return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
 
 
