@@ -458,55 +458,70 @@ def _blocked(n, indptr, indices, data, bs):
     units i) cut into blocks of ``bs`` (< 2^16) source units j; segment s = b n + i holds the
     sources of row i in block b (ascending) as ``loc[indptr[s]:indptr[s + 1]] = 1 + j - b bs``
     and zeros up to a whole multiple of 4 entries (the kernel's table has a zero row 0 in
-    each block). Returns
-    (one, finite, indptr, loc, w): ``one`` when every weight of row i is a whole multiple
-    m (1..8) of one number w[i] (m copies of the index; zeros dropped): the same number for
-    all rows, or each row's weights all equal; else w holds each entry's weight in the order
-    of ``loc``. ``finite``: no NaN or inf among the weights. Two counting sorts (by block and
-    group of rows, then by row), each writing to few places at a time."""
+    each block). Returns (one, finite, indptr, loc, w): ``one`` when every weight of row i is
+    a whole multiple m (1..8) of one number w[i] (m copies of the index; zeros dropped): the
+    same number for all rows, or each row's weights all equal; else w holds each entry's
+    weight in the order of ``loc``. ``finite``: no NaN or inf among the weights.
+    Two counting sorts (by block and group of rows, then by row), each writing to few places
+    at a time; unsigned indices (numba adds a negative-index check to signed ones: 2x the
+    time of these loops)."""
+    U = np.uintp
     nb = (n + bs - 1) // bs
-    u = 0.0                        # the weight of least magnitude, not 0
-    finite = True
-    for d in data:
-        finite &= math.isfinite(d)
-        if d != 0.0 and (u == 0.0 or abs(d) < abs(u)):
-            u = d
-    mult = finite                  # every weight m times u: m copies of the index, no weights
-    for d in data:
-        if _repeats(d, u) < 0:
-            mult = False
-            break
     gb = _GROUP_BITS
     nq = (n + (1 << gb) - 1) >> gb
-    start = np.zeros(nb * nq + 1, np.int64)   # chunk c = b nq + q: block b, rows q 2^gb...
+    # one number u of which every weight is a whole multiple (1..8, or 0): the first weight
+    # not 0, or a smaller one (u = 2 u' when the first was a repeated edge)
+    u = 0.0
+    for d in data:
+        if d != 0.0:
+            u = d
+            break
+    mult, same, tries, k = math.isfinite(u), True, 0, 0
+    while mult and k < data.size:
+        d = data[k]
+        if _repeats(d, u) >= 0:
+            same &= d == u
+            k += 1
+        elif 0.0 < abs(d) < abs(u) and tries < 3:
+            u, same, tries, k = d, True, tries + 1, 0   # start again with u = d
+        else:
+            mult = False
+    same &= mult
+    finite = mult or np.all(np.isfinite(data))
+    # sort 1: entries per chunk c = b nq + q (block b, rows q 2^gb...), then the entries by
+    # chunk as (row in its group) << 20 | (m - 1) << 16 | 1 + j - b bs
+    start = np.zeros(nb * nq + 1, np.int64)
     for j in range(n):
         c0 = (j // bs) * nq + 1
-        for k in range(indptr[j], indptr[j + 1]):
-            start[c0 + (indices[k] >> gb)] += _repeats(data[k], u) if mult else 1
+        for k in range(U(indptr[j]), U(indptr[j + 1])):
+            start[U(c0 + (indices[k] >> gb))] += 1
     for c in range(nb * nq):
         start[c + 1] += start[c]
-    total = start[-1]
     pos = start[:-1].copy()
-    tmp = np.empty(total, np.uint32)          # (row in its group) << 16 | 1 + j - b bs
-    tw = np.empty(0 if mult else total)
+    tmp = np.empty(start[-1], np.uint32)
+    tw = np.empty(0 if mult else start[-1])
     for j in range(n):
         b = j // bs
-        for k in range(indptr[j], indptr[j + 1]):
+        lj = j - b * bs + 1
+        for k in range(U(indptr[j]), U(indptr[j + 1])):
             i = indices[k]
-            c = b * nq + (i >> gb)
-            for _ in range(_repeats(data[k], u) if mult else 1):
-                tmp[pos[c]] = ((i & ((1 << gb) - 1)) << 16) | (j - b * bs + 1)
+            c = U(b * nq + (i >> gb))
+            m1 = 0 if same or not mult else _repeats(data[k], u) - 1
+            if m1 >= 0:            # (m = 0: a zero weight, dropped)
+                e = U(pos[c])
+                tmp[e] = ((i & ((1 << gb) - 1)) << 20) | (m1 << 16) | lj
                 if not mult:
-                    tw[pos[c]] = data[k]
+                    tw[e] = data[k]
                 pos[c] += 1
-    # segments padded to whole multiples of 4 entries with index 0 (the zero row): the
-    # gather's loop then never runs its 1-3 last terms one by one (a mispredicted branch
-    # per segment, 20% of the time at 50 entries a segment)
+    # sort 2: by row within each chunk. Segments are padded to whole multiples of 4 entries
+    # with index 0 (the zero row): the gather's loop then never runs its 1-3 last terms one
+    # by one (a mispredicted branch per segment, 20% of the time at 50 entries a segment)
     seg = np.zeros(nb * n + 1, np.int64)
     for c in range(nb * nq):
         s0 = (c // nq) * n + ((c % nq) << gb) + 1
-        for e in range(start[c], start[c + 1]):
-            seg[s0 + (np.int64(tmp[e]) >> 16)] += 1
+        for e in range(U(start[c]), U(pos[c])):
+            t = np.int64(tmp[e])
+            seg[U(s0 + (t >> 20))] += ((t >> 16) & 7) + 1
     for s in range(nb * n):
         seg[s + 1] = seg[s] + ((seg[s + 1] + 3) & -4)
     loc = np.zeros(seg[-1], np.uint16)
@@ -516,15 +531,16 @@ def _blocked(n, indptr, indices, data, bs):
         s0 = (c // nq) * n + ((c % nq) << gb)
         m = min(1 << gb, n - ((c % nq) << gb))
         at[:m] = seg[s0:s0 + m]
-        for e in range(start[c], start[c + 1]):
+        for e in range(U(start[c]), U(pos[c])):
             t = np.int64(tmp[e])
-            r = t >> 16
-            loc[at[r]] = t & 0xFFFF
-            if not mult:
-                w[at[r]] = tw[e]
-            at[r] += 1
+            r = U(t >> 20)
+            for _ in range(((t >> 16) & 7) + 1):
+                loc[U(at[r])] = t & 0xFFFF
+                if not mult:
+                    w[U(at[r])] = tw[e]
+                at[r] += 1
     if mult:
-        return True, finite, seg, loc, np.full(n, u)
+        return True, True, seg, loc, np.full(n, u)
     unit = np.zeros(n)                        # each row's weights all equal?
     seen = np.zeros(n, np.bool_)
     one = finite

@@ -204,6 +204,9 @@ def test_bad_input_raises_named_errors():
         simulate(np.zeros(3), 0.0, 0.1, 10, coupling=np.ones((3, 4)))
     with pytest.raises(BiosimError, match="^coupling:"):
         simulate(np.zeros(3), 0.0, 0.1, 10, coupling=sp.eye(4, format="csr"))
+    for bad in ([np.inf, np.inf, np.inf], [1.0, np.nan, 1.0], [0.5, 1.0, -np.inf]):
+        with pytest.raises(BiosimError, match="^coupling: .*finite"):
+            simulate(np.zeros(3), 0.0, 0.1, 10, coupling=sp.diags(bad, format="csr"))
     with pytest.raises(BiosimError, match="^dt:"):
         simulate(np.zeros(3), 0.0, -0.1, 10)
     with pytest.raises(BiosimError, match="^method:"):
@@ -290,6 +293,25 @@ def test_sparse_coupling_layouts_equal_numpy_rk4(weights, block, monkeypatch):
     got = simulate(theta0, omega, dt, steps, coupling=W).theta
     np.testing.assert_allclose(got, th, rtol=0, atol=1e-12)
     assert np.abs(got - theta0).max() > 0.1
+
+
+def test_sparse_coupling_stored_zeros_change_nothing():
+    """Explicit zeros in a sparse coupling (the first entry included) add nothing."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(9)
+    n = 20
+    W = sp.random(n, n, density=0.3, random_state=2, format="csr")
+    W.data[:] = 0.2
+    Z = W.copy()
+    Z.data[::3] = 0.0                  # stored zeros, the first entry included
+    ref = W.copy()
+    ref.data[::3] = 0.0
+    ref.eliminate_zeros()
+    theta0, omega = rng.uniform(0, 2 * np.pi, n), rng.normal(0, 1, n)
+    a = simulate(theta0, omega, 0.05, 50, coupling=Z).theta
+    b = simulate(theta0, omega, 0.05, 50, coupling=ref).theta
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("coupling", ["none", "dense", "csr"])
