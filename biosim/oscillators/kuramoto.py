@@ -243,11 +243,12 @@ def rhs(theta, p, Fx, Fy, cb, sb, table, acc, out, known):
         # rows = post units, gathered block by block of source units (the block's table of
         # cos, sin stays in cache)
         data, indptr, loc, bs = p.data, p.indptr, p.indices, p.block
-        for j in range(n):
-            r = j + j // bs + 1
-            table[r, 0] = cb[j]
-            table[r, 1] = sb[j]
-        for b in range((n + bs - 1) // bs):
+        nb = (n + bs - 1) // bs
+        for b in range(nb):
+            for j in range(b * bs, min(n, b * bs + bs)):
+                table[j + b + 1, 0] = cb[j]
+                table[j + b + 1, 1] = sb[j]
+        for b in range(nb):
             t = table[b * (bs + 1):]
             seg = indptr[b * n:]
             for i in range(n):
