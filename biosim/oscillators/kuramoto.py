@@ -449,10 +449,6 @@ def _repeats(d, u):
     return m if m >= 1 and m * u == d else -1
 
 
-#: rows per group in :func:`_blocked`'s first sort (its counters and written lines stay in L2)
-_GROUP_BITS = 12
-
-
 @njit(cache=True)
 def _blocked(n, indptr, indices, data, bs):
     """The kernels' layout of a CSR matrix (n, n), rows = pre units: the transpose (rows = post
@@ -463,13 +459,10 @@ def _blocked(n, indptr, indices, data, bs):
     a whole multiple m (1..8) of one number w[i] (m copies of the index; zeros dropped): the
     same number for all rows, or each row's weights all equal; else w holds each entry's
     weight in the order of ``loc``. ``finite``: no NaN or inf among the weights.
-    Two counting sorts (by block and group of rows, then by row), each writing to few places
-    at a time; unsigned indices (numba adds a negative-index check to signed ones: 2x the
-    time of these loops)."""
+    Unsigned indices in the loops over entries: numba adds a negative-index check to signed
+    ones (2x the time of these loops)."""
     U = np.uintp
     nb = (n + bs - 1) // bs
-    gb = _GROUP_BITS
-    nq = (n + (1 << gb) - 1) >> gb
     # one number u of which every weight is a whole multiple (1..8, or 0): the first weight
     # not 0, or a smaller one (u = 2 u' when the first was a repeated edge)
     u = 0.0
@@ -489,57 +482,29 @@ def _blocked(n, indptr, indices, data, bs):
             mult = False
     same &= mult
     finite = mult or np.all(np.isfinite(data))
-    # sort 1: entries per chunk c = b nq + q (block b, rows q 2^gb...), then the entries by
-    # chunk as (row in its group) << 20 | (m - 1) << 16 | 1 + j - b bs
-    start = np.zeros(nb * nq + 1, np.int64)
+    # entries per segment (padded to whole multiples of 4 with index 0, the zero row: the
+    # gather's loop then never runs its 1-3 last terms one by one, a mispredicted branch per
+    # segment, 20% of the time at 50 entries a segment), then the entries in place
+    seg = np.zeros(nb * n + 1, np.int64)
     for j in range(n):
-        c0 = (j // bs) * nq + 1
+        s0 = (j // bs) * n + 1
         for k in range(U(indptr[j]), U(indptr[j + 1])):
-            start[U(c0 + (indices[k] >> gb))] += 1
-    for c in range(nb * nq):
-        start[c + 1] += start[c]
-    pos = start[:-1].copy()
-    tmp = np.empty(start[-1], np.uint32)
-    tw = np.empty(0 if mult else start[-1])
+            seg[U(s0 + indices[k])] += 1 if same or not mult else _repeats(data[k], u)
+    for s in range(nb * n):
+        seg[s + 1] = seg[s] + ((seg[s + 1] + 3) & -4)
+    pos = seg[:-1].copy()
+    loc = np.zeros(seg[-1], np.uint16)
+    w = np.zeros(0 if mult else seg[-1])
     for j in range(n):
         b = j // bs
         lj = j - b * bs + 1
         for k in range(U(indptr[j]), U(indptr[j + 1])):
-            i = indices[k]
-            c = U(b * nq + (i >> gb))
-            m1 = 0 if same or not mult else _repeats(data[k], u) - 1
-            if m1 >= 0:            # (m = 0: a zero weight, dropped)
-                e = U(pos[c])
-                tmp[e] = ((i & ((1 << gb) - 1)) << 20) | (m1 << 16) | lj
+            s = U(b * n + indices[k])
+            for _ in range(1 if same or not mult else _repeats(data[k], u)):
+                loc[U(pos[s])] = lj
                 if not mult:
-                    tw[e] = data[k]
-                pos[c] += 1
-    # sort 2: by row within each chunk. Segments are padded to whole multiples of 4 entries
-    # with index 0 (the zero row): the gather's loop then never runs its 1-3 last terms one
-    # by one (a mispredicted branch per segment, 20% of the time at 50 entries a segment)
-    seg = np.zeros(nb * n + 1, np.int64)
-    for c in range(nb * nq):
-        s0 = (c // nq) * n + ((c % nq) << gb) + 1
-        for e in range(U(start[c]), U(pos[c])):
-            t = np.int64(tmp[e])
-            seg[U(s0 + (t >> 20))] += ((t >> 16) & 7) + 1
-    for s in range(nb * n):
-        seg[s + 1] = seg[s] + ((seg[s + 1] + 3) & -4)
-    loc = np.zeros(seg[-1], np.uint16)
-    w = np.zeros(0 if mult else seg[-1])
-    at = np.empty(1 << gb, np.int64)
-    for c in range(nb * nq):
-        s0 = (c // nq) * n + ((c % nq) << gb)
-        m = min(1 << gb, n - ((c % nq) << gb))
-        at[:m] = seg[s0:s0 + m]
-        for e in range(U(start[c]), U(pos[c])):
-            t = np.int64(tmp[e])
-            r = U(t >> 20)
-            for _ in range(((t >> 16) & 7) + 1):
-                loc[U(at[r])] = t & 0xFFFF
-                if not mult:
-                    w[U(at[r])] = tw[e]
-                at[r] += 1
+                    w[U(pos[s])] = data[k]
+                pos[s] += 1
     if mult:
         return True, True, seg, loc, np.full(n, u)
     unit = np.zeros(n)                        # each row's weights all equal?
