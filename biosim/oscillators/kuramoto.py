@@ -93,20 +93,31 @@ def _wrap_large(theta):
 
 @njit(cache=True, inline="always")
 def _sums(cb, sb):
-    sc = 0.0
-    ss = 0.0
-    for i in range(cb.size):
-        sc += cb[i]
-        ss += sb[i]
-    return sc, ss
+    """(sum cb, sum sb) in four interleaved partial sums: one sum is a chain of dependent
+    adds (4 cycles each, 0.15 ms at 10^5 units)."""
+    c0 = c1 = c2 = c3 = s0 = s1 = s2 = s3 = 0.0
+    m = cb.size // 4 * 4
+    for i in range(0, m, 4):
+        c0 += cb[i]
+        c1 += cb[i + 1]
+        c2 += cb[i + 2]
+        c3 += cb[i + 3]
+        s0 += sb[i]
+        s1 += sb[i + 1]
+        s2 += sb[i + 2]
+        s3 += sb[i + 3]
+    for i in range(m, cb.size):
+        c0 += cb[i]
+        s0 += sb[i]
+    return (c0 + c1) + (c2 + c3), (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, inline="always")
-def _unit_vectors(theta, cb, sb):
-    """cb, sb = cos, sin of the phases; returns their sums."""
+def _unit_vectors(theta, cb, sb, sums=True):
+    """cb, sb = cos, sin of the phases; returns their sums (or zeros when not ``sums``)."""
     for i in range(theta.size):
         sb[i], cb[i] = _sincos(theta[i])
-    return _sums(cb, sb)
+    return _sums(cb, sb) if sums else (0.0, 0.0)
 
 
 # ---------------------------------------------------------------- sparse gather
@@ -215,7 +226,10 @@ def rhs(theta, p, Fx, Fy, cb, sb, table, acc, out, known):
     sums (n, 2)."""
     n = theta.size
     ca, sa = p.ca, p.sa
-    sc, ss = _sums(cb, sb) if known else _unit_vectors(theta, cb, sb)
+    if known:
+        sc, ss = _sums(cb, sb) if p.K != 0.0 else (0.0, 0.0)
+    else:
+        sc, ss = _unit_vectors(theta, cb, sb, p.K != 0.0)   # (the sums only for K)
     # global term K r sin(psi - theta_i - alpha) = K (Y cos(theta_i + a) - X sin(theta_i + a))
     X = p.K * sc / n
     Y = p.K * ss / n
