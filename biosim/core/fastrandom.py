@@ -202,6 +202,48 @@ def fill_normal(state, out):
 
 
 @njit(cache=True, nogil=True)
+def fill_normal_blocks(states, out, width):
+    """Fill the 2-d ``out`` (rows x units) with standard normals, row after row: units
+    ``b * width`` to ``(b + 1) * width`` from the stream ``states[b]`` (one row of ``states``
+    per block of units; one stream: as :func:`fill_normal` on the whole array)."""
+    for r in range(out.shape[0]):
+        for b in range(states.shape[0]):
+            fill_normal(states[b], out[r, b * width:(b + 1) * width])
+
+
+#: the jump polynomial of xoshiro256 (Blackman & Vigna's reference code): 2^128 outputs ahead
+_JUMP = np.array([0x180EC6D33CFD0ABA, 0xD5A61266F0C9392C, 0xA9582618E03FC9AA,
+                  0x39ABDC4529B1661C], np.uint64)
+
+
+@njit(cache=True)
+def jump(state) -> None:
+    """Advance ``state`` (``uint64[4]``) by 2^128 outputs: streams jumped 0, 1, 2, ... times
+    from one state are 2^128 outputs apart (they never overlap in practice)."""
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    t0 = t1 = t2 = t3 = np.uint64(0)
+    for i in range(4):
+        for bit in range(64):
+            if (_JUMP[i] >> np.uint64(bit)) & _U1:
+                t0 ^= s0
+                t1 ^= s1
+                t2 ^= s2
+                t3 ^= s3
+            _, s0, s1, s2, s3 = next_uint64(s0, s1, s2, s3)
+    state[0], state[1], state[2], state[3] = t0, t1, t2, t3
+
+
+def streams(state: np.ndarray, n: int) -> np.ndarray:
+    """``n`` streams (``uint64[n, 4]``): row 0 is ``state``, row b that state jumped b times."""
+    out = np.empty((max(n, 1), 4), np.uint64)
+    out[0] = state
+    for b in range(1, n):
+        out[b] = out[b - 1]
+        jump(out[b])
+    return out
+
+
+@njit(cache=True, nogil=True)
 def fill_uint64(state, out):
     """Fill the 1-d uint64 array ``out`` with raw xoshiro256++ outputs, advancing ``state``."""
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]

@@ -85,14 +85,21 @@ class ArrayCurrent(Input):
         return self.table[row] if row < self.table.shape[0] else 0.0
 
 
+#: units per random stream of a :class:`GaussianNoise`: a larger one draws each block of
+#: this many of its units from its own stream, so that threads draw the blocks side by side
+NOISE_BLOCK = 4096
+
+
 class GaussianNoise(Input):
     """``mean + std N(0, 1)``, one draw per unit, redrawn every ``every`` steps.
 
     The normals come from this input's own xoshiro256++ stream
     (:mod:`biosim.core.fastrandom`, seeded from the Generator the network gives it, state in
-    ``_state``), ``block`` rows at a time. The stream is sequential: the same numbers in the
-    same order whatever the block size, run lengths, checkpoints and the path (generic loop
-    or fused kernel) that draws them."""
+    ``_state``), ``block`` rows at a time; an input of more than ``NOISE_BLOCK`` units has
+    one stream per block of ``NOISE_BLOCK`` units (block b: the first stream jumped b times,
+    :func:`~biosim.core.fastrandom.jump`; rows of ``_state``). Each stream is sequential: the
+    same numbers in the same order whatever the block size, run lengths, checkpoints, the
+    path (generic loop or fused kernel) and the number of threads that draw them."""
 
     def __init__(self, target, std, mean=0.0, every: int = 1, var="I", indices=None,
                  block: int = 256):
@@ -111,12 +118,22 @@ class GaussianNoise(Input):
         self._current = None
 
     def initialize(self, rng):
-        self._state = fastrandom.seed_state(rng)
+        self._state = self._streams(fastrandom.seed_state(rng))
+
+    def _streams(self, state=None) -> np.ndarray:
+        """The streams' states (``uint64[blocks, 4]``), made from ``state`` or from a 1-d
+        ``_state`` (one stream, as files saved before the blocks hold)."""
+        state = self._state if state is None else state
+        if state.ndim == 1:
+            state = fastrandom.streams(state, -(-self.size // NOISE_BLOCK))
+        return state
 
     def draw(self) -> np.ndarray:
         """The next standard-normal row of this input's stream."""
         if self._row == self._buffer.shape[0]:
-            self._buffer = fastrandom.standard_normal(self._state, (self.block, self.size))
+            self._state = self._streams()
+            self._buffer = np.empty((self.block, self.size))
+            fastrandom.fill_normal_blocks(self._state, self._buffer, NOISE_BLOCK)
             self._row = 0
         self._row += 1
         return self._buffer[self._row - 1]
@@ -130,13 +147,14 @@ class GaussianNoise(Input):
     # ``lend`` and gives it back with ``settle``: the same numbers in the same order.
     def lend(self, n: int):
         """(the normals behind the current value, None before the first draw; the next rows
-        already drawn, at most ``n``; a copy of the generator state after them)."""
+        already drawn, at most ``n``; a copy of the streams' states after them)."""
         current = None if self._current is None else self._buffer[self._row - 1]
+        self._state = self._streams()
         return current, self._buffer[self._row:self._row + n], self._state.copy()
 
     def settle(self, n: int, state, last) -> None:
-        """Take the stream back after a kernel used its next ``n`` rows: ``state`` is the
-        generator's state after them and ``last`` the last row (the current value's normals)."""
+        """Take the stream back after a kernel used its next ``n`` rows: ``state`` holds the
+        streams' states after them and ``last`` the last row (the current value's normals)."""
         used = min(n, self._buffer.shape[0] - self._row)
         self._row += used
         if n > used:  # the kernel drew the rest from the generator

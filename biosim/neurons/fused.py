@@ -8,22 +8,28 @@ order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), dr
 noise from each input's own stream in the same order, and leaves every object (state,
 input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
 as the generic loop would: the two paths give bit-identical spikes, and a run may switch
-between them, or be checkpointed, at any step. With ``BIOSIM_THREADS=k`` networks of at
-least ``PARALLEL_MIN_UNITS`` units deliver spikes and update neurons in k of numba's threads,
-each thread on its own range of units: the same results for any number of threads.
+between them, or be checkpointed, at any step. After delivery the units are walked in blocks
+of a noise stream's ``NOISE_BLOCK`` units (:class:`~biosim.core.inputs.GaussianNoise`): a
+block's noise, inputs, update and spike scan run while its arrays are in the cache. With
+``BIOSIM_THREADS=k`` networks of at least ``PARALLEL_MIN_UNITS`` units deliver spikes in k
+of numba's threads (each on its own range of units) and run the blocks side by side (each
+block its own noise streams): the same results for any number of threads.
 """
 from __future__ import annotations
 
 import os
 import weakref
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import llvmlite.ir as ir
+import numba
 import numpy as np
 from numba import carray, get_num_threads, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from biosim.core import inputs as _inputs
 from biosim.core import validation as check
 from biosim.core.fastrandom import fill_normal, normal
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
@@ -35,9 +41,6 @@ from biosim.neurons.izhikevich import Quadratic, izhikevich_update
 _VARS = {"v": 0, "u": 1, "I": 2, "spikes": 3, "activity": 3}
 #: largest number of floats of input rows held per sub-chunk (bounds memory)
 _MAX_INPUT_FLOATS = 1 << 22
-#: units per block of the per-unit work after delivery (noise, inputs, update, spike scan):
-#: a block's arrays (~70 bytes a unit) stay in a core's L2 cache
-_BLOCK = 4096
 #: networks of at least this many units (their arrays larger than a core's L2 cache) ask the
 #: memory for a block's neuron arrays while its noise is drawn
 _AHEAD_UNITS = 1 << 15
@@ -47,10 +50,10 @@ PARALLEL_MIN_UNITS = 100_000
 
 
 def _threads(n_units: int) -> int:
-    """Threads for delivery and neuron updates: ``BIOSIM_THREADS`` (default 1, an opt-in: on
-    a machine busy with other work the per-step barriers made 2 threads 5x slower than one),
-    at most numba's (``NUMBA_NUM_THREADS``), from ``PARALLEL_MIN_UNITS`` units on. Results
-    are the same for any number."""
+    """Threads for delivery, noise and neuron updates: ``BIOSIM_THREADS`` (default 1, an
+    opt-in: on a machine busy with other work the per-step barriers made 2 threads 5x slower
+    than one), at most numba's (``NUMBA_NUM_THREADS``), from ``PARALLEL_MIN_UNITS`` units on.
+    Results are the same for any number."""
     value = os.environ.get("BIOSIM_THREADS", "1")
     try:
         want = int(value)
@@ -59,6 +62,19 @@ def _threads(n_units: int) -> int:
     if want < 1:
         check.fail("BIOSIM_THREADS", "an integer >= 1 (environment variable)", value)
     return min(want, get_num_threads()) if n_units >= PARALLEL_MIN_UNITS else 1
+
+
+@contextmanager
+def _numba_threads(n: int):
+    """numba's thread count set to ``n`` (when > 1) for the block, then restored."""
+    before = numba.get_num_threads()
+    if n > 1 and n != before:
+        numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if numba.get_num_threads() != before:
+            numba.set_num_threads(before)
 
 
 class Cells(NamedTuple):
@@ -112,8 +128,8 @@ class Drive(NamedTuple):
     population, else -1: units ``tgt``, sorted: ``tgt_sorted``, entry ``order[i]`` of the
     input adding to unit ``tgt_sorted[i]``) adds row ``row[r, q]`` of its block of ``x`` (from
     ``base[q]``; noise: mean + std z, ``uniform[q]``: the same mean and std for every unit).
-    Noise rows from ``avail[q]`` on are drawn in the kernel from the stream of state
-    ``state[q]`` into ``z_new`` (units ``toff[q]`` on)."""
+    Noise rows from ``avail[q]`` on are drawn in the kernel into ``z_new`` (units ``toff[q]``
+    on), each block of ``width`` units from its own stream: ``state[soff[q] + block]``."""
     base: np.ndarray
     size: np.ndarray
     toff: np.ndarray
@@ -129,6 +145,8 @@ class Drive(NamedTuple):
     x: np.ndarray
     avail: np.ndarray
     state: np.ndarray
+    soff: np.ndarray
+    width: int
     z_new: np.ndarray
 
 
@@ -278,28 +296,24 @@ def _update_span(lo, hi, fr, cells):
                                                     Ig[k], cells.dt, q, pub)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _update_threads(n_threads, fr, cells):
-    N = cells.v.size
-    for t in prange(n_threads):
-        _update_span(t * N // n_threads, (t + 1) * N // n_threads, fr, cells)
-
-
 @njit(cache=True, nogil=True)
-def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late):
+def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late, z):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``rec.spk_step``/``rec.spk_idx`` (step offset, global unit index).
     After delivery the units are walked in ``blocks`` (boundaries; each inside one
-    population): a block's noise, inputs, update, spike scan and counts run while its arrays
-    are in the cache (each unit sees the same operations in the same order, and the noise is
-    drawn in the same order: the same numbers). ``zero_late``: a block zeroes its input
-    buffer after the step (no monitor reads I; the last step leaves it). ``n_threads`` > 1:
-    delivery and the neuron updates run in that many threads, each on its own range of
-    units (same operations in the same order per unit: same results)."""
+    population, at most ``drive.width`` units): a block's noise, inputs, update and spike
+    scan run while its arrays are in the cache (each unit sees the same operations in the
+    same order, each noise stream is drawn in the same order: the same numbers).
+    ``zero_late``: a block zeroes its input buffers after the step (no monitor reads I; the
+    last step leaves them). ``n_threads`` > 1: delivery runs in that many threads, each on
+    its own range of units, and the blocks side by side in numba's threads (each block its
+    own noise streams: the same results for any number of threads); ``z``: room for a
+    block's normals that no later step reads."""
     I, ring = cells.I, sp.ring
     L = ring.shape[0]
     N = I.size
-    z = np.empty(np.max(np.diff(blocks)) if blocks.size > 1 else 0)  # a block's normals
+    nb = blocks.size - 1
+    cnt = np.zeros(nb, np.int64)  # spikes per block
     n_spk = 0
     for r in range(n):
         now = now0 + r
@@ -311,43 +325,66 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
             _deliver_span(0, N, now, I, sp, syn)
         else:
             _deliver_threads(n_threads, now, I, sp, syn)
-        # 3. inputs whose noise cannot be drawn block by block (units from a list)
+        # 3. inputs, in the order added (noise of listed units drawn first: stream order),
+        # 4. the populations step, block by block: each block's spikes go to the start of
+        # its own range of the list
         _draw_scattered(r, n, drive)
+        clear = zero_late and r < n - 1
+        if n_threads == 1:
+            for b in range(nb):
+                _block(r, n, now, blocks[b], blocks[b + 1], cells, sp, drive, z, cnt, b, clear)
+        else:
+            _blocks_threads(r, n, now, cells, sp, drive, z[:0], cnt, blocks, clear)
+        # the spike list in unit order, the recorded spikes and the counts (7.)
         slot = now % L
-        fr = ring[slot]
-        if n_threads > 1:
-            for b in range(blocks.size - 1):
-                _add_inputs(r, blocks[b], blocks[b + 1], I, drive, n, cells, z)
-            _update_threads(n_threads, fr, cells)
+        fired = sp.fired[slot]
         nf = 0
         rec.counts[r, :] = 0
-        clear = zero_late and r < n - 1
-        for b in range(blocks.size - 1):
-            lo, hi = blocks[b], blocks[b + 1]
-            if n_threads == 1:
-                # 3. inputs, in the order added; 4. the population steps
-                _add_inputs(r, lo, hi, I, drive, n, cells, z)
-                _update_span(lo, hi, fr, cells)
-            # the spike lists, in unit order, and the counts (7.)
-            nf0 = nf
-            fb = fr[lo:hi]
-            for j in range(fb.size):  # from 0: no negative-index checks
-                if fb[j]:
-                    k = lo + j
-                    sp.fired[slot, nf] = k
-                    sp.last[k] = now
-                    nf += 1
-                    if rec.rec_spk[k]:
-                        rec.spk_step[n_spk] = r
-                        rec.spk_idx[n_spk] = k
-                        n_spk += 1
-            rec.counts[r, _pop_of(cells.pop_off, lo)] += nf - nf0
-            if clear:
-                I[lo:hi] = 0.0
+        for b in range(nb):
+            lo = blocks[b]
+            for i in range(cnt[b]):
+                k = fired[lo + i]
+                fired[nf] = k  # nf <= lo + i: moves forward only
+                nf += 1
+                if rec.rec_spk[k]:
+                    rec.spk_step[n_spk] = r
+                    rec.spk_idx[n_spk] = k
+                    n_spk += 1
+            rec.counts[r, _pop_of(cells.pop_off, lo)] += cnt[b]
         sp.n_fired[slot] = nf
         # 7. state monitors
-        _record(r, now, fr, cells, rec)
+        _record(r, now, ring[slot], cells, rec)
     return n_spk
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _block(r, n, now, lo, hi, cells, sp, drive, z, cnt, b, clear):
+    """Steps 3 and 4 for the units lo <= k < hi (one block): inputs, update, and the block's
+    spikes, in unit order, to ``sp.fired[slot, lo:lo + cnt[b]]``."""
+    slot = now % sp.ring.shape[0]
+    fr = sp.ring[slot]
+    _add_inputs(r, lo, hi, cells.I, drive, n, cells, z)
+    _update_span(lo, hi, fr, cells)
+    # (views first: numba's parallel loops lose stores to an indexed record field)
+    fb, fired, last, Ib = fr[lo:hi], sp.fired[slot, lo:hi], sp.last[lo:hi], cells.I[lo:hi]
+    m = 0
+    for j in range(fb.size):  # from 0: no negative-index checks
+        if fb[j]:
+            fired[m] = lo + j
+            last[j] = now
+            m += 1
+    cnt[b] = m
+    if clear:
+        for j in range(Ib.size):
+            Ib[j] = 0.0
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _blocks_threads(r, n, now, cells, sp, drive, z, cnt, blocks, clear):
+    """:func:`_block` for every block, side by side in numba's threads (no room for
+    normals, ``z`` empty: they go to ``z_new``)."""
+    for b in prange(blocks.size - 1):
+        _block(r, n, now, blocks[b], blocks[b + 1], cells, sp, drive, z, cnt, b, clear)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -358,7 +395,7 @@ def _pop_of(pop_off, k):
 
 @njit(cache=True, nogil=True, inline="always")
 def _redrawn(r, n, drive, q):
-    """(input q draws its row of step offset r from its stream, a later step of the chunk
+    """(input q draws its row of step offset r from its streams, a later step of the chunk
     reads that row again or the chunk ends with it: it goes to ``z_new``)."""
     row = drive.row[r, q]
     if not drive.noise[q] or row < drive.avail[q]:
@@ -368,20 +405,24 @@ def _redrawn(r, n, drive, q):
 
 @njit(cache=True, nogil=True)
 def _draw_scattered(r, n, drive):
-    """Step 3's draws of the noise inputs of listed units (``contig`` < 0), in stream order
-    before the blocks add them."""
+    """Step 3's draws of the noise inputs of listed units (``contig`` < 0), into ``z_new``
+    before the blocks add them (each block of ``width`` entries from its own stream)."""
+    w = drive.width
     for q in range(drive.base.size):
         if drive.contig[q] < 0 and _redrawn(r, n, drive, q)[0]:
-            t0 = drive.toff[q]
-            fill_normal(drive.state[q], drive.z_new[t0:t0 + drive.size[q]])
+            t0, size = drive.toff[q], drive.size[q]
+            for s in range(-(-size // w)):
+                fill_normal(drive.state[drive.soff[q] + s],
+                            drive.z_new[t0 + s * w:t0 + min((s + 1) * w, size)])
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _add_inputs(r, lo, hi, I, drive, n, cells, z):
     """Step 3 at step offset r for the units lo <= k < hi: each input adds its row, in the
-    order added (a whole population's noise is drawn here, block after block in unit order:
-    the stream's order)."""
+    order added (a whole population's noise is drawn here, each block of ``width`` units from
+    its own stream)."""
     ahead = I.size >= _AHEAD_UNITS  # the block's neuron arrays are still to be asked for
+    w = drive.width
     for q in range(drive.base.size):
         size, t0, row, c = drive.size[q], drive.toff[q], drive.row[r, q], drive.contig[q]
         noise = drive.noise[q]
@@ -396,10 +437,14 @@ def _add_inputs(r, lo, hi, I, drive, n, cells, z):
         mu, sd = drive.mean[t0:t0 + size], drive.std[t0:t0 + size]
         draw, keep = _redrawn(r, n, drive, q)
         if draw and c >= 0:
-            _draw_add(drive.state[q], I[c + j0:c + j1], mu[j0:j1], sd[j0:j1],
-                      drive.uniform[q], keep, drive.z_new[t0 + j0:t0 + j1], z, cells,
-                      c + j0, ahead)
-            ahead = False
+            while j0 < j1:  # stream by stream
+                s = j0 // w
+                e = min(j1, (s + 1) * w)
+                _draw_add(drive.state[drive.soff[q] + s], I[c + j0:c + e], mu[j0:e],
+                          sd[j0:e], drive.uniform[q], keep, drive.z_new[t0 + j0:t0 + e], z,
+                          cells, c + j0, ahead)
+                ahead = False
+                j0 = e
             continue
         if noise and row >= drive.avail[q]:
             x = drive.z_new[t0:t0 + size]
@@ -435,7 +480,7 @@ def _draw_add(state, Iq, mu, sd, uniform, keep, zq, z, cells, k0, ahead):
     ``Iq`` (z also to ``zq`` when ``keep``). ``ahead``: meanwhile ask the memory for the
     neuron arrays of these units (from unit k0): drawing is compute-bound and the update
     memory-bound, so the update then finds them in the cache."""
-    z = zq if keep else z[:Iq.size]
+    z = zq if keep or z.size == 0 else z[:Iq.size]
     if ahead:
         _fill_ahead(state, z, cells.v, cells.u, cells.a, cells.b, cells.c, cells.d, k0)
     else:
@@ -598,9 +643,12 @@ class _Runner:
             sm_var.extend([_VARS[m.var]] * idx.size)
             sm_every.extend([m.every] * idx.size)
         self.sm = (np.array(sm_idx, i64), np.array(sm_var, i64), np.array(sm_every, i64))
-        # blocks of at most _BLOCK units, each inside one population
-        self.blocks = np.unique(np.concatenate([np.arange(lo, hi, _BLOCK) for lo, hi in zip(
-            self.pop_off[:-1], self.pop_off[1:])] + [self.pop_off[-1:]])).astype(i64)
+        # blocks of a noise stream's units (NOISE_BLOCK), each inside one population
+        width = _inputs.NOISE_BLOCK
+        self.blocks = np.unique(np.concatenate(
+            [np.arange(lo, hi, width) for lo, hi in zip(self.pop_off[:-1], self.pop_off[1:])]
+            + [self.pop_off[-1:]])).astype(i64)
+        self._z = np.empty(width)  # a block's normals
         self.zero_late = _VARS["I"] not in sm_var
         per_step = max(1, int(self.in_size[~self.in_noise].sum()), int(self.rec_spk.sum()),
                        len(sm_idx))
@@ -662,12 +710,13 @@ class _Runner:
     # ------------------------------------------------------------ inputs of a chunk
     def _drive(self, now, n):
         """The inputs of steps now .. now+n-1 as a :class:`Drive`, and per noise input (q,
-        rows it uses). ``x`` holds a noise input's current z (when not redrawn at ``now``) and
-        the rows already drawn that these steps use; the kernel draws the rest."""
+        rows it uses, number of streams). ``x`` holds a noise input's current z (when not
+        redrawn at ``now``) and the rows already drawn that these steps use; the kernel draws
+        the rest."""
         steps = np.arange(now, now + n)
         fills, in_row = [], np.zeros((n, len(self.inputs)), np.int64)
         in_avail, noise = np.zeros(len(self.inputs), np.int64), []
-        in_state = np.zeros((len(self.inputs), 4), np.uint64)
+        in_state = [np.zeros((0, 4), np.uint64)] * len(self.inputs)
         dt = self.net.dt
         for q, inp in enumerate(self.inputs):
             if isinstance(inp, ConstantCurrent):
@@ -694,16 +743,18 @@ class _Runner:
                     rows = np.concatenate([current[None], rows])
                 in_row[:, q] = np.cumsum(redraw) - redraw[0]
                 in_avail[q] = len(rows)
-                noise.append((q, n_new))
+                noise.append((q, n_new, len(in_state[q])))
             fills.append(rows)
         in_base = np.concatenate([[0], np.cumsum([f.size for f in fills])]).astype(np.int64)
         x_in = np.empty(in_base[-1])
         for f, lo, hi in zip(fills, in_base[:-1], in_base[1:]):
             x_in[lo:hi] = f.ravel()
+        soff = np.cumsum([0] + [len(x) for x in in_state]).astype(np.int64)
+        state = np.concatenate([np.zeros((0, 4), np.uint64), *in_state])
         drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt,
                       self.in_tgt_sorted, self.in_order, self.in_contig,
                       self.in_noise, self.in_mean, self.in_std, self.in_uniform, in_row, x_in,
-                      in_avail, in_state, self._z_new)
+                      in_avail, state, soff[:-1], _inputs.NOISE_BLOCK, self._z_new)
         return drive, noise
 
     # ------------------------------------------------------------ running
@@ -726,12 +777,13 @@ class _Runner:
             n = min(self.chunk, n_steps - done)
             now = net.step_count
             drive, noise = self._drive(now, n)
-            with keep_torch_threads():  # numba's OpenMP threads would reset torch's
+            with keep_torch_threads(), _numba_threads(self.n_threads):
                 n_spk = _run_steps(n, now, self.cells, self.spikes, self.syn, drive, out,
-                                   self.n_threads, self.blocks, self.zero_late)
-            for q, n_new in noise:  # the noise inputs take their streams back
-                t0 = self.in_toff[q]
-                self.inputs[q].settle(n_new, drive.state[q], drive.z_new[t0:t0 + drive.size[q]])
+                                   self.n_threads, self.blocks, self.zero_late, self._z)
+            for q, n_new, n_streams in noise:  # the noise inputs take their streams back
+                t0, s0 = self.in_toff[q], drive.soff[q]
+                self.inputs[q].settle(n_new, drive.state[s0:s0 + n_streams],
+                                      drive.z_new[t0:t0 + drive.size[q]])
             self._record(now, n, out.spk_step[:n_spk], out.spk_idx[:n_spk], out.counts[:n],
                          out.sm_out[:n])
             net.step_count = now + n

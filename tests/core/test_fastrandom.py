@@ -50,6 +50,23 @@ def test_xoshiro_published_vector():
     assert xoshiro256pp([1, 2, 3, 4], 10)[0] == expected
 
 
+def test_jump_published_vector():
+    """State {0, 0, 0, 1} jumped 2^128 outputs: the state and first output of the test data
+    of xoshiro-fortran (DSCF-1224, test/README.md, from the reference C jump()); streams()
+    stacks the state jumped 0, 1, 2 times."""
+    state = np.array([0, 0, 0, 1], np.uint64)
+    fr.jump(state)
+    assert state.tolist() == [0x934D05E8B2076310, 0xEABDD0BF76A1BE51, 0x75DD6A992ACCB1E8,
+                              0xC660C602A7330187]
+    out = np.empty(1, np.uint64)
+    fr.fill_uint64(state.copy(), out)
+    assert out[0] == 0x88F9A31AFDB439F5
+    rows = fr.streams(np.array([0, 0, 0, 1], np.uint64), 3)
+    assert rows[1].tolist() == state.tolist()
+    fr.jump(state)
+    assert rows[2].tolist() == state.tolist() and rows[0].tolist() == [0, 0, 0, 1]
+
+
 def test_xoshiro_matches_the_pure_python_transcription():
     state = fr.seed_state(np.random.default_rng(7))
     ref, ref_state = xoshiro256pp(state, 2000)

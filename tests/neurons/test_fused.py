@@ -300,23 +300,42 @@ def test_threads_setting_is_checked(monkeypatch):
 
 
 @pytest.mark.parametrize("make", [net_mixed, net_2003])
-def test_small_blocks_of_units(monkeypatch, make):
-    """Blocks of 7 units (noise drawn block by block, listed units (out of order) bisected, spike
-    lists and counts gathered block by block): the generic loop's spikes, state, noise
-    streams and monitors, bit for bit."""
+def test_blocks_of_units_and_noise_streams(monkeypatch, tmp_path, make):
+    """Blocks of 7 units, each with its own noise streams (noise inputs larger than a block,
+    listed units out of order across many blocks, spike lists gathered block by block),
+    in 1 and 2 threads, switching paths and through a checkpoint: the generic loop's spikes,
+    state, noise streams and monitors, bit for bit."""
+    import numba
+
     import biosim.neurons.fused as fused
+
+    monkeypatch.setattr(bs.core.inputs, "NOISE_BLOCK", 7)
+    monkeypatch.setattr(fused, "PARALLEL_MIN_UNITS", 0)
+    monkeypatch.setenv("BIOSIM_THREADS", "2")
 
     def build():
         net = make()
         e = net.populations[0]
-        rng = np.random.default_rng(4)  # listed units out of order, spanning many blocks
+        rng = np.random.default_rng(4)
         net.add(bs.GaussianNoise(e, rng.uniform(1, 3, 30), indices=rng.permutation(e.n)[:30]))
         return net
 
     ref = build()
+    assert ref.inputs[0]._state.shape == (-(-ref.inputs[0].size // 7), 4)
     ref.run(120.0, fused=False)
-    monkeypatch.setattr(fused, "_BLOCK", 7)
-    net = build()
-    assert fused.fused_runner(net).blocks.size > sum(p.n for p in net.populations) // 7
-    net.run(120.0, fused=True)
-    assert_same(snapshot(ref), snapshot(net))
+    before = numba.get_num_threads()
+    try:
+        for k in (1, 2) if numba.config.NUMBA_NUM_THREADS > 1 else (1,):
+            numba.set_num_threads(k)
+            net = build()
+            runner = fused.fused_runner(net)
+            assert runner.n_threads == k
+            assert runner.blocks.size > sum(p.n for p in net.populations) // 7
+            net.run(43.0, fused=True)
+            net.run(7.0, fused=False)
+            net.save(tmp_path / "ckpt.npz")
+            net = bs.Network.load(tmp_path / "ckpt.npz")
+            net.run(70.0, fused=True)
+            assert_same(snapshot(ref), snapshot(net))
+    finally:
+        numba.set_num_threads(before)
