@@ -339,3 +339,22 @@ def test_blocks_of_units_and_noise_streams(monkeypatch, tmp_path, make):
             assert_same(snapshot(ref), snapshot(net))
     finally:
         numba.set_num_threads(before)
+
+
+def test_noise_streams_of_a_one_stream_file(monkeypatch):
+    """A GaussianNoise larger than a block whose file holds one stream (saved before the
+    blocks) draws block b from that stream jumped b times, row after row."""
+    from biosim.core import fastrandom
+
+    monkeypatch.setattr(bs.core.inputs, "NOISE_BLOCK", 4)
+    net = bs.Network(dt=1.0, seed=2)
+    q = bs.GaussianNoise(net.add(Izhikevich.preset("RS", 10)), 1.0, block=3)
+    q.initialize(np.random.default_rng(0))
+    assert q._state.shape == (3, 4)
+    first = q._state[0].copy()
+    q._state = first.copy()  # as an older file holds it
+    rows = np.array([q.draw() for _ in range(5)])
+    streams = fastrandom.streams(first, 3)
+    for b, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 10)]):
+        want = fastrandom.standard_normal(streams[b], 5 * (hi - lo)).reshape(5, hi - lo)
+        assert np.array_equal(rows[:, lo:hi], want)
