@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from numba import carray, get_num_threads, njit, prange, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from biosim.core import inputs as _inputs
 from biosim.core import validation as check
@@ -79,7 +79,9 @@ def _numba_threads(n: int):
 
 class Cells(NamedTuple):
     """Every unit side by side, population after population (``pop_off``): state (mV, pA-like
-    input ``I``), parameters ``a``-``d``, each population's quadratic coefficients and scheme."""
+    input ``I``), parameters ``a``-``d`` (``same[g]``: population g's a and b, and its c and
+    d, are each one value, bit for bit), each population's quadratic coefficients and
+    scheme."""
     v: np.ndarray
     u: np.ndarray
     I: np.ndarray
@@ -89,6 +91,7 @@ class Cells(NamedTuple):
     d: np.ndarray
     quad: np.ndarray
     published: np.ndarray
+    same: np.ndarray
     pop_off: np.ndarray
     dt: float
 
@@ -291,9 +294,36 @@ def _update_span(lo, hi, fr, cells):
         q = Quadratic(quad[g, 0], quad[g, 1], quad[g, 2], quad[g, 3], quad[g, 4], quad[g, 5])
         vg, ug, Ig, fg = cells.v[g0:g1], cells.u[g0:g1], cells.I[g0:g1], fr[g0:g1]
         ag, bg, cg, dg = cells.a[g0:g1], cells.b[g0:g1], cells.c[g0:g1], cells.d[g0:g1]
-        for k in range(vg.size):  # from 0: no negative-index checks, so it vectorises
-            vg[k], ug[k], fg[k] = izhikevich_update(vg[k], ug[k], ag[k], bg[k], cg[k], dg[k],
-                                                    Ig[k], cells.dt, q, pub)
+        dt = cells.dt
+        # parameters alike in a population are read once (at 10^6 units the update is bound
+        # by memory traffic)
+        if cells.same[g, 0] and cells.same[g, 1]:  # (presets)
+            _update_loop(vg, ug, ag[0], bg[0], cg[0], dg[0], Ig, fg, dt, q, pub)
+        elif cells.same[g, 0]:  # (the 2003 excitatory units)
+            _update_loop(vg, ug, ag[0], bg[0], cg, dg, Ig, fg, dt, q, pub)
+        elif cells.same[g, 1]:  # (the 2003 inhibitory units)
+            _update_loop(vg, ug, ag, bg, cg[0], dg[0], Ig, fg, dt, q, pub)
+        else:
+            _update_loop(vg, ug, ag, bg, cg, dg, Ig, fg, dt, q, pub)
+
+
+@njit(cache=True, nogil=True)
+def _update_loop(v, u, a, b, c, d, I, fired, dt, q, pub):
+    """Step 4 for one population's units; each of a-d an array or one value for all."""
+    for k in range(v.size):  # from 0: no negative-index checks, so it vectorises
+        v[k], u[k], fired[k] = izhikevich_update(v[k], u[k], _at(a, k), _at(b, k), _at(c, k),
+                                                 _at(d, k), I[k], dt, q, pub)
+
+
+def _at(x, k):
+    """``x[k]``, or ``x`` when it is one number."""
+
+
+@overload(_at, inline="always")
+def _at_typed(x, k):
+    if isinstance(x, types.Array):
+        return lambda x, k: x[k]
+    return lambda x, k: x
 
 
 @njit(cache=True, nogil=True)
@@ -482,7 +512,10 @@ def _draw_add(state, Iq, mu, sd, uniform, keep, zq, z, cells, k0, ahead):
     memory-bound, so the update then finds them in the cache."""
     z = zq if keep or z.size == 0 else z[:Iq.size]
     if ahead:
-        _fill_ahead(state, z, cells.v, cells.u, cells.a, cells.b, cells.c, cells.d, k0)
+        same = cells.same[_pop_of(cells.pop_off, k0)]  # (those read once: not asked for)
+        _fill_ahead(state, z, cells.v, cells.u, cells.v if same[0] else cells.a,
+                    cells.v if same[0] else cells.b, cells.v if same[1] else cells.c,
+                    cells.v if same[1] else cells.d, k0)
     else:
         fill_normal(state, z)
     if uniform:
@@ -554,6 +587,12 @@ def _csr_indices(net, parts):
     return posts, ptrs, ok
 
 
+def _alike(x) -> bool:
+    """Every value of the float array ``x`` is its first, bit for bit (-0.0 is not 0.0)."""
+    bits = x.view(np.int64)
+    return bits.size == 0 or bool((bits == bits[0]).all())
+
+
 def _cat(parts, dtype):
     return np.concatenate([np.asarray(x, dtype).ravel() for x in parts]) if parts \
         else np.zeros(0, dtype)
@@ -572,6 +611,11 @@ class _Runner:
         par = lambda k: _cat([p.params[k] for p in pops], np.float64)  # noqa: E731
         self.a, self.b, self.c, self.d = par("a"), par("b"), par("c"), par("d")
         self.quad = np.array([p.quadratic for p in pops], np.float64).reshape(-1, 6)
+
+        self.same = np.array([[_alike(self.a[g]) and _alike(self.b[g]),
+                               _alike(self.c[g]) and _alike(self.d[g])]
+                              for g in map(slice, self.pop_off[:-1], self.pop_off[1:])],
+                             np.bool_).reshape(-1, 2)
         self.published = np.array([p.scheme == "published" for p in pops], np.bool_)
         # projections
         self.projections = projections
@@ -622,11 +666,8 @@ class _Runner:
         bc = lambda x, q: np.broadcast_to(x, (q.size,))  # noqa: E731
         self.in_mean = _cat([bc(getattr(q, "mean", 0.0), q) for q in inputs], np.float64)
         self.in_std = _cat([bc(getattr(q, "std", 0.0), q) for q in inputs], np.float64)
-        def same(x, q, t):  # bit for bit (-0.0 is not 0.0 here)
-            bits = x[t:t + q.size].view(np.int64)
-            return bits.size > 0 and bool((bits == bits[0]).all())
-
-        self.in_uniform = np.array([same(self.in_mean, q, t) and same(self.in_std, q, t)
+        self.in_uniform = np.array([q.size > 0 and _alike(self.in_mean[t:t + q.size])
+                                    and _alike(self.in_std[t:t + q.size])
                                     for q, t in zip(inputs, self.in_toff)], np.bool_)
         # monitors
         self.spike_mons, self.rate_mons, self.state_mons = spike_mons, rate_mons, state_mons
@@ -673,7 +714,7 @@ class _Runner:
                            _cat([p.state["u"] for p in pops], np.float64),
                            _cat([p.inputs["I"] for p in pops], np.float64),
                            self.a, self.b, self.c, self.d, self.quad, self.published,
-                           self.pop_off, float(self.net.dt))
+                           self.same, self.pop_off, float(self.net.dt))
         ring = np.zeros((self.L, self.N), np.uint8)
         for pr in self.projections:
             if pr.history is not None:
