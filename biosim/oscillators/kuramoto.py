@@ -605,11 +605,29 @@ class KuramotoPopulation(Population):
 
     def params(self, dt: float) -> Params:
         """The kernels' record of this population's parameters for steps of ``dt``."""
+        if not hasattr(self, "coupling_block"):
+            self._blocked_coupling()
         return Params(self.omega, float(self.K), math.cos(self.alpha), math.sin(self.alpha),
                       int(self.coupling_kind), self.coupling_W, self.coupling_data,
                       self.coupling_indptr, self.coupling_indices, int(self.coupling_block),
                       float(dt),
                       self.method == "rk4", self.sigma * math.sqrt(dt))
+
+    def _blocked_coupling(self):
+        """A population saved by biosim 0.1.0 held its sparse coupling as one CSR matrix
+        (rows = post units; _CSR1: one weight data[0]): the kernels' blocked layout of it."""
+        kind, block = self.coupling_kind, 1
+        if kind in (_CSR, _CSR1):
+            import scipy.sparse as sp
+
+            data = self.coupling_data
+            if kind == _CSR1:
+                data = np.full(self.coupling_indices.size, data[0])
+            m = sp.csr_matrix((data, self.coupling_indices, self.coupling_indptr),
+                              shape=(self.n, self.n))
+            (kind, block, _, self.coupling_data, self.coupling_indptr,
+             self.coupling_indices) = coupling_arrays(m.T.tocsr(), self.n)
+        self.coupling_kind, self.coupling_block = kind, block
 
     def noise(self, n_steps: int) -> np.ndarray:
         """Standard normals for ``n_steps`` steps, (n_steps, n), drawn from the population's

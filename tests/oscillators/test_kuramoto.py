@@ -314,6 +314,33 @@ def test_sparse_coupling_stored_zeros_change_nothing():
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("one", [True, False])
+def test_population_saved_with_the_old_csr_layout_runs_the_same(one):
+    """A KuramotoPopulation saved by biosim 0.1.0 (one CSR matrix, rows = post units; one
+    weight: data = [w]) gets the blocked layout when run: the same phases."""
+    import scipy.sparse as sp
+
+    n = 30
+    rng = np.random.default_rng(13)
+    W = sp.random(n, n, density=0.2, random_state=5, format="csr")
+    if one:
+        W.data[:] = 0.15
+    omega, theta0 = rng.normal(0, 1, n), rng.uniform(0, 2 * np.pi, n)
+    runs = []
+    for old in (False, True):
+        pop = KuramotoPopulation(n, omega=omega, method="rk4", theta0=theta0, coupling=W)
+        if old:                        # the attributes a 0.1.0 file restores
+            m = sp.csr_matrix(W.T)
+            del pop.coupling_block
+            pop.coupling_indptr, pop.coupling_indices = m.indptr.astype(np.int64), m.indices
+            pop.coupling_data = m.data[:1].copy() if one else m.data
+        net = bs.Network(dt=0.05, seed=1)
+        net.add(pop)
+        net.run(1.0)
+        runs.append(pop.state["theta"].copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 @pytest.mark.parametrize("coupling", ["none", "dense", "csr"])
 @pytest.mark.parametrize("method", ["rk4", "euler"])
 def test_kernel_step_equals_its_numpy_twin(coupling, method):
