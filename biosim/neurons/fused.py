@@ -110,7 +110,8 @@ class Synapses(NamedTuple):
     (``npost[p]``), delay ``delay[p]`` steps (< 0: one per synapse in ``syn_delay``); its
     weights, read in place, are the ``w_size[p]`` floats at address ``w_at[p]`` (dense: rows
     of npost; CSR: data); CSR rows ``ptr[ptr_off[p] + i]`` index its synapses, which start at
-    ``syn_off[p]`` in ``posts`` and ``syn_delay``."""
+    ``syn_off[p]`` in ``posts`` and ``syn_delay``; in threads, thread t's part of CSR row r
+    (``ptr_off[p] + i``) is its synapses ``split[t, r]`` to ``split[t + 1, r]``."""
     dense: np.ndarray
     pre: np.ndarray
     npre: np.ndarray
@@ -124,6 +125,7 @@ class Synapses(NamedTuple):
     posts: np.ndarray
     ptr: np.ndarray
     syn_delay: np.ndarray
+    split: np.ndarray
 
 
 class Drive(NamedTuple):
@@ -216,10 +218,10 @@ def _lower_bound(x, lo, hi, value):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _deliver_span(lo, hi, now, I, sp, syn):
-    """Step 2 for the units lo <= k < hi (global indices) only: each projection adds, spike by
-    spike in fired order, synapse by synapse (CSR rows sorted by post unit, so a range of a
-    row is found by bisection)."""
+def _deliver_span(th, lo, hi, now, I, sp, syn):
+    """Step 2 for the units lo <= k < hi (global indices) only, those of thread ``th`` (< 0:
+    one thread): each projection adds, spike by spike in fired order, synapse by synapse
+    (CSR rows sorted by post unit: a thread's part of a row is ``syn.split``'s)."""
     L = sp.ring.shape[0]
     for p in range(syn.dense.size):
         pre, npre, npost, p0 = syn.pre[p], syn.npre[p], syn.npost[p], syn.post[p]
@@ -232,6 +234,11 @@ def _deliver_span(lo, hi, now, I, sp, syn):
         s_p = syn.syn_off[p]
         posts = syn.posts[s_p:s_p + w.size]
         ptr = syn.ptr[syn.ptr_off[p]:syn.ptr_off[p] + npre + 1]
+        if not whole and not syn.dense[p]:  # this thread's part of each row
+            ptr = syn.split[th, syn.ptr_off[p]:syn.ptr_off[p] + npre + 1]
+            end = syn.split[th + 1, syn.ptr_off[p]:syn.ptr_off[p] + npre + 1]
+        else:
+            end = ptr[1:]
         if syn.delay[p] >= 0:
             row = (now - 1 - syn.delay[p]) % L
             fired = sp.fired[row, :sp.n_fired[row]]
@@ -251,35 +258,43 @@ def _deliver_span(lo, hi, now, I, sp, syn):
                             _prefetch(posts, s2)
                             _prefetch(w, s2)
                         else:
-                            for s in range(s2, ptr[i2 + 1] + 15, 16):  # each 64-byte line
+                            for s in range(s2, end[i2] + 15, 16):  # each 64-byte line
                                 _prefetch(posts, s)
-                            for s in range(s2, ptr[i2 + 1] + 7, 8):
+                            for s in range(s2, end[i2] + 7, 8):
                                 _prefetch(w, s)
-                    s0, s1 = ptr[i], ptr[i + 1]
-                    if not whole:
-                        s0 = _lower_bound(posts, s0, s1, j0)
-                        s1 = _lower_bound(posts, s0, s1, j1)
-                    for s in range(s0, s1):
+                    for s in range(ptr[i], end[i]):
                         Ip[posts[s]] += w[s]
         else:
             delays = syn.syn_delay[s_p:s_p + w.size]
             for i in range(npre):
                 if now - 1 - sp.last[pre + i] >= L:  # no spike in the window
                     continue
-                s0, s1 = ptr[i], ptr[i + 1]
-                if not whole:
-                    s0 = _lower_bound(posts, s0, s1, j0)
-                    s1 = _lower_bound(posts, s0, s1, j1)
-                for s in range(s0, s1):
+                for s in range(ptr[i], end[i]):
                     if sp.ring[(now - 1 - delays[s]) % L, pre + i]:
                         Ip[posts[s]] += w[s]
+
+
+@njit(cache=True)
+def _split_rows(bounds, syn):
+    """``Synapses.split`` for threads on the units ``bounds[t]`` to ``bounds[t + 1]``."""
+    split = np.zeros((bounds.size, syn.ptr.size), np.int64)
+    for p in range(syn.dense.size):
+        if syn.dense[p]:
+            continue
+        npre, npost, p0, po = syn.npre[p], syn.npost[p], syn.post[p], syn.ptr_off[p]
+        ptr, posts = syn.ptr[po:po + npre + 1], syn.posts[syn.syn_off[p]:]
+        for i in range(npre):
+            for t in range(bounds.size):
+                j = min(max(bounds[t] - p0, 0), npost)
+                split[t, po + i] = _lower_bound(posts, ptr[i], ptr[i + 1], j)
+    return split
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _deliver_threads(n_threads, now, I, sp, syn):
     N = I.size
     for t in prange(n_threads):
-        _deliver_span(t * N // n_threads, (t + 1) * N // n_threads, now, I, sp, syn)
+        _deliver_span(t, t * N // n_threads, (t + 1) * N // n_threads, now, I, sp, syn)
 
 
 @njit(cache=True, nogil=True)
@@ -352,7 +367,7 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
             I[:] = 0.0
         # 2. projections deliver, in the order added
         if n_threads == 1:
-            _deliver_span(0, N, now, I, sp, syn)
+            _deliver_span(-1, 0, N, now, I, sp, syn)
         else:
             _deliver_threads(n_threads, now, I, sp, syn)
         # 3. inputs, in the order added (noise of listed units drawn first: stream order),
@@ -648,9 +663,12 @@ class _Runner:
                             np.array([x.ctypes.data for x in self.weights], i64),
                             np.array([x.size for x in self.weights], i64),
                             np.array(ptr_off, i64), np.array(syn_off, i64), csr_post, csr_ptr,
-                            self._syn_delays(projections))
-        # threads split the units; a CSR row's range is found by bisection (rows sorted)
+                            self._syn_delays(projections), np.zeros((0, 0), i64))
+        # threads split the units; each CSR row at the threads' bounds (rows sorted)
         self.n_threads = _threads(self.N) if sorted_rows else 1
+        if self.n_threads > 1:
+            bounds = np.arange(self.n_threads + 1) * self.N // self.n_threads
+            self.syn = self.syn._replace(split=_split_rows(bounds, self.syn))
         # inputs
         self.inputs = inputs
         self.in_size = np.array([q.size for q in inputs], i64)
