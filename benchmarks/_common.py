@@ -76,8 +76,8 @@ def ratio(benchmark, case, biosim_s, peer_s, peer, biosim="biosim", unit="s") ->
 
 def record(benchmark, case, biosim, peer, r, r_min, r_max, biosim_s, peer_s, unit="s"):
     CSV.parent.mkdir(parents=True, exist_ok=True)
-    new = not CSV.exists()
-    with open(CSV, "a", newline="") as f:
+    new = not CSV.exists() or CSV.read_text().partition("\n")[0] != ",".join(FIELDS)
+    with open(CSV, "w" if new else "a", newline="") as f:  # (rows of older columns dropped)
         w = csv.DictWriter(f, FIELDS)
         if new:
             w.writeheader()

@@ -146,6 +146,8 @@ def bench_akorn(n=256, D=4, steps=50):
 if __name__ == "__main__":
     header("Kuramoto oscillators, one core, CPU time")
     if sys.argv[1:2] == ["--sparse"]:
+        if len(sys.argv) != 3:
+            sys.exit("usage: bench_oscillators.py [--sparse N]  (N: units, e.g. 1e6)")
         bench_sparse(int(float(sys.argv[2])), 100, 100, 10)
     elif QUICK:
         bench_all_to_all(10_000, 200, 50)

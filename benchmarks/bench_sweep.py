@@ -104,7 +104,7 @@ def main():
             loop.append(_loop(spin, m))
             pool.append(_bare(spin, m, 2))
         ms = 1e3 * np.median(one) / m
-        case = f"{ms:.0f} ms points, 2 workers vs 1 (wall)"
+        case = "40 ms points, 2 workers vs 1 (wall)"
         sweep_x = ratio("sweep", case, two, one, "biosim.sweep 1 worker",
                         biosim="biosim.sweep 2 workers")
         pool_x = ratio("sweep", case, pool, loop, "plain loop", biosim="ProcessPoolExecutor(2)")

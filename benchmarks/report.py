@@ -33,17 +33,17 @@ def _key(r: dict) -> tuple:
 
 
 def merge(old: list[dict], new: list[dict]) -> list[dict]:
-    """``old`` in its order with each case that ``new`` has replaced by new's row; new cases
-    after, in new's order."""
-    fresh = {_key(r): r for r in new}
+    """``old`` in its order with each case that ``new`` has replaced by new's (last) row; new
+    cases after, in new's order."""
+    fresh = {_key(r): r for r in new}                # the last row of a case counts
     rows = [fresh.pop(_key(r), r) for r in old]
-    return rows + [r for r in new if _key(r) in fresh]
+    return rows + list(fresh.values())
 
 
 def main(replace=False, table=TABLE, out=ROOT / "docs" / "performance.md",
          fig=ROOT / "docs" / "figures" / "scaling.png"):
     new = _read(CSV)
-    rows = new if replace else merge(_read(table), new)
+    rows = merge([], new) if replace else merge(_read(table), new)
     if not rows:
         sys.exit(f"report: no benchmark rows in {CSV}; run a benchmark first "
                  "(python benchmarks/bench_*.py, or make bench)")

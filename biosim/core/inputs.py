@@ -124,8 +124,12 @@ class GaussianNoise(Input):
         """The streams' states (``uint64[blocks, 4]``), made from ``state`` or from a 1-d
         ``_state`` (one stream, as files saved before the blocks hold)."""
         state = self._state if state is None else state
+        blocks = -(-self.size // NOISE_BLOCK)
         if state.ndim == 1:
-            state = fastrandom.streams(state, -(-self.size // NOISE_BLOCK))
+            state = fastrandom.streams(state, blocks)
+        if state.shape != (blocks, 4):  # (a kernel would read past the streams)
+            check.fail("GaussianNoise._state", f"{blocks} streams of 4 words, one per "
+                       f"{NOISE_BLOCK} units (NOISE_BLOCK)", f"shape {state.shape}")
         return state
 
     def draw(self) -> np.ndarray:

@@ -511,8 +511,10 @@ def _check_header(meta, fmt, version, where):
     if meta["format"] != fmt:
         raise BiosimError(f"format: expected a {fmt} file, got a {meta['format']!r} file "
                           f"({where})")
-    if meta.get("version") != version:
-        raise BiosimError(f"version: expected version {version} of {fmt} (this biosim; use "
+    versions = version if isinstance(version, tuple) else (version,)
+    if meta.get("version") not in versions:
+        raise BiosimError(f"version: expected version {' or '.join(map(str, versions))} of "
+                          f"{fmt} (this biosim; use "
                           f"the biosim that wrote it), got version {meta.get('version')!r} "
                           f"({where})")
 
@@ -551,8 +553,9 @@ def write_file(path, fmt: str, version: int, obj) -> Path:
     return path
 
 
-def read_file(path, fmt: str, version: int, functions=None):
-    """Read a file written by :func:`write_file`; checks format and version."""
+def read_file(path, fmt: str, version, functions=None):
+    """Read a file written by :func:`write_file`; checks format and version (an int, or a
+    tuple of the versions this biosim reads)."""
     path = Path(path)
     _sniff(path, fmt)
     arrays = _read_npz(path)

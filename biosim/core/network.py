@@ -13,8 +13,10 @@ from biosim.core.population import Population
 from biosim.core.projection import Projection, Weights
 
 CHECKPOINT_FORMAT = "biosim.Network"
+#: 4: GaussianNoise with one stream per block of units, Kuramoto's blocked sparse layout (a
+#: biosim that reads 3 would run them wrong; 3 is read here and converted on the first run);
 #: 3: JSON + arrays (data only); 2 and older were pickles
-CHECKPOINT_VERSION = 3
+CHECKPOINT_VERSION = 4
 #: Network.run checks the state for NaN/inf after every chunk of this many steps
 CHECK_EVERY = 1000
 #: longest run accepted, in steps (more is a typo in dt or duration: ~days of compute)
@@ -410,7 +412,7 @@ class Network:
                                ("classes", classes)):
             if mapping is not None and not isinstance(mapping, dict):
                 check.fail(field, "a dict {name: function}", type(mapping).__name__)
-        net = read_file(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+        net = read_file(path, CHECKPOINT_FORMAT, (3, CHECKPOINT_VERSION),
                         {"rules": rules or {}, "callbacks": callbacks or {},
                          "classes": classes or {}})
         if not isinstance(net, Network):

@@ -3,8 +3,8 @@
 :meth:`Network.run` uses it when every population is an :class:`Izhikevich` and the network
 holds nothing the kernel does not support (plasticity rules, callbacks, inputs other than
 constant/step/array currents and Gaussian noise, monitors other than spikes/rate/state of
-v, u, I, spikes and weights). It does, step for step, the same floating-point operations in the same
-order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), draws the
+v, u, I, spikes and weights). It does, step for step, the same floating-point operations in
+the same order as the generic loop of :class:`~biosim.core.Network` (steps 1-7 there), draws the
 noise from each input's own stream in the same order, and leaves every object (state,
 input buffers, activity, projection histories, noise buffers, monitors, ``step_count``)
 as the generic loop would: the two paths give bit-identical spikes, and a run may switch
@@ -130,15 +130,14 @@ class Synapses(NamedTuple):
 
 class Drive(NamedTuple):
     """The inputs of a chunk. Input q (``contig[q]``: its first unit when it feeds a whole
-    population, else -1: units ``tgt``, sorted: ``tgt_sorted``, entry ``order[i]`` of the
-    input adding to unit ``tgt_sorted[i]``) adds row ``row[r, q]`` of its block of ``x`` (from
+    population, else -1: its units in ascending order ``tgt_sorted``, entry ``order[i]`` of
+    the input adding to unit ``tgt_sorted[i]``) adds row ``row[r, q]`` of its block of ``x`` (from
     ``base[q]``; noise: mean + std z, ``uniform[q]``: the same mean and std for every unit).
     Noise rows from ``avail[q]`` on are drawn in the kernel into ``z_new`` (units ``toff[q]``
     on), each block of ``width`` units from its own stream: ``state[soff[q] + block]``."""
     base: np.ndarray
     size: np.ndarray
     toff: np.ndarray
-    tgt: np.ndarray
     tgt_sorted: np.ndarray
     order: np.ndarray
     contig: np.ndarray
@@ -673,11 +672,11 @@ class _Runner:
         self.inputs = inputs
         self.in_size = np.array([q.size for q in inputs], i64)
         self.in_toff = np.concatenate([[0], np.cumsum(self.in_size)]).astype(i64)[:-1]
-        self.in_tgt = _cat([off[id(q.target)] + (np.arange(q.size) if q.indices is None
-                                                 else q.indices) for q in inputs], i64)
+        tgt = _cat([off[id(q.target)] + (np.arange(q.size) if q.indices is None
+                                         else q.indices) for q in inputs], i64)
         self.in_order = _cat([np.argsort(t, kind="stable") for t in np.split(
-            self.in_tgt, self.in_toff[1:])], i64)
-        self.in_tgt_sorted = self.in_tgt[self.in_order + np.repeat(self.in_toff, self.in_size)]
+            tgt, self.in_toff[1:])], i64)
+        self.in_tgt_sorted = tgt[self.in_order + np.repeat(self.in_toff, self.in_size)]
         self.in_contig = np.array([off[id(q.target)] if q.indices is None else -1
                                    for q in inputs], i64)
         self.in_noise = np.array([isinstance(q, GaussianNoise) for q in inputs], np.bool_)
@@ -810,10 +809,10 @@ class _Runner:
             x_in[lo:hi] = f.ravel()
         soff = np.cumsum([0] + [len(x) for x in in_state]).astype(np.int64)
         state = np.concatenate([np.zeros((0, 4), np.uint64), *in_state])
-        drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt,
-                      self.in_tgt_sorted, self.in_order, self.in_contig,
-                      self.in_noise, self.in_mean, self.in_std, self.in_uniform, in_row, x_in,
-                      in_avail, state, soff[:-1], _inputs.NOISE_BLOCK, self._z_new)
+        drive = Drive(in_base[:-1], self.in_size, self.in_toff, self.in_tgt_sorted,
+                      self.in_order, self.in_contig, self.in_noise, self.in_mean,
+                      self.in_std, self.in_uniform, in_row, x_in, in_avail, state,
+                      soff[:-1], _inputs.NOISE_BLOCK, self._z_new)
         return drive, noise
 
     # ------------------------------------------------------------ running

@@ -43,8 +43,11 @@ _NONE, _DENSE, _CSR, _CSR1 = 0, 1, 2, 3
 #: most source units per block: 2-byte local indices (1 + j - b block: 0 is a zero row, see
 #: :func:`_blocked`), a table (cos, sin) of at most 1 MiB, which stays in a core's L2 cache
 #: while the rows gather from it (at 10^5 units, 2 blocks: ~0.5 ns per neighbour, 1 block
-#: with 4-byte indices: ~0.85 ns; 3 or more: more, shorter segments, slower)
+#: with 4-byte indices: ~0.85 ns; 3 or more: more, shorter segments, slower). Above
+#: ``_MAX_BLOCKS`` blocks the matrix is one block with 4-byte indices: the segment pointers
+#: grow as blocks x n (10^7 units in blocks: a 12 GB index)
 _BLOCK = (1 << 16) - 1
+_MAX_BLOCKS = 2
 #: largest whole multiple stored as repeated indices (_CSR1)
 _MAX_REPEAT = 8
 
@@ -439,11 +442,13 @@ def coupling_arrays(coupling, n):
             shape = (coupling.n_pre, coupling.n_post)
         if shape != (n, n):
             check.fail("coupling", f"shape ({n}, {n})", f"shape {shape}")
-        block = -(-n // -(-n // _BLOCK))                     # equal blocks of <= _BLOCK units
+        nb = -(-n // _BLOCK)
+        block = -(-n // nb) if nb <= _MAX_BLOCKS else n      # equal blocks of <= _BLOCK units
+        index = np.zeros(0, np.uint16 if block <= _BLOCK else np.uint32)
         data = np.ascontiguousarray(coupling.data, dtype=float)
         one, finite, indptr, loc, w = _blocked(n, np.ascontiguousarray(coupling.indptr),
                                                np.ascontiguousarray(coupling.indices), data,
-                                               block)
+                                               block, index)
         if not finite:
             check.fail("coupling", "finite values (no NaN or inf)", "a non-finite entry")
         return _CSR1 if one else _CSR, block, np.zeros((0, 0)), w, indptr, loc
@@ -466,10 +471,11 @@ def _repeats(d, u):
 
 
 @njit(cache=True)
-def _blocked(n, indptr, indices, data, bs):
+def _blocked(n, indptr, indices, data, bs, index):
     """The kernels' layout of a CSR matrix (n, n), rows = pre units: the transpose (rows = post
-    units i) cut into blocks of ``bs`` (< 2^16) source units j; segment s = b n + i holds the
-    sources of row i in block b (ascending) as ``loc[indptr[s]:indptr[s + 1]] = 1 + j - b bs``
+    units i) cut into blocks of ``bs`` source units j; segment s = b n + i holds the sources
+    of row i in block b (ascending) as ``loc[indptr[s]:indptr[s + 1]] = 1 + j - b bs`` (of
+    the dtype of ``index``, which holds bs)
     and zeros up to a whole multiple of 4 entries (the kernel's table has a zero row 0 in
     each block). Returns (one, finite, indptr, loc, w): ``one`` when every weight of row i is
     a whole multiple m (1..8) of one number w[i] (m copies of the index; zeros dropped): the
@@ -496,6 +502,11 @@ def _blocked(n, indptr, indices, data, bs):
             u, same, tries, k = d, True, tries + 1, 0   # start again with u = d
         else:
             mult = False
+    if mult and not same:  # m copies of an index cost m gathers: only while they are few
+        copies = 0
+        for d in data:
+            copies += _repeats(d, u)
+        mult = copies <= 1.25 * data.size
     same &= mult
     finite = mult or np.all(np.isfinite(data))
     # entries per segment (padded to whole multiples of 4 with index 0, the zero row: the
@@ -509,7 +520,7 @@ def _blocked(n, indptr, indices, data, bs):
     for s in range(nb * n):
         seg[s + 1] = seg[s] + ((seg[s + 1] + 3) & -4)
     pos = seg[:-1].copy()
-    loc = np.zeros(seg[-1], np.uint16)
+    loc = np.zeros(seg[-1], index.dtype)
     w = np.zeros(0 if mult else seg[-1])
     for j in range(n):
         b = j // bs

@@ -76,7 +76,7 @@ def test_file_is_json_and_arrays(tmp_path):
     with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as z:
         meta = json.loads(bytes(z[io.DOC_KEY]))
         assert all(z[k].dtype != object for k in z.files)
-    assert meta["format"] == "biosim.Network" and meta["version"] == 3
+    assert meta["format"] == "biosim.Network" and meta["version"] == 4
     assert "anti_hebb" in json.dumps(meta)
 
 
@@ -154,13 +154,18 @@ def test_bad_files_are_one_line_errors(tmp_path):
     net.save(tmp_path / "n.npz")
     z = dict(np.load(tmp_path / "n.npz"))
     meta = json.loads(bytes(z[io.DOC_KEY]))
-    for field, value, pattern in (("version", 2, "^version: expected version 3.*got version 2"),
+    for field, value, pattern in (("version", 2, "^version: expected version 3 or 4.*got "
+                                                 "version 2"),
                                   ("format", "biosim.Other", "^format: .*'biosim.Other'")):
         bad = dict(meta, **{field: value})
         np.savez(tmp_path / "bad.npz", **{**z, io.DOC_KEY: np.frombuffer(
             json.dumps(bad).encode(), np.uint8)})
         with pytest.raises(bs.BiosimError, match=pattern):
             bs.Network.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "v3.npz", **{**z, io.DOC_KEY: np.frombuffer(   # read, then converted
+        json.dumps(dict(meta, version=3)).encode(), np.uint8)})
+    assert isinstance(bs.Network.load(tmp_path / "v3.npz", rules={"anti_hebb": anti_hebb}),
+                      bs.Network)
     data = (tmp_path / "n.npz").read_bytes()
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(bs.BiosimError, match="corrupted"):

@@ -140,6 +140,30 @@ def test_large_sparse_network_fused_equals_generic():
     assert_same(a, b)
 
 
+def test_networks_that_fetch_ahead_fused_equal_generic():
+    """From ``_AHEAD_UNITS`` units on, a block's neuron arrays are fetched while its noise is
+    drawn (a loop of its own over the stream): identical noise, spikes and state."""
+    import biosim.neurons.fused as fused
+
+    n = fused._AHEAD_UNITS + 1000
+
+    def make():
+        net = bs.Network(dt=1.0, seed=6)
+        e = net.add(Izhikevich.heterogeneous(n * 4 // 5, "excitatory", name="exc"))
+        i = net.add(Izhikevich.heterogeneous(n - e.n, "inhibitory", name="inh"))
+        net.add(bs.GaussianNoise(e, 5.0))
+        net.add(bs.GaussianNoise(i, np.random.default_rng(1).uniform(1.0, 3.0, i.n)))
+        net.monitor(e, "spikes")
+        return net
+
+    ref, fast = make(), make()
+    ref.run(30.0, fused=False)
+    fast.run(30.0, fused=True)
+    a, b = snapshot(ref), snapshot(fast)
+    assert a["mon0"][0].size > 100  # the network is active
+    assert_same(a, b)
+
+
 def test_both_quadratic_forms_fused_equal_generic():
     """A 2003 population beside a Nicola & Clopath one (the reservoir's neurons, C = 250,
     v_u = -60): the fused kernel reads each population's coefficients."""
@@ -242,7 +266,7 @@ def test_noise_stream_does_not_depend_on_the_block_size():
 @pytest.mark.parametrize("make", [net_mixed, net_2003])
 def test_threads_give_the_same_result(monkeypatch, make):
     """Delivery and neuron updates split over numba's threads (each thread its own range of
-    units, CSR rows bisected): 1 and 2 threads give the generic loop's spikes and state, bit
+    units, CSR rows split at the threads' bounds): 1 and 2 threads give the generic loop's spikes and state, bit
     for bit (CSR with scalar and per-synapse delays, dense, every input and monitor)."""
     import numba
 

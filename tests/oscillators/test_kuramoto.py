@@ -253,31 +253,36 @@ def test_network_sparse_projection_equals_simulator_on_its_weights():
     np.testing.assert_allclose(pop.state["theta"], ref.theta, atol=1e-12)
 
 
-@pytest.mark.parametrize("block", [None, 16])
-@pytest.mark.parametrize("weights", ["equal", "per row", "repeated edges", "any"])
-def test_sparse_coupling_layouts_equal_numpy_rk4(weights, block, monkeypatch):
+@pytest.mark.parametrize("layout", ["one block", "blocks", "wide"])
+@pytest.mark.parametrize("weights", ["equal", "per row", "repeated edges", "multiples", "any"])
+def test_sparse_coupling_layouts_equal_numpy_rk4(weights, layout, monkeypatch):
     """Every sparse layout (index-only when each row's weights are whole multiples of one
-    number: equal weights, K/k_i, edges drawn twice; else weights read; one block of source
-    units or several) integrates like textbook NumPy RK4 with scipy's W^T products."""
+    number: equal weights, K/k_i, edges drawn twice; else weights read, also for multiples
+    that would cost many copies of an index; one block of source units with 2-byte indices,
+    several, or one with 4-byte indices when there would be too many) integrates like
+    textbook NumPy RK4 with scipy's W^T products."""
     import scipy.sparse as sp
 
     from biosim.oscillators import kuramoto as kur
 
-    if block:
-        monkeypatch.setattr(kur, "_BLOCK", block)   # n = 60: 4 blocks of 15 source units
+    if layout != "one block":
+        monkeypatch.setattr(kur, "_BLOCK", 16)       # n = 60: 4 blocks of 15 source units
+        monkeypatch.setattr(kur, "_MAX_BLOCKS", 4 if layout == "blocks" else 2)
     n, k, dt, steps = 60, 8, 0.05, 40
     rng = np.random.default_rng(7)
     pre, post = rng.integers(0, n, n * k), np.repeat(np.arange(n), k)
     w = {"equal": np.full(n * k, 0.3), "per row": 0.3 / (1 + post % 5),
-         "repeated edges": np.full(n * k, 0.3), "any": rng.uniform(-0.5, 0.5, n * k)}[weights]
+         "repeated edges": np.full(n * k, 0.3), "multiples": 0.1 * rng.integers(1, 9, n * k),
+         "any": rng.uniform(-0.5, 0.5, n * k)}[weights]
     if weights != "repeated edges":  # distinct (pre, post) pairs: no merged duplicates
         keep = np.unique(pre * n + post, return_index=True)[1]
         pre, post, w = pre[keep], post[keep], w[keep]
     W = sp.csr_matrix((w, (pre, post)), shape=(n, n))
-    kind, nblock, *_ = kur.coupling_arrays(W, n)
-    assert kind == (kur._CSR if weights == "any" else kur._CSR1)
+    kind, nblock, _, _, _, loc = kur.coupling_arrays(W, n)
+    assert kind == (kur._CSR if weights in ("any", "multiples") else kur._CSR1)
     assert (W.nnz < pre.size) == (weights == "repeated edges")   # scipy merged the repeats
-    assert -(-n // nblock) == (4 if block else 1)
+    assert -(-n // nblock) == (4 if layout == "blocks" else 1)
+    assert loc.dtype == (np.uint32 if layout == "wide" else np.uint16)
     theta0, omega = rng.uniform(0, 2 * np.pi, n), rng.normal(0, 1, n)
     th, Wt = theta0.copy(), W.T.tocsr()
 
