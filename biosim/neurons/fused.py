@@ -344,8 +344,8 @@ def _at_typed(x, k):
 def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late, z):
     """Run ``n`` steps from step ``now0`` (the order of ``Network.step``); returns the number
     of spikes written to ``rec.spk_step``/``rec.spk_idx`` (step offset, global unit index).
-    After delivery the units are walked in ``blocks`` (boundaries; each inside one
-    population, at most ``drive.width`` units): a block's noise, inputs, update and spike
+    After delivery the units are walked in ``blocks`` (boundaries; at most ``drive.width``
+    units, never inside a noise stream's units): a block's noise, inputs, update and spike
     scan run while its arrays are in the cache (each unit sees the same operations in the
     same order, each noise stream is drawn in the same order: the same numbers).
     ``zero_late``: a block zeroes its input buffers after the step (no monitor reads I; the
@@ -359,6 +359,9 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
     nb = blocks.size - 1
     cnt = np.zeros(nb, np.int64)  # spikes per block
     n_spk = 0
+    scattered = False  # (a call per step with every input's arrays: atomic reference counts)
+    for q in range(drive.base.size):
+        scattered |= drive.noise[q] and drive.contig[q] < 0
     for r in range(n):
         now = now0 + r
         # 1. input buffers are zeroed (zero_late: by the previous step's blocks)
@@ -372,7 +375,8 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
         # 3. inputs, in the order added (noise of listed units drawn first: stream order),
         # 4. the populations step, block by block: each block's spikes go to the start of
         # its own range of the list
-        _draw_scattered(r, n, drive)
+        if scattered:
+            _draw_scattered(r, n, drive)
         clear = zero_late and r < n - 1
         if n_threads == 1:
             for b in range(nb):
@@ -383,6 +387,7 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
         slot = now % L
         fired = sp.fired[slot]
         nf = 0
+        g = 0  # the population of unit k
         rec.counts[r, :] = 0
         for b in range(nb):
             lo = blocks[b]
@@ -394,7 +399,9 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
                     rec.spk_step[n_spk] = r
                     rec.spk_idx[n_spk] = k
                     n_spk += 1
-            rec.counts[r, _pop_of(cells.pop_off, lo)] += cnt[b]
+                while k >= cells.pop_off[g + 1]:
+                    g += 1
+                rec.counts[r, g] += 1
         sp.n_fired[slot] = nf
         # 7. state monitors
         _record(r, now, ring[slot], cells, rec)
@@ -701,11 +708,19 @@ class _Runner:
             sm_var.extend([_VARS[m.var]] * idx.size)
             sm_every.extend([m.every] * idx.size)
         self.sm = (np.array(sm_idx, i64), np.array(sm_var, i64), np.array(sm_every, i64))
-        # blocks of a noise stream's units (NOISE_BLOCK), each inside one population
+        # blocks of at most NOISE_BLOCK units, cut at every noise stream's bounds (each
+        # population's start and every NOISE_BLOCK units into it); small populations share a
+        # block (each call of the per-block code costs atomic reference counts)
         width = _inputs.NOISE_BLOCK
-        self.blocks = np.unique(np.concatenate(
+        cuts = np.unique(np.concatenate(
             [np.arange(lo, hi, width) for lo, hi in zip(self.pop_off[:-1], self.pop_off[1:])]
-            + [self.pop_off[-1:]])).astype(i64)
+            + [self.pop_off[-1:]]))
+        blocks, prev = [0], 0
+        for c in cuts[1:]:
+            if c - blocks[-1] > width:
+                blocks.append(prev)
+            prev = c
+        self.blocks = np.array(blocks + [prev], i64)
         self._z = np.empty(width)  # a block's normals
         self.zero_late = _VARS["I"] not in sm_var
         per_step = max(1, int(self.in_size[~self.in_noise].sum()), int(self.rec_spk.sum()),
