@@ -43,9 +43,10 @@ _NONE, _DENSE, _CSR, _CSR1 = 0, 1, 2, 3
 #: most source units per block: 2-byte local indices (1 + j - b block: 0 is a zero row, see
 #: :func:`_blocked`), a table (cos, sin) of at most 1 MiB, which stays in a core's L2 cache
 #: while the rows gather from it (at 10^5 units, 2 blocks: ~0.5 ns per neighbour, 1 block
-#: with 4-byte indices: ~0.85 ns; 3 or more: more, shorter segments, slower). Above
-#: ``_MAX_BLOCKS`` blocks the matrix is one block with 4-byte indices: the segment pointers
-#: grow as blocks x n (10^7 units in blocks: a 12 GB index)
+#: with 4-byte indices: ~0.85 ns; 3 or more: more, shorter segments, slower). More than
+#: ``_MAX_BLOCKS`` blocks only while their segments hold 4 entries or more on average (10^6 x
+#: 100 in 16 blocks: 5.4 s for 5 RK4 steps, one block 13 s); else one block with 4-byte
+#: indices: the segment pointers grow as blocks x n (10^7 x 10 in blocks: a 12 GB index)
 _BLOCK = (1 << 16) - 1
 _MAX_BLOCKS = 2
 #: largest whole multiple stored as repeated indices (_CSR1)
@@ -443,7 +444,8 @@ def coupling_arrays(coupling, n):
         if shape != (n, n):
             check.fail("coupling", f"shape ({n}, {n})", f"shape {shape}")
         nb = -(-n // _BLOCK)
-        block = -(-n // nb) if nb <= _MAX_BLOCKS else n      # equal blocks of <= _BLOCK units
+        blocked = nb <= _MAX_BLOCKS or len(coupling.indices) >= 4 * nb * n
+        block = -(-n // nb) if blocked else n                # equal blocks of <= _BLOCK units
         index = np.zeros(0, np.uint16 if block <= _BLOCK else np.uint32)
         data = np.ascontiguousarray(coupling.data, dtype=float)
         one, finite, indptr, loc, w = _blocked(n, np.ascontiguousarray(coupling.indptr),
