@@ -103,13 +103,18 @@ def assert_same(a, b):
             assert np.array_equal(x, y), k
 
 
+def run_both(make, duration):
+    """Snapshots of two networks from ``make()`` after ``duration`` ms: generic loop, fused."""
+    ref, fast = make(), make()
+    ref.run(duration, fused=False)
+    fast.run(duration, fused=True)
+    return snapshot(ref), snapshot(fast)
+
+
 def test_2003_network_fused_equals_generic():
     """Izhikevich (2003) network, 400 ms: identical spikes, state, noise stream, monitors."""
-    ref, fast = net_2003(), net_2003()
-    assert Izhikevich.fused_runner(fast) is not None
-    ref.run(400.0, fused=False)
-    fast.run(400.0, fused=True)
-    a, b = snapshot(ref), snapshot(fast)
+    assert Izhikevich.fused_runner(net_2003()) is not None
+    a, b = run_both(net_2003, 400.0)
     assert a["mon0"][0].size > 1000  # the network is active
     assert_same(a, b)
 
@@ -131,11 +136,8 @@ def test_large_sparse_network_fused_equals_generic():
         net.monitor(i, "I")
         return net
 
-    ref, fast = make(), make()
-    assert ref.projections[0].weights.n_synapses >= fused._WHOLE_ROWS
-    ref.run(150.0, fused=False)
-    fast.run(150.0, fused=True)
-    a, b = snapshot(ref), snapshot(fast)
+    assert make().projections[0].weights.n_synapses >= fused._WHOLE_ROWS
+    a, b = run_both(make, 150.0)
     assert a["mon0"][0].size > 1000  # the network is active
     assert_same(a, b)
 
@@ -156,10 +158,7 @@ def test_networks_that_fetch_ahead_fused_equal_generic():
         net.monitor(e, "spikes")
         return net
 
-    ref, fast = make(), make()
-    ref.run(30.0, fused=False)
-    fast.run(30.0, fused=True)
-    a, b = snapshot(ref), snapshot(fast)
+    a, b = run_both(make, 30.0)
     assert a["mon0"][0].size > 100  # the network is active
     assert_same(a, b)
 
@@ -181,10 +180,7 @@ def test_both_quadratic_forms_fused_equal_generic():
         net.monitor(nc, "v", indices=[0, 1])
         return net
 
-    ref, fast = build(), build()
-    ref.run(200.0, fused=False)
-    fast.run(200.0, fused=True)
-    a, b = snapshot(ref), snapshot(fast)
+    a, b = run_both(build, 200.0)
     assert a["mon0"][0].size > 20 and a["mon1"][0].size > 20
     assert_same(a, b)
     with pytest.raises(BiosimError, match="dt"):
