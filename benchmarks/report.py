@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import CSV, FIELDS  # noqa: E402
 
+from biosim.core.io import atomic_path  # noqa: E402
+
 TABLE = ROOT / "docs" / "performance.csv"
 
 
@@ -47,12 +49,10 @@ def main(replace=False, table=TABLE, out=ROOT / "docs" / "performance.md",
     if not rows:
         sys.exit(f"report: no benchmark rows in {CSV}; run a benchmark first "
                  "(python benchmarks/bench_*.py, or make bench)")
-    tmp = table.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(table) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, FIELDS)
         w.writeheader()
         w.writerows(rows)
-    os.replace(tmp, table)
     quick = any(r["quick"] == "1" for r in rows)
     lines = [
         "# Performance",
