@@ -1,4 +1,8 @@
 """The common network/plasticity API shared by every model family."""
+from biosim.core.jit import skip_blas_probe
+
+skip_blas_probe()  # before any kernel loads (see biosim.core.jit)
+
 from biosim.core.connectivity import (all_to_all, fixed_indegree, fixed_probability, normal,
                                       uniform)
 from biosim.core.estimator import Estimator, all_estimators

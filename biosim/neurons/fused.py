@@ -33,6 +33,7 @@ from numba.np.arrayobj import populate_array
 from biosim.core import inputs as _inputs
 from biosim.core import validation as check
 from biosim.core.fastrandom import fill_normal, normal
+from biosim.core.jit import gc_paused
 from biosim.core.inputs import ArrayCurrent, ConstantCurrent, GaussianNoise, StepCurrent
 from biosim.core.monitors import RateMonitor, SpikeMonitor, StateMonitor, WeightMonitor
 from biosim.core.threads import keep_torch_threads
@@ -866,7 +867,7 @@ class _Runner:
             n = min(self.chunk, n_steps - done)
             now = net.step_count
             drive, noise = self._drive(now, n)
-            with keep_torch_threads(), _numba_threads(self.n_threads):
+            with keep_torch_threads(), _numba_threads(self.n_threads), gc_paused():
                 n_spk = _run_steps(n, now, self.cells, self.spikes, self.syn, drive, out,
                                    self.n_threads, self.blocks, self.zero_late, self._z, self._cnt)
             for q, n_new, n_streams in noise:  # the noise inputs take their streams back
