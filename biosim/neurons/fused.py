@@ -182,6 +182,9 @@ def _prefetch(typingctx, array, index):
     effect on results). Rows of large CSR matrices are scattered in memory: with the next
     rows already on their way, delivery waits less (1.6x per event at 10^5 x 100; whole rows
     rather than their first line: see ``_WHOLE_ROWS``)."""
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+
     def codegen(context, builder, sig, args):
         aryty = sig.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
@@ -202,6 +205,8 @@ def _floats_at(typingctx, address, size):
     reads each projection's own weight array in place (the runner keeps it alive), so a run
     copies no weights (0.8 GB at 10^6 x 100 in several projections) and sees what was written
     to them."""
+    if not isinstance(address, types.Integer) or not isinstance(size, types.Integer):
+        return None
     array = types.Array(types.float64, 1, "C")
 
     def codegen(context, builder, sig, args):

@@ -381,3 +381,29 @@ def test_noise_streams_of_a_one_stream_file(monkeypatch):
     for b, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 10)]):
         want = fastrandom.standard_normal(streams[b], 5 * (hi - lo)).reshape(5, hi - lo)
         assert np.array_equal(rows[:, lo:hi], want)
+
+
+def test_intrinsics_type_their_arguments():
+    """The kernel's intrinsics refuse arguments of other types at typing time."""
+    from numba import njit
+    from numba.core.errors import TypingError
+
+    from biosim.neurons.fused import _floats_at, _prefetch
+
+    @njit
+    def ask(x, k):
+        _prefetch(x, k)
+
+    @njit
+    def view(address, size):
+        return _floats_at(address, size)
+
+    x = np.arange(4.0)
+    ask(x, 2)  # an array and an integer: fine
+    assert view(x.ctypes.data, 4)[3] == 3.0
+    with pytest.raises(TypingError):
+        ask(x, 1.5)
+    with pytest.raises(TypingError):
+        ask(2.0, 1)
+    with pytest.raises(TypingError):
+        view(1.0, 4)
