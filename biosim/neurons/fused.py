@@ -27,6 +27,7 @@ import numba
 import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.core import cgutils
+from numba.core.cpu import CPUTargetOptions
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import populate_array
 
@@ -222,8 +223,9 @@ def _floats_at(typingctx, address, size):
 #: the kernels of the step loop allocate nothing and keep no array beyond a call: they are
 #: compiled without numba's reference counting (its private option ``_nrt``; an allocation
 #: in them is then a compile error). Its atomic counts on each view and call were ~30% of
-#: the time of a 1,000-unit network's step.
-_KERNEL = dict(cache=True, nogil=True, _nrt=False)
+#: the time of a 1,000-unit network's step. (A numba without the option counts them.)
+_KERNEL = dict(cache=True, nogil=True,
+               **({"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}))
 
 
 @njit(**_KERNEL)
