@@ -8,8 +8,8 @@ needed by biosim's kernels:
   scipy is a dependency of biosim, so one is: :func:`skip_blas_probe` sets the flag without
   the import (numba still imports scipy.linalg when a function uses BLAS, e.g. ``np.dot``);
 - the registries are ~10^5 long-lived objects, over which Python's cyclic garbage collector
-  runs several times while they are built (~0.04 s): kernels are called in
-  :func:`gc_paused`.
+  runs several times while they are built (~0.04 s): the fused Izhikevich kernel (the first
+  kernel of most runs) is called in :func:`gc_paused`.
 """
 from __future__ import annotations
 

@@ -382,7 +382,7 @@ def _run_steps(n, now0, cells, sp, syn, drive, rec, n_threads, blocks, zero_late
     N = I.size
     nb = blocks.size - 1
     n_spk = 0
-    scattered = False  # (a call per step with every input's arrays: atomic reference counts)
+    scattered = False  # any noise of listed units (else no call per step for them)
     for q in range(drive.base.size):
         scattered |= drive.noise[q] and drive.contig[q] < 0
     for r in range(n):
